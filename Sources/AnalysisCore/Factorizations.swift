@@ -1,0 +1,74 @@
+import CLapack
+import Diagnostics
+
+/// Thin QR and SVD through LAPACKE. Errors from LAPACK (an illegal argument, a non-converging
+/// SVD) are reported as `ToolError.internalError`; they indicate a bug or broken input
+/// that validation should have caught (NaN), not a user mistake.
+public enum Factorizations {
+    /// M = Q·R with Q (m × k) orthonormal columns and R (k × n) upper trapezoidal, k = min(m, n).
+    /// Householder QR: Q is orthonormal to working precision even when M is rank-deficient or zero.
+    public static func thinQR(_ matrix: Matrix) throws(ToolError) -> (q: Matrix, r: Matrix) {
+        let m = matrix.rows, n = matrix.cols, k = min(m, n)
+        guard k > 0 else { return (Matrix(zeros: m, 0), Matrix(zeros: 0, n)) }
+        var work = matrix.values
+        var tau = [Double](repeating: 0, count: k)
+        let lda = Int32(max(1, m))
+        var info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, Int32(m), Int32(n), &work, lda, &tau)
+        guard info == 0 else { throw .internalError("LAPACKE_dgeqrf returned \(info) for a \(m)×\(n) matrix") }
+        var r = Matrix(zeros: k, n)
+        for j in 0..<n {
+            for i in 0...min(j, k - 1) { r.values[i + j * k] = work[i + j * m] }
+        }
+        var q = Array(work[0..<(m * k)])
+        info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, Int32(m), Int32(k), Int32(k), &q, lda, &tau)
+        guard info == 0 else { throw .internalError("LAPACKE_dorgqr returned \(info) for a \(m)×\(k) matrix") }
+        return (Matrix(rows: m, cols: k, values: q), r)
+    }
+
+    /// Singular values in descending order.
+    public static func singularValues(_ matrix: Matrix) throws(ToolError) -> [Double] {
+        let m = matrix.rows, n = matrix.cols, k = min(m, n)
+        guard k > 0 else { return [] }
+        var work = matrix.values
+        var sigma = [Double](repeating: 0, count: k)
+        var superb = [Double](repeating: 0, count: max(1, k - 1))
+        var dummyU = [Double](repeating: 0, count: 1)
+        var dummyVT = [Double](repeating: 0, count: 1)
+        let info = LAPACKE_dgesvd(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "N")), Int32(m), Int32(n),
+                                  &work, Int32(max(1, m)), &sigma, &dummyU, 1, &dummyVT, 1, &superb)
+        guard info == 0 else { throw .internalError("LAPACKE_dgesvd returned \(info) for a \(m)×\(n) matrix") }
+        return sigma
+    }
+
+    /// Thin SVD M = U·diag(σ)·Vᵀ: U (m × k), σ descending (k), k = min(m, n). Only U is returned,
+    /// because the subspace computations need the left singular vectors alone.
+    public static func leftSingularVectors(_ matrix: Matrix) throws(ToolError) -> (u: Matrix, sigma: [Double]) {
+        let m = matrix.rows, n = matrix.cols, k = min(m, n)
+        guard k > 0 else { return (Matrix(zeros: m, 0), []) }
+        var work = matrix.values
+        var sigma = [Double](repeating: 0, count: k)
+        var superb = [Double](repeating: 0, count: max(1, k - 1))
+        var u = [Double](repeating: 0, count: m * k)
+        var dummyVT = [Double](repeating: 0, count: 1)
+        let info = LAPACKE_dgesvd(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "S")), Int8(UInt8(ascii: "N")), Int32(m), Int32(n),
+                                  &work, Int32(max(1, m)), &sigma, &u, Int32(max(1, m)), &dummyVT, 1, &superb)
+        guard info == 0 else { throw .internalError("LAPACKE_dgesvd returned \(info) for a \(m)×\(n) matrix") }
+        return (Matrix(rows: m, cols: k, values: u), sigma)
+    }
+
+    /// The number of singular values above `max(rows, cols) · 2⁻⁵² · σ_max` (SciPy's `orth` rule),
+    /// where `rows × cols` is the shape of the dense matrix the values belong to.
+    public static func numericalRank(_ sigma: [Double], rows: Int, cols: Int) -> Int {
+        guard let largest = sigma.max(), largest > 0 else { return 0 }
+        let tolerance = Double(max(rows, cols)) * Double.ulpOfOne * largest
+        return sigma.filter { $0 > tolerance }.count
+    }
+}
+
+/// OpenBLAS's own thread pool. tvgeo parallelises over blocks itself, so it sets BLAS to one
+/// thread to keep the two levels from oversubscribing the cores.
+public enum BLASThreads {
+    public static func set(_ count: Int) {
+        openblas_set_num_threads(Int32(max(1, count)))
+    }
+}

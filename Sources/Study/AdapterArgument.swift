@@ -1,0 +1,69 @@
+import Diagnostics
+import TensorIO
+
+/// An adapter named on the command line: `path` or `name=path`.
+public struct AdapterArgument: Equatable, Sendable {
+    public var task: String
+    public var path: String
+
+    public init(task: String, path: String) {
+        self.task = task
+        self.path = path
+    }
+
+    /// `name=path` when the text before `=` contains no `/` and the whole text is not itself an
+    /// existing path; otherwise a path whose task name is its folder name or file stem.
+    public init(parsing text: String) {
+        if let equals = text.firstIndex(of: "="), !text[..<equals].contains("/"), equals != text.startIndex,
+           case .missing = FileKind.of(text) {
+            task = String(text[..<equals])
+            path = String(text[text.index(after: equals)...])
+        } else {
+            path = text
+            task = Self.taskName(forPath: text)
+        }
+    }
+
+    /// The folder name, or the file name without `.safetensors`; for
+    /// `…/task/adapter_model.safetensors` the folder's name.
+    public static func taskName(forPath path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        var components = trimmed.split(separator: "/").map(String.init)
+        guard var last = components.popLast() else { return path }
+        if last == "adapter_model.safetensors", let folder = components.last { return folder }
+        if last.hasSuffix(".safetensors") { last.removeLast(".safetensors".count) }
+        return last
+    }
+
+    /// Refuses two adapters with one task name (exit 64), naming both paths.
+    public static func checkUnique(_ arguments: [AdapterArgument]) throws(ToolError) {
+        var seen: [String: String] = [:]
+        for argument in arguments {
+            if let other = seen[argument.task] {
+                throw .usage("task name \"\(argument.task)\" is given twice (\(other) and \(argument.path)); name them with name=path")
+            }
+            seen[argument.task] = argument.path
+        }
+        guard !arguments.isEmpty else { throw .usage("no adapters given") }
+    }
+
+    /// A study name from the adapters' common parent folder (skipping generic names such as
+    /// `adapters`), or "study".
+    public static func defaultStudyName(_ arguments: [AdapterArgument]) -> String {
+        let generic: Set<String> = ["adapters", "adapter", "checkpoints", "models", "lora", ".", ".."]
+        let parents = arguments.map { argument -> [String] in
+            var components = argument.path.split(separator: "/").map(String.init)
+            components.removeLast()
+            if components.last.map({ _ in argument.path.hasSuffix("adapter_model.safetensors") }) == true { components.removeLast() }
+            return components
+        }
+        guard let first = parents.first else { return "study" }
+        var common = first
+        for parent in parents.dropFirst() {
+            common = Array(zip(common, parent).prefix { $0 == $1 }.map(\.0))
+        }
+        while let last = common.last, generic.contains(last) { common.removeLast() }
+        return common.last ?? "study"
+    }
+}

@@ -1,0 +1,69 @@
+import Diagnostics
+import Foundation
+import TensorIO
+
+/// Writes a set of files as one folder, all or nothing: the files go into a hidden temporary
+/// folder beside the target, which is renamed into place only when every file is written.
+/// An earlier tvgeo output at the target is replaced; any other existing folder or file is
+/// left alone and reported (exit 73), so nothing a user had is overwritten silently.
+public enum OutputFolder {
+    /// The marker that identifies a folder tvgeo wrote.
+    public static let marker = "metrics.json"
+
+    public static func write(_ files: [(path: String, contents: String)], to target: String) throws(ToolError) {
+        let manager = FileManager.default
+        let trimmed = target.count > 1 && target.hasSuffix("/") ? String(target.dropLast()) : target
+        let targetURL = URL(fileURLWithPath: trimmed)
+        let parent = targetURL.deletingLastPathComponent().path
+        let base = targetURL.lastPathComponent
+        switch FileKind.of(trimmed) {
+        case .regular:
+            throw .cannotWrite(path: trimmed, problem: "a file with this name exists; choose another --out")
+        case .directory:
+            let contents = (try? manager.contentsOfDirectory(atPath: trimmed)) ?? []
+            if !contents.isEmpty && !contents.contains(marker) {
+                throw .cannotWrite(path: trimmed, problem: "the folder exists and is not a tvgeo output (no \(marker)); choose another --out or remove it")
+            }
+        case .missing:
+            break
+        }
+        do {
+            try manager.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw .cannotWrite(path: parent, problem: "cannot create the folder (\(describe(error)))")
+        }
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let staging = parent + "/.\(base).tvgeo-tmp-\(pid)"
+        let previous = parent + "/.\(base).tvgeo-old-\(pid)"
+        try? manager.removeItem(atPath: staging)
+        do {
+            try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            for file in files {
+                let url = URL(fileURLWithPath: staging + "/" + file.path)
+                try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(file.contents.utf8).write(to: url)
+            }
+        } catch {
+            try? manager.removeItem(atPath: staging)
+            throw .cannotWrite(path: trimmed, problem: describe(error))
+        }
+        let hadPrevious = FileKind.of(trimmed) == .directory
+        if hadPrevious, rename(trimmed, previous) != 0 {
+            let problem = String(cString: strerror(errno))
+            try? manager.removeItem(atPath: staging)
+            throw .cannotWrite(path: trimmed, problem: "cannot move the previous output aside (\(problem))")
+        }
+        if rename(staging, trimmed) != 0 {
+            let problem = String(cString: strerror(errno))
+            if hadPrevious { _ = rename(previous, trimmed) }
+            try? manager.removeItem(atPath: staging)
+            throw .cannotWrite(path: trimmed, problem: problem)
+        }
+        if hadPrevious { try? manager.removeItem(atPath: previous) }
+    }
+
+    private static func describe(_ error: Error) -> String {
+        let text = (error as NSError).localizedDescription
+        return text.isEmpty ? "\(error)" : text
+    }
+}

@@ -1,0 +1,45 @@
+import AnalysisCore
+import Diagnostics
+import TensorIO
+
+/// The distances of one metric and module over the analysed layers.
+public struct LayeredDistances: Sendable {
+    public var layerIDs: [Int]
+    /// One N×N matrix per entry of `layerIDs`.
+    public var layers: [PairMatrix]
+    /// The average over the layers where each value is defined; NaN where none is.
+    public var mean: PairMatrix
+}
+
+/// What the study knows about one adapter, for the report and `metrics.json`.
+public struct AdapterSummary: Sendable {
+    public struct Module: Sendable {
+        public var name: String
+        public var layers: [Int]
+        public var ranks: [Int]
+        public var alphas: [Double]
+        public var scalings: [Double]
+    }
+    public var task: String
+    public var path: String
+    public var weightsPath: String
+    public var kind: String
+    public var baseModel: String?
+    public var modules: [Module]
+    public var ignoredTensors: [String]
+}
+
+/// The result of `tvgeo analyze`: pure values, handed to every writer.
+public struct StudyAnalysis: Sendable {
+    public var tasks: [String]
+    /// Analysed modules, sorted by name.
+    public var modules: [String]
+    public var adapters: [AdapterSummary]
+    public var warnings: [Warning]
+    /// metric → module → distances.
+    public var distances: [DistanceMetric: [String: LayeredDistances]]
+    /// module → subspace kind → per adapter, per layer numerical rank.
+    public var subspaceRanks: [String: [SubspaceKind: [[Int]]]]
+    /// module → per adapter, per layer ‖ΔW‖_F.
+    public var norms: [String: [[Double]]]
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Diagnostics
+import Foundation
+import Study
+
+/// The command-line front end. All failures become a `ToolError` and leave through `exit(with:)`,
+/// the one place that prints the message and picks the exit code.
+@main
+struct TVGeo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tvgeo",
+        abstract: "Task-vector geometry of LoRA adapters: distances, maps and merge-loss correlations.",
+        version: ToolInfo.version,
+        subcommands: [Analyze.self]
+    )
+}
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compute l2, cosine and Grassmann distances between LoRA adapters, per module and layer.",
+        discussion: """
+        Each ADAPTER is a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) or a \
+        .safetensors file of LoRA tensors (scaling 1). Its task name is the folder name or file stem; \
+        write name=path to choose it. Writes DIR/metrics.json and DIR/distances-<metric>-<module>.csv.
+        Exit codes: 0 success, 64 usage error, 65 invalid input data, 66 input missing or unreadable, \
+        70 internal error, 73 output cannot be written.
+        """
+    )
+
+    @Argument(help: "Adapter folders or .safetensors files, optionally as name=path.")
+    var adapters: [String] = []
+
+    @Option(help: "Study name (default: the adapters' common parent folder).")
+    var name: String?
+
+    @Option(help: "Output folder (default: output/<name>).")
+    var out: String?
+
+    @Flag(name: .shortAndLong, help: "Print only warnings and errors.")
+    var quiet = false
+
+    func run() throws {
+        do throws(ToolError) {
+            try execute()
+        } catch {
+            exitWithError(error)
+        }
+    }
+
+    func execute() throws(ToolError) {
+        guard !adapters.isEmpty else { throw .usage("give at least one adapter (a PEFT folder or a .safetensors file)") }
+        let arguments = adapters.map(AdapterArgument.init(parsing:))
+        let studyName = name ?? AdapterArgument.defaultStudyName(arguments)
+        guard !studyName.isEmpty, !studyName.contains("/") else { throw .usage("--name must be a non-empty name without '/'") }
+        let started = Date()
+        let progress = ProgressLine(enabled: !quiet)
+        let analysis = try StudyRunner.analyze(arguments, progress: progress.update)
+        progress.finish()
+        for warning in analysis.warnings { printError("tvgeo: warning: \(warning.text)") }
+        let folder = out ?? "output/\(OutputNaming.component(studyName))"
+        try OutputFolder.write(AnalysisFiles.files(for: analysis), to: folder)
+        if !quiet {
+            print(AnalysisSummary.text(analysis))
+            let seconds = Date().timeIntervalSince(started)
+            print("wrote \(folder)/metrics.json and \(analysis.modules.count * 5) CSV tables in \(String(format: "%.2f", seconds)) s")
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+func exitWithError(_ error: ToolError) -> Never {
+    printError("tvgeo: error: \(error.message)")
+    exit(error.exitCode)
+}
+
+/// A one-line progress display on stderr, only when stderr is a terminal.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var shown = false
+    private let start = Date()
+
+    init(enabled: Bool) {
+        self.enabled = enabled && isatty(2) != 0
+    }
+
+    var update: @Sendable (Int, Int) -> Void {
+        { [self] done, total in
+            guard enabled else { return }
+            lock.lock(); defer { lock.unlock() }
+            let elapsed = Date().timeIntervalSince(start)
+            guard elapsed > 1 else { return }
+            shown = true
+            let remaining = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+            FileHandle.standardError.write(Data(String(format: "\r  blocks %d/%d  ETA %.0f s ", done, total, remaining).utf8))
+        }
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

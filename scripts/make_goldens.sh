@@ -1,0 +1,29 @@
+#!/bin/sh
+# Regenerate the synthetic fixture adapters and every golden file.
+# Run from anywhere; paths recorded in the goldens are relative to the repo root.
+set -eu
+cd "$(dirname "$0")/.."
+G=Tests/Fixtures/golden
+S=Tests/Fixtures/synthetic
+mkdir -p "$G"
+
+python3 scripts/make_synthetic_adapters.py --out "$S"
+
+python3 scripts/reference_distances.py --quiet --out "$G/minilm-glue8.json" \
+  examples/minilm-glue8/adapters/cola examples/minilm-glue8/adapters/mrpc \
+  examples/minilm-glue8/adapters/rte examples/minilm-glue8/adapters/sst2 \
+  examples/minilm-glue8/adapters/emotion examples/minilm-glue8/adapters/hate \
+  examples/minilm-glue8/adapters/irony examples/minilm-glue8/adapters/offensive
+
+python3 scripts/reference_distances.py --quiet --out "$G/synthetic-mixed.json" \
+  $S/t_r8 $S/t_r4 $S/t_r16_rslora $S/t_bf16_patterns $S/t_near $S/t_zero_b $S/t_rankdef
+
+python3 scripts/reference_distances.py --quiet --out "$G/synthetic-query-only.json" \
+  $S/t_r8 $S/t_query_only $S/bare_r8.safetensors
+
+# The slow one (dense 2304x768 c_attn SVDs): a few minutes.
+python3 scripts/reference_distances.py --quiet --out "$G/gpt2-third-party.json" \
+  ../shared/data/third-party/gpt2/appreviews_gurvineet_epoch1 \
+  ../shared/data/third-party/gpt2/appreviews_gurvineet_epoch2 \
+  ../shared/data/third-party/gpt2/appreviews_gurvineet_epoch3 \
+  ../shared/data/third-party/gpt2/medqpairs_deepbiolab_attn_mlp
