@@ -23,6 +23,12 @@ let package = Package(
             pkgConfig: "cairo",
             providers: [.apt(["libcairo2-dev"])]
         ),
+        .systemLibrary(
+            name: "CPango",
+            path: "Sources/CPango",
+            pkgConfig: "pangocairo",
+            providers: [.apt(["libpango1.0-dev"])]
+        ),
         // Error values and warnings shared by every layer; no I/O.
         .target(name: "Diagnostics"),
         // A strict JSON parser (untrusted headers and configs) and a stable writer.
@@ -33,6 +39,9 @@ let package = Package(
         .target(name: "TensorIO", dependencies: ["Diagnostics", "JSONText"]),
         // The study pipeline: adapters -> blocks -> core -> metrics document -> JSON/CSV writers.
         .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText"]),
+        // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
+        // reading: plain matrices, labels and points in.
+        .target(name: "Charts", dependencies: ["CCairo", "CPango"]),
         // The thin command-line front end.
         .executableTarget(
             name: "tvgeo",
@@ -41,10 +50,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Builders for test inputs (safetensors bytes, adapter folders, random factors).
+        .target(name: "TVGeoTestSupport", dependencies: ["JSONText"], path: "Tests/Support"),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
-        .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore"]),
-        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"]),
-        .testTarget(name: "StudyTests", dependencies: ["Study", "TensorIO", "AnalysisCore", "JSONText"]),
-        .testTarget(name: "CLITests", dependencies: ["Study", "JSONText"]),
+        .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "TensorIO", "AnalysisCore", "JSONText", "TVGeoTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["tvgeo", "Study", "JSONText", "TVGeoTestSupport"]),
     ]
 )

@@ -7,8 +7,8 @@ import TensorIO
 /// An earlier tvgeo output at the target is replaced; any other existing folder or file is
 /// left alone and reported (exit 73), so nothing a user had is overwritten silently.
 public enum OutputFolder {
-    /// The marker that identifies a folder tvgeo wrote.
-    public static let marker = "metrics.json"
+    /// The marker file that identifies a folder tvgeo wrote.
+    public static let marker = ".tvgeo-output"
 
     public static func write(_ files: [(path: String, contents: String)], to target: String) throws(ToolError) {
         let manager = FileManager.default
@@ -38,6 +38,8 @@ public enum OutputFolder {
         try? manager.removeItem(atPath: staging)
         do {
             try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            try Data("written by tvgeo \(ToolInfo.version); tvgeo replaces this folder when it writes here again\n".utf8)
+                .write(to: URL(fileURLWithPath: staging + "/" + marker))
             for file in files {
                 let url = URL(fileURLWithPath: staging + "/" + file.path)
                 try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

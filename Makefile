@@ -1,0 +1,27 @@
+# tvgeo — the two commands:
+#   make demo   install what is missing, build in release mode, analyse the embedded example
+#   make test   install what is missing, run the whole test suite
+SWIFT ?= swift
+EXAMPLE := examples/minilm-glue8/adapters
+TASKS := cola mrpc rte sst2 emotion hate irony offensive
+
+.PHONY: demo test deps build clean goldens
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build -c release --product tvgeo
+
+demo: build
+	.build/release/tvgeo analyze $(addprefix $(EXAMPLE)/,$(TASKS)) --name minilm-glue8
+
+test: deps
+	$(SWIFT) test --parallel
+
+# Regenerates the SciPy reference files the tests compare against (needs numpy and scipy).
+goldens:
+	bash scripts/make_goldens.sh
+
+clean:
+	rm -rf .build output/minilm-glue8

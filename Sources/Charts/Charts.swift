@@ -1,0 +1,1 @@
+// The chart kit (issue 4) lives in this module.
