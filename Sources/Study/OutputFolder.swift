@@ -17,7 +17,7 @@ public enum OutputFolder {
         let parent = targetURL.deletingLastPathComponent().path
         let base = targetURL.lastPathComponent
         switch FileKind.of(trimmed) {
-        case .regular:
+        case .regular, .special:
             throw .cannotWrite(path: trimmed, problem: "a file with this name exists; choose another --out")
         case .directory:
             let contents = (try? manager.contentsOfDirectory(atPath: trimmed)) ?? []

@@ -70,6 +70,8 @@ public final class LoRAAdapter: Sendable {
         switch FileKind.of(path) {
         case .missing(let problem):
             throw .missingInput(path: path, problem: problem)
+        case .special:
+            throw .missingInput(path: path, problem: "is not a regular file or folder")
         case .directory:
             let config = path + "/adapter_config.json"
             let safetensors = path + "/adapter_model.safetensors"
@@ -203,22 +205,35 @@ public final class LoRAAdapter: Sendable {
 /// What a path is on disk.
 public enum FileKind: Equatable, Sendable {
     case regular, directory
+    /// A FIFO, socket or device: never opened, since reading it may block forever.
+    case special
     case missing(String)
 
     public static func of(_ path: String) -> FileKind {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            return .missing(errno == EACCES ? "permission denied" : "no such file or directory")
+            switch errno {
+            case EACCES: return .missing("permission denied")
+            case ENOTDIR: return .missing("a component of the path is not a directory")
+            default: return .missing("no such file or directory")
+            }
         }
-        return (info.st_mode & S_IFMT) == S_IFDIR ? .directory : .regular
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFREG: return .regular
+        default: return .special
+        }
     }
 }
 
 /// Reads a small file (configs, CSV) whole. Missing, unreadable or directory paths are
 /// `.missingInput` errors naming the path.
 public func readWholeFile(_ path: String, limit: Int = 64 << 20) throws(ToolError) -> [UInt8] {
-    if FileKind.of(path) == .directory {
-        throw .missingInput(path: path, problem: "is a directory, expected a file")
+    switch FileKind.of(path) {
+    case .directory: throw .missingInput(path: path, problem: "is a directory, expected a file")
+    case .special: throw .missingInput(path: path, problem: "is not a regular file")
+    case .missing(let problem): throw .missingInput(path: path, problem: problem)
+    case .regular: break
     }
     guard let handle = fopen(path, "rb") else {
         throw .missingInput(path: path, problem: errno == EACCES ? "permission denied" : "no such file or directory")

@@ -72,7 +72,11 @@ public final class SafetensorsFile: @unchecked Sendable {
         if (info.st_mode & S_IFMT) == S_IFDIR {
             throw .missingInput(path: path, problem: "is a directory, expected a .safetensors file")
         }
-        let descriptor = open(path, O_RDONLY)
+        // A FIFO or device would block or never end; only regular files are mapped.
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw .missingInput(path: path, problem: "is not a regular file")
+        }
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK)
         guard descriptor >= 0 else {
             throw .missingInput(path: path, problem: Self.errnoText(errno))
         }
