@@ -88,15 +88,28 @@ public enum BlockGeometry {
         for metric in DistanceMetric.allCases { distances[metric] = PairMatrix(count: count) }
         let norms = bases.map(\.norm)
         var nearPairs = 0
-        for i in 0..<count {
-            distances[.l2]![i, i] = 0
-            distances[.cosine]![i, i] = norms[i] > 0 ? 0 : .nan
-            for metric in [DistanceMetric.grassmann, .grassmannB, .grassmannA] {
-                distances[metric]![i, i] = bases[i].subspaces[metric.subspace!]!.rank > 0 ? 0 : .nan
+        // The distance of an adapter to itself, or to a bit-identical copy, is exactly zero
+        // where it is defined (rounding in the pair path would otherwise leave ~1e-15).
+        func setIdentical(_ i: Int, _ j: Int) {
+            for metric in DistanceMetric.allCases {
+                let defined: Bool
+                switch metric {
+                case .l2: defined = true
+                case .cosine: defined = norms[i] > 0
+                default: defined = bases[i].subspaces[metric.subspace!]!.rank > 0
+                }
+                distances[metric]![i, j] = defined ? 0 : .nan
+                distances[metric]![j, i] = defined ? 0 : .nan
             }
         }
+        for i in 0..<count { setIdentical(i, i) }
         for i in 0..<count {
             for j in (i + 1)..<max(count, i + 1) {
+                if adapters[i].scaling == adapters[j].scaling && adapters[i].b == adapters[j].b
+                    && adapters[i].aTransposed == adapters[j].aTransposed {
+                    setIdentical(i, j)
+                    continue
+                }
                 let mu = crossU(i, j), mv = crossV(i, j)
                 let inner = Matrix.frobeniusInner(bases[i].core, mu * bases[j].core * mv.transposed)
                 let sumSquares = norms[i] * norms[i] + norms[j] * norms[j]

@@ -215,6 +215,16 @@ final class BlockGeometryTests: XCTestCase {
         XCTAssertEqual(result.distances[.grassmannB]![0, 1], DenseReference.distance(.grassmannB, deficient, other), accuracy: 1e-12)
     }
 
+    func testIdenticalCopiesAreExactlyZero() throws {
+        var rng = SeededRandom(seed: 41)
+        let original = randomFactors(&rng)
+        let result = try BlockGeometry.analyze([original, randomFactors(&rng), original])
+        for metric in DistanceMetric.allCases {
+            XCTAssertEqual(result.distances[metric]![0, 2], 0, "\(metric)")
+            XCTAssertGreaterThan(result.distances[metric]![0, 1], 0, "\(metric)")
+        }
+    }
+
     func testEmptyAndSingleAdapterBlocks() throws {
         XCTAssertTrue(try BlockGeometry.analyze([]).distances.isEmpty)
         var rng = SeededRandom(seed: 3)

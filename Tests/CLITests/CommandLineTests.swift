@@ -1,0 +1,114 @@
+import Foundation
+import JSONText
+import TVGeoTestSupport
+import XCTest
+
+/// End-to-end: runs the built `tvgeo` executable and checks exit codes, messages and files.
+final class CommandLineTests: XCTestCase {
+    var directory: TemporaryDirectory!
+    let example = repositoryRoot + "/examples/minilm-glue8/adapters"
+
+    override func setUp() { directory = TemporaryDirectory("cli") }
+    override func tearDown() { directory.remove() }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    var executable: URL {
+        // The test bundle sits beside the products it was built with.
+        Bundle.main.bundleURL.appendingPathComponent("tvgeo")
+    }
+
+    func run(_ arguments: [String], in workingDirectory: String? = nil) throws -> Outcome {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory ?? directory.path)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testAnalyzeWritesMetricsAndTables() throws {
+        let out = directory.path + "/study"
+        let result = try run(["analyze", example + "/cola", example + "/mrpc", "sentiment=" + example + "/sst2", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("grassmann · query"), result.stdout)
+        let metrics = try JSONParser.parse(try readFile(out + "/metrics.json"))
+        XCTAssertEqual(metrics["tasks"], .array(["cola", "mrpc", "sentiment"].map(JSONValue.string)))
+        for metric in ["l2", "cosine", "grassmann", "grassmann_b", "grassmann_a"] {
+            for module in ["query", "value"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/distances-\(metric)-\(module).csv"), "\(metric) \(module)")
+            }
+        }
+    }
+
+    func testDefaultOutputFolderIsNamedAfterTheStudy() throws {
+        let result = try run(["analyze", "--quiet", example + "/rte", example + "/hate"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/output/minilm-glue8/metrics.json"))
+    }
+
+    func testUsageErrorsExit64() throws {
+        let none = try run(["analyze"])
+        XCTAssertEqual(none.status, 64, none.stderr)
+        XCTAssertTrue(none.stderr.contains("at least one adapter"), none.stderr)
+        let twice = try run(["analyze", example + "/cola", "cola=" + example + "/rte"])
+        XCTAssertEqual(twice.status, 64, twice.stderr)
+        XCTAssertTrue(twice.stderr.contains("task name \"cola\" is given twice"), twice.stderr)
+        XCTAssertEqual(try run(["analyze", "--no-such-option", example + "/cola"]).status, 64)
+        XCTAssertEqual(try run(["frobnicate"]).status, 64)
+    }
+
+    func testBadDataExits65WithOneLineNamingFileAndTensor() throws {
+        var bytes = try readFile(example + "/cola/adapter_model.safetensors")
+        bytes.removeLast(100)
+        directory.write("broken/adapter_model.safetensors", bytes: bytes)
+        directory.write("broken/adapter_config.json", bytes: try readFile(example + "/cola/adapter_config.json"))
+        let result = try run(["analyze", directory.path + "/broken", example + "/rte", "--out", directory.path + "/never"])
+        XCTAssertEqual(result.status, 65, result.stderr)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("tvgeo: error: ") && result.stderr.contains("broken/adapter_model.safetensors"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/never"), "no output on error")
+    }
+
+    func testMissingInputExits66() throws {
+        let result = try run(["analyze", directory.path + "/nowhere", example + "/rte"])
+        XCTAssertEqual(result.status, 66, result.stderr)
+        XCTAssertTrue(result.stderr.contains("nowhere: no such file or directory"), result.stderr)
+    }
+
+    func testUnwritableOutputExits73AndKeepsWhatWasThere() throws {
+        let keep = directory.write("taken/notes.txt", text: "mine")
+        let result = try run(["analyze", example + "/cola", example + "/rte", "--out", directory.path + "/taken"])
+        XCTAssertEqual(result.status, 73, result.stderr)
+        XCTAssertTrue(result.stderr.contains("not a tvgeo output"), result.stderr)
+        XCTAssertEqual(try String(contentsOfFile: keep, encoding: .utf8), "mine")
+        let file = directory.write("plain", text: "x")
+        XCTAssertEqual(try run(["analyze", example + "/cola", example + "/rte", "--out", file + "/sub"]).status, 73)
+    }
+
+    func testVersionAndHelp() throws {
+        let version = try run(["--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertFalse(version.stdout.isEmpty)
+        let help = try run(["analyze", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("65 invalid input data"), help.stdout)
+    }
+
+    func readFile(_ path: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}

@@ -1,0 +1,149 @@
+import AnalysisCore
+import Diagnostics
+import JSONText
+@testable import Study
+import TensorIO
+import TVGeoTestSupport
+import XCTest
+
+final class StudyTests: XCTestCase {
+    let synthetic = repositoryRoot + "/Tests/Fixtures/synthetic"
+    let example = repositoryRoot + "/examples/minilm-glue8/adapters"
+
+    func testArgumentsNamesAndDefaults() {
+        XCTAssertEqual(AdapterArgument(parsing: "sst=some/dir/x"), AdapterArgument(task: "sst", path: "some/dir/x"))
+        XCTAssertEqual(AdapterArgument(parsing: "runs/a=b/cola/"), AdapterArgument(task: "cola", path: "runs/a=b/cola/"))
+        XCTAssertEqual(AdapterArgument(parsing: "x/bare_r8.safetensors").task, "bare_r8")
+        XCTAssertEqual(AdapterArgument(parsing: "x/rte/adapter_model.safetensors").task, "rte")
+        XCTAssertEqual(AdapterArgument.defaultStudyName(["examples/minilm-glue8/adapters/cola", "examples/minilm-glue8/adapters/rte"].map(AdapterArgument.init(parsing:))), "minilm-glue8")
+        XCTAssertEqual(AdapterArgument.defaultStudyName(["a", "b"].map(AdapterArgument.init(parsing:))), "study")
+        XCTAssertThrowsError(try AdapterArgument.checkUnique([AdapterArgument(task: "a", path: "x/a"), AdapterArgument(task: "a", path: "y/a")])) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 64)
+            XCTAssertTrue("\(error)".contains("x/a") && "\(error)".contains("y/a"), "\(error)")
+        }
+    }
+
+    func testZeroAdapterGivesNullsAndANamedWarning() throws {
+        let analysis = try StudyRunner.analyze([AdapterArgument(parsing: synthetic + "/t_r8"), AdapterArgument(parsing: synthetic + "/t_zero_b")])
+        XCTAssertTrue(analysis.distances[.cosine]!["query"]!.mean[0, 1].isNaN)
+        XCTAssertFalse(analysis.distances[.l2]!["query"]!.mean[0, 1].isNaN)
+        XCTAssertFalse(analysis.distances[.grassmannA]!["query"]!.mean[0, 1].isNaN)
+        let texts = analysis.warnings.map(\.text)
+        XCTAssertTrue(texts.contains { $0.hasPrefix("t_zero_b: ΔW = s·B·A is zero in module query at layers 0, 1, 2") }, "\(texts)")
+        XCTAssertTrue(texts.contains { $0.hasPrefix("t_zero_b: lora_B is zero in module value") }, "\(texts)")
+        let json = JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo()))
+        let reparsed = try JSONParser.parse(json)
+        XCTAssertEqual(reparsed["distances"]?["cosine"]?["query"]?["mean"]?.arrayValue?[0].arrayValue?[1], .null)
+    }
+
+    func testModulesMissingFromSomeAdaptersAreLeftOutWithAWarning() throws {
+        let analysis = try StudyRunner.analyze([synthetic + "/t_r8", synthetic + "/t_query_only", synthetic + "/bare_r8.safetensors"].map(AdapterArgument.init(parsing:)))
+        XCTAssertEqual(analysis.modules, ["query"])
+        XCTAssertTrue(analysis.warnings.contains { $0.text.contains("module value is left out: t_query_only") }, "\(analysis.warnings)")
+        XCTAssertTrue(analysis.warnings.contains { $0.text.contains("bare_r8") && $0.text.contains("scaling s = 1") })
+    }
+
+    func testDifferentBaseModelsAreRefusedNamingBothFiles() throws {
+        let data = try XCTUnwrap(sharedDataPath)
+        XCTAssertThrowsError(try StudyRunner.analyze([AdapterArgument(parsing: example + "/cola"),
+                                                      AdapterArgument(parsing: data + "/third-party/gpt2/appreviews_gurvineet_epoch1")])) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 65)
+            XCTAssertTrue("\(error)".contains("shares no LoRA module and layer with appreviews_gurvineet_epoch1"), "\(error)")
+        }
+        // Same module names and layers, different shapes: a mismatch naming both files.
+        let directory = TemporaryDirectory("shapes")
+        defer { directory.remove() }
+        var small = AdapterFixture(rank: 1, alpha: 1)
+        small.addModule(layer: 0, module: "query", b: [1, 2, 3], a: [1, 1, 1], outFeatures: 3, inFeatures: 3)
+        var large = AdapterFixture(rank: 1, alpha: 1)
+        large.addModule(layer: 0, module: "query", b: [1, 2, 3, 4], a: [1, 1, 1, 1], outFeatures: 4, inFeatures: 4)
+        let paths = [small.write(into: directory, name: "small"), large.write(into: directory, name: "large")]
+        XCTAssertThrowsError(try StudyRunner.analyze(paths.map(AdapterArgument.init(parsing:)))) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 65)
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("large/adapter_model.safetensors") && text.contains("small/adapter_model.safetensors") && text.contains("4×4") && text.contains("3×3"), text)
+        }
+    }
+
+    func testSameShapesWithDifferentBaseModelNamesWarn() throws {
+        let directory = TemporaryDirectory("bases")
+        defer { directory.remove() }
+        var first = AdapterFixture(rank: 1, alpha: 1)
+        first.addModule(layer: 0, module: "query", b: [1, 2, 3], a: [1, 0, 1], outFeatures: 3, inFeatures: 3)
+        var second = first
+        second.extraConfig = [("base_model_name_or_path", .string("other/model"))]
+        let analysis = try StudyRunner.analyze([first.write(into: directory, name: "a"), second.write(into: directory, name: "b")].map(AdapterArgument.init(parsing:)))
+        XCTAssertTrue(analysis.warnings.contains { $0.text.contains("different base models") && $0.text.contains("other/model") }, "\(analysis.warnings)")
+        XCTAssertEqual(analysis.distances[.l2]!["query"]!.mean[0, 1], 0)
+    }
+
+    func testLayerMeanSkipsUndefinedValues() {
+        var first = PairMatrix(count: 2, fill: 1), second = PairMatrix(count: 2, fill: 3), third = PairMatrix(count: 2, fill: .nan)
+        first[0, 1] = .nan
+        second[1, 0] = .nan
+        third[1, 1] = 5
+        let mean = StudyRunner.layerMean([first, second, third], count: 2)
+        XCTAssertEqual(mean[0, 0], 2)
+        XCTAssertEqual(mean[0, 1], 3)
+        XCTAssertEqual(mean[1, 0], 1)
+        XCTAssertEqual(mean[1, 1], 3)
+        XCTAssertTrue(StudyRunner.layerMean([third], count: 2)[0, 0].isNaN)
+    }
+
+    func testMetricsDocumentFollowsTheSchema() throws {
+        let analysis = try StudyRunner.analyze(["cola", "mrpc", "rte"].map { AdapterArgument(parsing: example + "/" + $0) })
+        let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo())))
+        XCTAssertEqual(document["schema"]?.stringValue, "tvgeo.metrics/1")
+        XCTAssertEqual(document["tasks"], .array(["cola", "mrpc", "rte"].map(JSONValue.string)))
+        XCTAssertEqual(document["modules"], .array(["query", "value"].map(JSONValue.string)))
+        let adapter = try XCTUnwrap(document["adapters"]?.arrayValue?.first)
+        XCTAssertEqual(adapter["kind"]?.stringValue, "lora")
+        XCTAssertEqual(adapter["base_model"]?.stringValue, "sentence-transformers/all-MiniLM-L6-v2")
+        XCTAssertEqual(adapter["modules"]?.arrayValue?.first?["rank"]?.intValue, 8)
+        XCTAssertEqual(adapter["modules"]?.arrayValue?.first?["scaling"]?.numberValue, 2)
+        XCTAssertEqual(adapter["ignored_tensors"]?.arrayValue?.count, 2)
+        for metric in ["l2", "cosine", "grassmann", "grassmann_b", "grassmann_a"] {
+            let block = try XCTUnwrap(document["distances"]?[metric]?["value"], metric)
+            XCTAssertEqual(block["layer_ids"], .array((0...5).map(JSONValue.int)))
+            XCTAssertEqual(block["layers"]?.arrayValue?.count, 6)
+            XCTAssertEqual(block["mean"]?.arrayValue?.count, 3)
+            XCTAssertEqual(block["mean"]?.arrayValue?.first?.arrayValue?.count, 3)
+        }
+        let files = AnalysisFiles.files(for: analysis)
+        XCTAssertEqual(files.map(\.path).filter { $0.hasSuffix(".csv") }.count, 10)
+        let csv = try XCTUnwrap(files.first { $0.path == "distances-l2-query.csv" }?.contents)
+        let lines = csv.split(separator: "\n")
+        XCTAssertEqual(lines.first, "task,cola,mrpc,rte")
+        XCTAssertTrue(lines[1].hasPrefix("cola,0.0,"), String(lines[1]))
+    }
+
+    func testCSVQuotesAwkwardNamesAndLeavesUndefinedCellsEmpty() {
+        var matrix = PairMatrix(count: 2, fill: 0.5)
+        matrix[0, 1] = .nan
+        XCTAssertEqual(MatrixCSV.text(tasks: ["a,b", "say \"hi\""], matrix: matrix),
+                       "task,\"a,b\",\"say \"\"hi\"\"\"\n\"a,b\",0.5,\n\"say \"\"hi\"\"\",0.5,0.5\n")
+    }
+
+    func testOutputFolderReplacesOnlyItsOwnOutput() throws {
+        let directory = TemporaryDirectory("out")
+        defer { directory.remove() }
+        let target = directory.path + "/study"
+        try OutputFolder.write([("metrics.json", "{}\n"), ("sub/x.csv", "a\n")], to: target)
+        XCTAssertEqual(try String(contentsOfFile: target + "/sub/x.csv", encoding: .utf8), "a\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: target + "/.tvgeo-output"))
+        try OutputFolder.write([("metrics.json", "{\"v\": 2}\n")], to: target)
+        XCTAssertEqual(try String(contentsOfFile: target + "/metrics.json", encoding: .utf8), "{\"v\": 2}\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target + "/sub/x.csv"), "the previous output is replaced whole")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "no temporary folder is left behind")
+
+        let mine = directory.write("mine/notes.txt", text: "keep me")
+        XCTAssertThrowsError(try OutputFolder.write([("metrics.json", "{}")], to: directory.path + "/mine")) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 73)
+        }
+        XCTAssertEqual(try String(contentsOfFile: mine, encoding: .utf8), "keep me")
+        XCTAssertThrowsError(try OutputFolder.write([("metrics.json", "{}")], to: mine)) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 73)
+        }
+    }
+}
