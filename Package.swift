@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText"]),
         // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
         // reading: plain matrices, labels and points in.
-        .target(name: "Charts", dependencies: ["CCairo", "CPango"]),
+        .target(name: "Charts", dependencies: ["CCairo", "CPango"], exclude: ["README.md"]),
         // The thin command-line front end.
         .executableTarget(
             name: "tvgeo",
@@ -52,7 +52,7 @@ let package = Package(
         ),
         // Builders for test inputs (safetensors bytes, adapter folders, random factors).
         .target(name: "TVGeoTestSupport", dependencies: ["JSONText"], path: "Tests/Support"),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"]),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
         .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),

@@ -2,7 +2,7 @@
 # Installs the Debian packages tvgeo builds against, when they are missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
-packages=(pkg-config libopenblas-dev liblapacke-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core poppler-utils)
+packages=(pkg-config libopenblas-dev liblapacke-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-wqy-microhei poppler-utils)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

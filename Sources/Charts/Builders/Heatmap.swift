@@ -1,0 +1,134 @@
+import Foundation
+
+/// A heatmap of a matrix (usually N×N task distances or correlations) with labelled rows and
+/// columns, a colour bar, optional cell annotations and a legend entry for missing values.
+///
+/// Contracts:
+/// - `values` is row-major; ragged rows are padded with NaN to the longest row. Missing labels are
+///   replaced by their 1-based index; extra labels are ignored.
+/// - NaN is "missing": drawn with `missingStyle` and named in the legend under the colour bar.
+///   +∞ and −∞ take the top and bottom colours of the map and are annotated "∞" / "−∞"; they are
+///   ignored when the colour range is computed.
+/// - An order lists row (column) indices in display order; out-of-range or repeated indices are
+///   dropped and any forgotten index is appended in its original order.
+/// - A 0×0 matrix gives a figure with the title and the note "No data".
+public struct Heatmap: Sendable {
+    public enum ColorScale: Hashable, Sendable {
+        /// Low values dark, high values light (distances).
+        case sequential(ColorMap)
+        /// A neutral colour at `center`, symmetric range around it (correlations).
+        case diverging(ColorMap, center: Double)
+
+        public static let viridis = ColorScale.sequential(.viridis)
+        public static let magma = ColorScale.sequential(.magma)
+        /// Blue–white–red centred at 0.
+        public static let correlation = ColorScale.diverging(.blueRed, center: 0)
+    }
+
+    public enum MissingStyle: Hashable, Sendable {
+        /// Light grey with darker diagonal lines: unmistakable in colour and in greyscale print.
+        case hatched
+        /// A flat mid grey.
+        case grey
+    }
+
+    public var values: [[Double]]
+    public var rowLabels: [String]
+    public var columnLabels: [String]
+    public var rowOrder: [Int]?
+    public var columnOrder: [Int]?
+    public var title: String?
+    public var subtitle: String?
+    public var colorScale: ColorScale
+    /// The colour range; nil takes the finite minimum and maximum (a symmetric range for diverging
+    /// scales). Values outside are drawn with the end colours.
+    public var range: ClosedRange<Double>?
+    /// Write each value in its cell (dropped when the cells are too small even at the minimum size).
+    public var annotate: Bool
+    /// Digits after the decimal point in annotations.
+    public var decimals: Int
+    public var missingStyle: MissingStyle
+    /// Legend text for missing cells.
+    public var missingLabel: String
+    public var colorBarTitle: String?
+    /// The largest cell side in points (so that a small matrix does not fill a wide page).
+    public var maximumCellSize: Double
+
+    /// A square matrix whose rows and columns share `labels`; `order` (e.g. a clustering order)
+    /// applies to both.
+    public init(values: [[Double]], labels: [String], order: [Int]? = nil, title: String? = nil, subtitle: String? = nil,
+                colorScale: ColorScale = .viridis, range: ClosedRange<Double>? = nil, annotate: Bool = false,
+                decimals: Int = 2, colorBarTitle: String? = nil) {
+        self.init(values: values, rowLabels: labels, columnLabels: labels, title: title, subtitle: subtitle,
+                  colorScale: colorScale, range: range, annotate: annotate, decimals: decimals, colorBarTitle: colorBarTitle)
+        self.rowOrder = order
+        self.columnOrder = order
+    }
+
+    public init(values: [[Double]], rowLabels: [String], columnLabels: [String], title: String? = nil, subtitle: String? = nil,
+                colorScale: ColorScale = .viridis, range: ClosedRange<Double>? = nil, annotate: Bool = false,
+                decimals: Int = 2, colorBarTitle: String? = nil) {
+        self.values = values
+        self.rowLabels = rowLabels
+        self.columnLabels = columnLabels
+        self.title = title
+        self.subtitle = subtitle
+        self.colorScale = colorScale
+        self.range = range
+        self.annotate = annotate
+        self.decimals = decimals
+        self.missingStyle = .hatched
+        self.missingLabel = "missing"
+        self.colorBarTitle = colorBarTitle
+        self.maximumCellSize = 40
+    }
+
+    /// The colour domain actually used (after defaults and widening of a zero-width range).
+    public var colorDomain: ClosedRange<Double> {
+        let finite = values.joined().filter(\.isFinite)
+        switch colorScale {
+        case .sequential:
+            let lo = range?.lowerBound ?? finite.min() ?? 0
+            let hi = range?.upperBound ?? finite.max() ?? 1
+            return NiceTicks.sanitizedRange(lo, hi)
+        case .diverging(_, let center):
+            var reach = range.map { max(abs($0.lowerBound - center), abs($0.upperBound - center)) }
+                ?? finite.map { abs($0 - center) }.max() ?? 1
+            if !(reach > 0) || !reach.isFinite { reach = 1 }
+            return (center - reach)...(center + reach)
+        }
+    }
+
+    var colorMap: ColorMap {
+        switch colorScale {
+        case .sequential(let map), .diverging(let map, _): return map
+        }
+    }
+
+    var missingPaint: Paint {
+        switch missingStyle {
+        case .hatched: return .hatch(background: Color(hex: 0xF2F2F2), line: Color(hex: 0x9A9A9A), spacing: 2.8, lineWidth: 0.5)
+        case .grey: return .color(Color(hex: 0xBDBDBD))
+        }
+    }
+
+    /// The fill of a value (NaN → the missing paint).
+    func paint(for value: Double, domain: ClosedRange<Double>) -> Paint {
+        guard !value.isNaN else { return missingPaint }
+        let t = (value - domain.lowerBound) / (domain.upperBound - domain.lowerBound)
+        return .color(colorMap.color(at: t.isNaN ? 0.5 : t)!)
+    }
+
+    public func scene(width: Double = FigureWidth.singleColumn, theme: Theme = .paper, measurer: TextMeasurer = .shared) -> Scene {
+        HeatmapLayout(heatmap: self, width: width, theme: theme, measurer: measurer).scene()
+    }
+}
+
+/// Shared helper: a permutation from a requested order (see `Heatmap` for the rules).
+func sanitizedOrder(_ order: [Int]?, count: Int) -> [Int] {
+    guard let order else { return Array(0..<count) }
+    var seen = Set<Int>()
+    var result = order.filter { $0 >= 0 && $0 < count && seen.insert($0).inserted }
+    result += (0..<count).filter { !seen.contains($0) }
+    return result
+}

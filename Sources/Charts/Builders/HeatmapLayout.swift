@@ -1,0 +1,201 @@
+import Foundation
+
+/// Computes the geometry of a heatmap figure and emits its marks.
+struct HeatmapLayout {
+    let heatmap: Heatmap
+    let width: Double
+    let theme: Theme
+    let measurer: TextMeasurer
+
+    // Normalised input.
+    let rows: Int
+    let columns: Int
+    let matrix: [[Double]]          // in display order
+    let rowNames: [String]          // in display order
+    let columnNames: [String]
+
+    init(heatmap: Heatmap, width: Double, theme: Theme, measurer: TextMeasurer) {
+        self.heatmap = heatmap
+        self.width = width.isFinite && width > 40 ? width : FigureWidth.singleColumn
+        self.theme = theme
+        self.measurer = measurer
+        let rowCount = heatmap.values.count
+        let columnCount = heatmap.values.map(\.count).max() ?? 0
+        rows = columnCount == 0 ? 0 : rowCount
+        columns = rows == 0 ? 0 : columnCount
+        let rowOrder = sanitizedOrder(heatmap.rowOrder, count: rows)
+        let columnOrder = sanitizedOrder(heatmap.columnOrder, count: columns)
+        func label(_ labels: [String], _ i: Int) -> String { i < labels.count ? labels[i] : String(i + 1) }
+        matrix = rowOrder.map { r in
+            columnOrder.map { c in c < heatmap.values[r].count ? heatmap.values[r][c] : .nan }
+        }
+        rowNames = rowOrder.map { label(heatmap.rowLabels, $0) }
+        columnNames = columnOrder.map { label(heatmap.columnLabels, $0) }
+    }
+
+    func scene() -> Scene {
+        let m = theme.margin
+        let titleBlock = TitleBlock.layout(title: heatmap.title, subtitle: heatmap.subtitle, x: m, y: m,
+                                           width: width - 2 * m, theme: theme, measurer: measurer)
+        var scene = Scene(size: Size(width: width, height: 0), title: heatmap.title)
+        scene.add(titleBlock.marks)
+        let top = m + titleBlock.height
+
+        guard rows > 0 && columns > 0 else {
+            let height = max(top + 60, 80)
+            scene.add(.text(TextMark("No data", at: Point(x: width / 2, y: (top + height) / 2),
+                                     style: theme.text(theme.axisTitleSize, color: theme.mutedTextColor),
+                                     horizontal: .middle, vertical: .middle)))
+            scene.size.height = height
+            return scene
+        }
+
+        let domain = heatmap.colorDomain
+        let hasMissing = matrix.joined().contains { $0.isNaN }
+        let bar = ColorBar(domain: domain, map: heatmap.colorMap, title: heatmap.colorBarTitle,
+                           missing: hasMissing ? (heatmap.missingPaint, heatmap.missingLabel) : nil,
+                           theme: theme, measurer: measurer)
+
+        // Labels: truncate very long names, then choose one size and stride for both axes.
+        let labelLimit = max(40, min(width * 0.22, 130))
+        let baseStyle = theme.tickStyle
+        let gap = 3.0
+        let barGap = 10.0
+
+        // Label size: the largest (from the tick size down) at which row labels fit their rows;
+        // smaller labels leave more room for cells, so shrink step by step.
+        var labelSize = baseStyle.size
+        var fit = labelGeometry(size: labelSize, labelLimit: labelLimit, gap: gap, barSpace: barGap + bar.width)
+        while fit.lineHeight > fit.cell && labelSize > theme.minimumLabelSize {
+            labelSize = max(labelSize - 0.25, theme.minimumLabelSize)
+            fit = labelGeometry(size: labelSize, labelLimit: labelLimit, gap: gap, barSpace: barGap + bar.width)
+        }
+        // Even the smallest labels are taller than a row: show every stride-th label.
+        let stride = max(1, Int((fit.lineHeight / fit.cell - 1e-9).rounded(.up)))
+        let (left, cell, labelStyle, rowTexts, columnTexts) = (fit.left, fit.cell, fit.style, fit.rowTexts, fit.columnTexts)
+        let rotation = stride > 1 ? 90 : fit.rotation
+
+        let gridWidth = cell * Double(columns)
+        let gridHeight = cell * Double(rows)
+        // Centre the block when the cell size limit leaves room.
+        let used = left + gridWidth + barGap + bar.width + m
+        let shift = max(0, (width - used) / 2)
+        let grid = Rect(x: left + shift, y: top, width: gridWidth, height: gridHeight)
+
+        // Cells.
+        let inset = cell >= 8 ? 0.4 : -0.05
+        for (r, row) in matrix.enumerated() {
+            for (c, value) in row.enumerated() {
+                let rect = Rect(x: grid.minX + Double(c) * cell, y: grid.minY + Double(r) * cell, width: cell, height: cell)
+                scene.add(.rect(rect.insetBy(dx: inset, dy: inset), Style(fill: heatmap.paint(for: value, domain: domain))))
+            }
+        }
+        if heatmap.annotate { scene.add(annotations(grid: grid, cell: cell, domain: domain)) }
+
+        // Row labels (left) and column labels (below).
+        for (r, text) in rowTexts.enumerated() where r % stride == 0 {
+            scene.add(.text(TextMark(text, at: Point(x: grid.minX - gap, y: grid.minY + (Double(r) + 0.5) * cell),
+                                     style: labelStyle.with(color: theme.textColor), horizontal: .end, vertical: .middle)))
+        }
+        var bottom = grid.maxY
+        for (c, text) in columnTexts.enumerated() where c % stride == 0 {
+            let mark = columnLabel(text, centerX: grid.minX + (Double(c) + 0.5) * cell, gridBottom: grid.maxY + gap,
+                                   style: labelStyle, rotation: rotation)
+            bottom = max(bottom, measurer.bounds(of: mark).maxY)
+            scene.add(.text(mark))
+        }
+
+        // Colour bar to the right, as tall as the grid (or its minimum height).
+        let barOrigin = Point(x: grid.maxX + barGap, y: grid.minY)
+        let barMarks = bar.marks(origin: barOrigin, height: gridHeight)
+        scene.add(barMarks.marks)
+        bottom = max(bottom, barMarks.bottom)
+
+        scene.size.height = (bottom + m).rounded(.up)
+        return scene
+    }
+
+    private struct LabelGeometry {
+        var style: TextStyle
+        var lineHeight: Double
+        var rowTexts: [String]
+        var columnTexts: [String]
+        var left: Double
+        var cell: Double
+        /// Column labels: 0 (horizontal, when they fit the cells), 45 (when neighbours clear each
+        /// other at that angle) or 90 degrees.
+        var rotation: Double
+    }
+
+    /// Left margin, cell size, column-label rotation and label texts for one label size.
+    private func labelGeometry(size: Double, labelLimit: Double, gap: Double, barSpace: Double) -> LabelGeometry {
+        let m = theme.margin
+        let style = theme.tickStyle.with(size: size)
+        let lineHeight = measurer.measure("Ag", style: style).height
+        let rowTexts = rowNames.map { measurer.truncate($0, style: style, maxWidth: labelLimit) }
+        let columnTexts = columnNames.map { measurer.truncate($0, style: style, maxWidth: labelLimit) }
+        let rowLabelWidth = rowTexts.map { measurer.measure($0, style: style).width }.max() ?? 0
+        func cellSize(left: Double) -> Double {
+            max(1, min((width - left - m - barSpace) / Double(columns), heatmap.maximumCellSize))
+        }
+        let plainLeft = m + rowLabelWidth + gap
+        var left = plainLeft
+        var cell = cellSize(left: left)
+        let widest = columnTexts.map { measurer.measure($0, style: style).width }.max() ?? 0
+        var rotation = widest <= cell - 2 ? 0.0 : (lineHeight <= cell * 0.707 ? 45 : 90)
+        if rotation == 45 {
+            // 45° labels reach left of their columns (the first ones past the grid); twice, as the
+            // cell shrinks when the margin grows.
+            let reaches = columnTexts.map { text in
+                -measurer.bounds(of: columnLabel(text, centerX: 0, gridBottom: 0, style: style, rotation: 45)).minX
+            }
+            for _ in 0..<2 {
+                let reach = reaches.enumerated().map { k, r in r - (Double(k) + 0.5) * cell }.max() ?? 0
+                left = max(plainLeft, m + reach + 0.5)
+                cell = cellSize(left: left)
+            }
+            if lineHeight > cell * 0.707 {
+                rotation = 90
+                left = plainLeft
+                cell = cellSize(left: left)
+            }
+        }
+        return LabelGeometry(style: style, lineHeight: lineHeight, rowTexts: rowTexts, columnTexts: columnTexts,
+                             left: left, cell: cell, rotation: rotation)
+    }
+
+    private func columnLabel(_ text: String, centerX: Double, gridBottom: Double, style: TextStyle, rotation: Double) -> TextMark {
+        let styled = style.with(color: theme.textColor)
+        switch rotation {
+        case 0:
+            return TextMark(text, at: Point(x: centerX, y: gridBottom), style: styled, horizontal: .middle, vertical: .top)
+        case 90:
+            return TextMark(text, at: Point(x: centerX, y: gridBottom), style: styled, horizontal: .end, vertical: .middle, rotation: 90)
+        default:
+            // End of the text under the column centre, lifted by the corner that pokes up at 45°.
+            let h = measurer.measure(text, style: style).height
+            return TextMark(text, at: Point(x: centerX, y: gridBottom + h * 0.3536), style: styled,
+                            horizontal: .end, vertical: .middle, rotation: 45)
+        }
+    }
+
+    private func annotations(grid: Rect, cell: Double, domain: ClosedRange<Double>) -> [Mark] {
+        let texts = matrix.map { row in row.map { $0.isNaN ? "" : NumberFormat.fixed($0, decimals: heatmap.decimals) } }
+        let widest = texts.joined().max { measurer.measure($0, style: theme.tickStyle).width < measurer.measure($1, style: theme.tickStyle).width } ?? ""
+        guard !widest.isEmpty,
+              let size = measurer.fittingSize(widest, style: theme.text(theme.annotationSize), maxWidth: cell - 2.5,
+                                              maxHeight: cell - 1, minimum: theme.minimumAnnotationSize) else { return [] }
+        var marks: [Mark] = []
+        let dark = theme.textColor, light = Color.white
+        for (r, row) in matrix.enumerated() {
+            for (c, value) in row.enumerated() where !value.isNaN {
+                guard case .color(let fill) = heatmap.paint(for: value, domain: domain) else { continue }
+                let ink = fill.contrastRatio(with: dark) >= fill.contrastRatio(with: light) ? dark : light
+                let center = Point(x: grid.minX + (Double(c) + 0.5) * cell, y: grid.minY + (Double(r) + 0.5) * cell)
+                marks.append(.text(TextMark(texts[r][c], at: center, style: theme.text(size, color: ink),
+                                            horizontal: .middle, vertical: .middle)))
+            }
+        }
+        return marks
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+
+/// One labelled point of a scatter map (for example a task's PCA or MDS coordinates).
+public struct ScatterPoint: Hashable, Sendable {
+    public var label: String
+    public var x: Double
+    public var y: Double
+    /// Points sharing a group share a colour and marker shape and get a legend entry; nil for none.
+    public var group: String?
+
+    public init(label: String, x: Double, y: Double, group: String? = nil) {
+        self.label = label
+        self.x = x
+        self.y = y
+        self.group = group
+    }
+}
+
+/// A 2-D map of labelled points, with labels placed clear of each other and of the points.
+///
+/// Contracts:
+/// - Points with a non-finite coordinate are left out and counted in a note under the plot.
+/// - With `equalAspect`, one data unit is as long on both axes; the shorter data range is widened
+///   (centred) when the plot would otherwise be flatter than 0.45 or taller than 1.1 × its width.
+/// - Labels longer than 40 % of the plot width are truncated with "…".
+public struct ScatterMap: Sendable {
+    public var points: [ScatterPoint]
+    public var xTitle: String?
+    public var yTitle: String?
+    public var title: String?
+    public var subtitle: String?
+    public var equalAspect: Bool
+    /// Dashed lines through x = 0 and y = 0 when they fall inside the plot.
+    public var showOrigin: Bool
+    public var palette: Palette
+    /// Marker radius in points.
+    public var markerRadius: Double
+
+    public init(points: [ScatterPoint], xTitle: String? = nil, yTitle: String? = nil, title: String? = nil,
+                subtitle: String? = nil, equalAspect: Bool = true) {
+        self.points = points
+        self.xTitle = xTitle
+        self.yTitle = yTitle
+        self.title = title
+        self.subtitle = subtitle
+        self.equalAspect = equalAspect
+        self.showOrigin = true
+        self.palette = .okabeIto
+        self.markerRadius = 2.8
+    }
+
+    /// An axis title carrying the explained variance: ("PC", 1, 0.623) → "PC1 (62.3 %)".
+    /// `explainedVariance` is a fraction in 0...1; nil or non-finite leaves the parenthesis out.
+    public static func componentTitle(_ prefix: String = "PC", index: Int, explainedVariance: Double?) -> String {
+        guard let fraction = explainedVariance, fraction.isFinite else { return "\(prefix)\(index)" }
+        return "\(prefix)\(index) (\(NumberFormat.percent(fraction)))"
+    }
+
+    /// Group names in order of first appearance.
+    public var groups: [String] {
+        var seen = Set<String>()
+        return points.compactMap(\.group).filter { seen.insert($0).inserted }
+    }
+
+    public func scene(width: Double = FigureWidth.singleColumn, theme: Theme = .paper, measurer: TextMeasurer = .shared) -> Scene {
+        ScatterLayout(map: self, width: width.isFinite && width > 60 ? width : FigureWidth.singleColumn,
+                      theme: theme, measurer: measurer).scene()
+    }
+}
+
+struct ScatterLayout {
+    let map: ScatterMap
+    let width: Double
+    let theme: Theme
+    let measurer: TextMeasurer
+
+    func scene() -> Scene {
+        let m = theme.margin
+        var scene = Scene(size: Size(width: width, height: 0), title: map.title)
+        let titleBlock = TitleBlock.layout(title: map.title, subtitle: map.subtitle, x: m, y: m, width: width - 2 * m,
+                                           theme: theme, measurer: measurer)
+        scene.add(titleBlock.marks)
+        var top = m + titleBlock.height
+
+        // Groups: colour and shape per group, and a legend above the plot.
+        let groups = map.groups
+        let shapes = MarkerShape.allCases
+        func colour(_ group: String?) -> Color {
+            guard let group, let i = groups.firstIndex(of: group) else { return map.palette.color(0) }
+            return map.palette.color(i)
+        }
+        func shape(_ group: String?) -> MarkerShape {
+            guard let group, let i = groups.firstIndex(of: group) else { return .circle }
+            return shapes[i % shapes.count]
+        }
+        if !groups.isEmpty {
+            let entries = groups.map { LegendEntry(label: $0, swatch: .marker(shape($0), colour($0))) }
+            let legend = LegendLayout.grid(entries, origin: Point(x: m, y: top), maxWidth: width - 2 * m, theme: theme, measurer: measurer)
+            scene.add(legend.marks)
+            top += legend.size.height + 6
+        }
+
+        let shown = map.points.filter { $0.x.isFinite && $0.y.isFinite }
+        let dropped = map.points.count - shown.count
+
+        // Data ranges, padded so that points do not sit on the frame.
+        var xRange = NiceTicks.sanitizedRange(shown.map(\.x).min() ?? 0, shown.map(\.x).max() ?? 1)
+        var yRange = NiceTicks.sanitizedRange(shown.map(\.y).min() ?? 0, shown.map(\.y).max() ?? 1)
+        func padded(_ r: ClosedRange<Double>) -> ClosedRange<Double> {
+            let pad = (r.upperBound - r.lowerBound) * 0.08
+            return (r.lowerBound - pad)...(r.upperBound + pad)
+        }
+        xRange = padded(xRange)
+        yRange = padded(yRange)
+
+        // Axes and plot size; two passes because tick labels depend on ranges, which (equal aspect)
+        // depend on the plot size.
+        var plot = Rect(x: 0, y: 0, width: 0, height: 0)
+        var xAxis = Axis(side: .bottom, ticks: NiceTicks.ticks(0, 1), title: map.xTitle, theme: theme, measurer: measurer)
+        var yAxis = Axis(side: .left, ticks: NiceTicks.ticks(0, 1), title: map.yTitle, theme: theme, measurer: measurer)
+        for _ in 0..<3 {
+            let plotWidthGuess = max(plot.width, width * 0.6)
+            xAxis.ticks = NiceTicks.ticks(xRange.lowerBound, xRange.upperBound, targetCount: max(3, Int(plotWidthGuess / 45)))
+            yAxis.ticks = NiceTicks.ticks(yRange.lowerBound, yRange.upperBound, targetCount: max(3, Int(max(plot.height, plotWidthGuess * 0.75) / 40)))
+            let left = m + yAxis.thickness
+            let right = m + xAxis.overhang * 0.5
+            let plotWidth = max(width - left - right, 20)
+            var plotHeight = plotWidth * 0.75
+            if map.equalAspect {
+                let xSpan = xRange.upperBound - xRange.lowerBound
+                var ySpan = yRange.upperBound - yRange.lowerBound
+                plotHeight = plotWidth * ySpan / xSpan
+                if plotHeight < plotWidth * 0.45 {
+                    ySpan = xSpan * 0.45
+                    let mid = (yRange.lowerBound + yRange.upperBound) / 2
+                    yRange = (mid - ySpan / 2)...(mid + ySpan / 2)
+                    plotHeight = plotWidth * 0.45
+                } else if plotHeight > plotWidth * 1.1 {
+                    let newXSpan = ySpan / 1.1
+                    let mid = (xRange.lowerBound + xRange.upperBound) / 2
+                    xRange = (mid - newXSpan / 2)...(mid + newXSpan / 2)
+                    plotHeight = plotWidth * 1.1
+                }
+            }
+            plot = Rect(x: left, y: top + yAxis.overhang, width: plotWidth, height: plotHeight)
+        }
+        let xScale = LinearScale(domain: xRange, start: plot.minX, end: plot.maxX)
+        let yScale = LinearScale(domain: yRange, start: plot.maxY, end: plot.minY)
+
+        scene.add(yAxis.gridMarks(scale: yScale, plot: plot))
+        scene.add(xAxis.gridMarks(scale: xScale, plot: plot))
+        if map.showOrigin {
+            let dashed = Style.stroke(Color(hex: 0xA0A0A0), width: 0.6, dash: [2.5, 2])
+            if xRange.contains(0) { scene.add(.path(.line(from: Point(x: xScale(0), y: plot.minY), to: Point(x: xScale(0), y: plot.maxY)), dashed)) }
+            if yRange.contains(0) { scene.add(.path(.line(from: Point(x: plot.minX, y: yScale(0)), to: Point(x: plot.maxX, y: yScale(0))), dashed)) }
+        }
+
+        // Points, then labels placed around them.
+        let r = map.markerRadius
+        let anchors = shown.map { Point(x: xScale($0.x), y: yScale($0.y)) }
+        for (point, anchor) in zip(shown, anchors) {
+            scene.add(.path(shape(point.group).path(center: anchor, radius: r),
+                            Style(fill: .color(colour(point.group)), stroke: .white, lineWidth: 0.5)))
+        }
+        let labelStyle = theme.legendStyle
+        let texts = shown.map { measurer.truncate($0.label, style: labelStyle, maxWidth: plot.width * 0.4) }
+        let requests = zip(texts, anchors).map { text, anchor in
+            let size = measurer.measure(text, style: labelStyle)
+            return LabelPlacer.Request(anchor: anchor, size: Size(width: size.width, height: size.height), markerRadius: r + 0.5)
+        }
+        let placements = LabelPlacer(bounds: plot.insetBy(dx: 1, dy: 1)).place(requests)
+        for (i, placement) in placements.enumerated() {
+            if placement.needsLeader {
+                let target = placement.rect.nearestPoint(to: anchors[i])
+                let dx = target.x - anchors[i].x, dy = target.y - anchors[i].y
+                let length = max(hypot(dx, dy), 1e-9)
+                let start = Point(x: anchors[i].x + dx / length * (r + 0.8), y: anchors[i].y + dy / length * (r + 0.8))
+                scene.add(.path(.line(from: start, to: target), .stroke(Color(hex: 0x8C8C8C), width: 0.5)))
+            }
+            scene.add(.text(TextMark(texts[i], at: Point(x: placement.rect.minX, y: placement.rect.minY), style: labelStyle,
+                                     horizontal: .start, vertical: .top)))
+        }
+
+        scene.add(yAxis.marks(scale: yScale, plot: plot))
+        scene.add(xAxis.marks(scale: xScale, plot: plot))
+        var bottom = plot.maxY + xAxis.thickness
+        if dropped > 0 {
+            let note = "\(dropped) point\(dropped == 1 ? "" : "s") with non-finite coordinates not shown"
+            let style = theme.text(theme.legendSize, color: theme.mutedTextColor)
+            let text = measurer.wrap(note, style: style, maxWidth: width - 2 * m)
+            scene.add(.text(TextMark(text, at: Point(x: m, y: bottom + 4), style: style, vertical: .top)))
+            bottom += 4 + measurer.measure(text, style: style).height
+        }
+        scene.size.height = (bottom + m).rounded(.up)
+        return scene
+    }
+}

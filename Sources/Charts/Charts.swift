@@ -1,1 +1,0 @@
-// The chart kit (issue 4) lives in this module.

@@ -1,0 +1,45 @@
+extension TextMeasurer {
+    /// `text` broken into lines ("\n") at spaces so that each line fits `maxWidth`; a single word
+    /// wider than `maxWidth` is truncated with "…". Existing line breaks are kept.
+    public func wrap(_ text: String, style: TextStyle, maxWidth: Double) -> String {
+        var lines: [String] = []
+        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var current = ""
+            for word in paragraph.split(separator: " ") {
+                let candidate = current.isEmpty ? String(word) : current + " " + word
+                if measure(candidate, style: style).width <= maxWidth {
+                    current = candidate
+                } else {
+                    if !current.isEmpty { lines.append(current) }
+                    current = truncate(String(word), style: style, maxWidth: maxWidth)
+                }
+            }
+            lines.append(current)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Title and subtitle at the top of a figure, left-aligned and wrapped to the width.
+enum TitleBlock {
+    /// Marks for the block whose top-left corner is (x, y); `height` includes the gap below it
+    /// (0 when there is neither title nor subtitle).
+    static func layout(title: String?, subtitle: String?, x: Double, y: Double, width: Double,
+                       theme: Theme, measurer: TextMeasurer) -> (marks: [Mark], height: Double) {
+        var marks: [Mark] = []
+        var cursor = y
+        if let title, !title.isEmpty {
+            let style = theme.text(theme.titleSize, weight: .bold)
+            let text = measurer.wrap(title, style: style, maxWidth: width)
+            marks.append(.text(TextMark(text, at: Point(x: x, y: cursor), style: style, vertical: .top)))
+            cursor += measurer.measure(text, style: style).height + 1
+        }
+        if let subtitle, !subtitle.isEmpty {
+            let style = theme.text(theme.subtitleSize, color: theme.mutedTextColor)
+            let text = measurer.wrap(subtitle, style: style, maxWidth: width)
+            marks.append(.text(TextMark(text, at: Point(x: x, y: cursor), style: style, vertical: .top)))
+            cursor += measurer.measure(text, style: style).height
+        }
+        return (marks, marks.isEmpty ? 0 : cursor - y + 6)
+    }
+}

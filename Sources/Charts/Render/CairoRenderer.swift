@@ -1,0 +1,89 @@
+import CCairo
+import CPango
+import Foundation
+
+/// Draws scenes with Cairo (and text with Pango) to SVG 1.1, PDF 1.5 or PNG.
+///
+/// Output is deterministic: the same scene and figure id give the same bytes. The PDF carries no
+/// creation date, its title is the scene's title and its creator "tvgeo"; SVG ids are renamed by
+/// order of appearance and prefixed with the figure id (see `SVGIdentifiers`); PNG has no time chunk.
+public struct CairoRenderer: Renderer {
+    /// The largest bitmap side, in pixels, that `render` accepts.
+    public static let maximumPixelSide = 32_768.0
+
+    public init() {}
+
+    public func render(_ scene: Scene, format: OutputFormat, figureID: String) throws -> Data {
+        guard SVGIdentifiers.isValidFigureID(figureID) else { throw RenderError.invalidFigureID(figureID) }
+        let size = scene.size
+        guard size.width.isFinite, size.height.isFinite, size.width > 0, size.height > 0 else {
+            throw RenderError.invalidSize(size)
+        }
+        switch format {
+        case .svg:
+            let svg = try renderVector(scene) { sink in
+                let surface = cairo_svg_surface_create_for_stream(appendToSink, sink, size.width, size.height)!
+                cairo_svg_surface_restrict_to_version(surface, CAIRO_SVG_VERSION_1_1)
+                return surface
+            }
+            var text = SVGIdentifiers.prefixed(String(decoding: svg, as: UTF8.self), figureID: figureID)
+            if let title = scene.title, !title.isEmpty {
+                text = SVGIdentifiers.insertingTitle(title, into: text)
+            }
+            return Data(text.utf8)
+        case .pdf:
+            return try renderVector(scene) { sink in
+                let surface = cairo_pdf_surface_create_for_stream(appendToSink, sink, size.width, size.height)!
+                cairo_pdf_surface_restrict_to_version(surface, CAIRO_PDF_VERSION_1_5)
+                // Cairo 1.16 stamps the current time as CreationDate; an empty value omits the entry.
+                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, "")
+                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, "")
+                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "tvgeo")
+                if let title = scene.title, !title.isEmpty {
+                    cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, title)
+                }
+                return surface
+            }
+        case .png(let scale):
+            return try renderPNG(scene, scale: scale)
+        }
+    }
+
+    private func renderVector(_ scene: Scene, makeSurface: (UnsafeMutableRawPointer) -> OpaquePointer) throws -> Data {
+        let sink = ByteSink()
+        let surface = makeSurface(Unmanaged.passUnretained(sink).toOpaque())
+        let cr = cairo_create(surface)!
+        CairoDrawing.draw(scene, on: cr)
+        let drawStatus = cairo_status(cr)
+        cairo_destroy(cr)
+        cairo_surface_finish(surface)
+        let surfaceStatus = cairo_surface_status(surface)
+        cairo_surface_destroy(surface)
+        try checkCairo(drawStatus)
+        try checkCairo(surfaceStatus)
+        return withExtendedLifetime(sink) { sink.data }
+    }
+
+    private func renderPNG(_ scene: Scene, scale: Double) throws -> Data {
+        let width = (scene.size.width * scale).rounded(.up)
+        let height = (scene.size.height * scale).rounded(.up)
+        guard scale.isFinite, scale > 0, width >= 1, height >= 1,
+              width <= Self.maximumPixelSide, height <= Self.maximumPixelSide else {
+            throw RenderError.invalidSize(Size(width: scene.size.width * scale, height: scene.size.height * scale))
+        }
+        let surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width), Int32(height))!
+        defer { cairo_surface_destroy(surface) }
+        try checkCairo(cairo_surface_status(surface))
+        let cr = cairo_create(surface)!
+        cairo_scale(cr, scale, scale)
+        CairoDrawing.draw(scene, on: cr)
+        let drawStatus = cairo_status(cr)
+        cairo_destroy(cr)
+        try checkCairo(drawStatus)
+        cairo_surface_flush(surface)
+        let sink = ByteSink()
+        let status = cairo_surface_write_to_png_stream(surface, appendToSink, Unmanaged.passUnretained(sink).toOpaque())
+        try checkCairo(status)
+        return withExtendedLifetime(sink) { sink.data }
+    }
+}

@@ -1,0 +1,53 @@
+import CCairo
+import CPango
+
+/// The one place where a Pango layout is configured, so that measuring (for layout) and drawing
+/// (in every output format) shape text identically.
+///
+/// Hinting is off, metric hinting is off and glyph positions are not rounded: advances are then
+/// independent of the device (vector page or 2× bitmap) and of rotation, and one measurement
+/// holds for SVG, PDF and PNG alike.
+enum PangoText {
+    /// A new layout for `cr`, holding `text` in `style`. The caller releases it with `g_object_unref`.
+    static func makeLayout(for cr: OpaquePointer, text: String, style: TextStyle, alignment: HorizontalAnchor) -> OpaquePointer {
+        let layout = pango_cairo_create_layout(cr)!
+        let context = pango_layout_get_context(layout)!
+
+        let options = cairo_font_options_create()!
+        cairo_font_options_set_hint_style(options, CAIRO_HINT_STYLE_NONE)
+        cairo_font_options_set_hint_metrics(options, CAIRO_HINT_METRICS_OFF)
+        cairo_font_options_set_antialias(options, CAIRO_ANTIALIAS_GRAY)
+        pango_cairo_context_set_font_options(context, options)
+        cairo_font_options_destroy(options)
+        pango_context_set_round_glyph_positions(context, 0)
+        pango_layout_context_changed(layout)
+
+        let description = pango_font_description_new()!
+        pango_font_description_set_family(description, style.fontFamily)
+        pango_font_description_set_weight(description, style.weight == .bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL)
+        pango_font_description_set_style(description, style.italic ? PANGO_STYLE_ITALIC : PANGO_STYLE_NORMAL)
+        // Absolute size: user-space units are points, whatever the context's resolution.
+        pango_font_description_set_absolute_size(description, style.size * Double(PANGO_SCALE))
+        pango_layout_set_font_description(layout, description)
+        pango_font_description_free(description)
+
+        switch alignment {
+        case .start: pango_layout_set_alignment(layout, PANGO_ALIGN_LEFT)
+        case .middle: pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER)
+        case .end: pango_layout_set_alignment(layout, PANGO_ALIGN_RIGHT)
+        }
+        pango_layout_set_text(layout, text, -1)
+        return layout
+    }
+
+    /// The logical size and first baseline of a configured layout, in points.
+    static func metrics(of layout: OpaquePointer) -> TextMetrics {
+        var logical = PangoRectangle()
+        pango_layout_get_extents(layout, nil, &logical)
+        let scale = Double(PANGO_SCALE)
+        return TextMetrics(
+            width: Double(logical.width) / scale,
+            height: Double(logical.height) / scale,
+            baseline: Double(pango_layout_get_baseline(layout)) / scale)
+    }
+}
