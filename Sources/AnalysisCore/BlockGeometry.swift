@@ -35,30 +35,37 @@ public struct BlockGeometryResult: Sendable {
     public var subspaceRanks: [SubspaceKind: [Int]]
     /// Pairs (i < j) whose l2/cosine took the cancellation-free path (nearly equal adapters).
     public var nearPairs: Int
+    /// Pair-subspace comparisons (i < j, per Grassmann metric) that needed the sine branch.
+    public var sineBranches: Int
 }
 
 /// The distances between N LoRA task vectors of one (module, layer) block, computed exactly
 /// from the factors without forming any d_out × d_in matrix.
 ///
 /// Method. Per adapter: thin QRs B = U·R and Aᵀ = V·S (U, V orthonormal), so
-/// ΔW = U·C·Vᵀ with the small core C = s·R·Sᵀ. One Gram product of the stacked U's (and one of
-/// the V's) gives every pair's UᵢᵀUⱼ; then ⟨ΔWᵢ, ΔWⱼ⟩ = tr(Cᵢᵀ·(UᵢᵀUⱼ)·Cⱼ·(VᵢᵀVⱼ)ᵀ) and
-/// ‖ΔWᵢ‖ = ‖Cᵢ‖. Bases of Im(ΔW), Im(B), Im(Aᵀ) are U or V times the left singular vectors of
-/// C, R or S, truncated at the numerical rank; the cosines of the principal angles are the
-/// singular values of the small cross products. Two accuracy guards:
+/// ΔW = U·C·Vᵀ with the small core C = s·R·Sᵀ. One symmetric Gram product of the stacked U's
+/// (and one of the V's) gives every pair's UᵢᵀUⱼ; then ⟨ΔWᵢ, ΔWⱼ⟩ = tr(Cᵢᵀ·(UᵢᵀUⱼ)·Cⱼ·(VᵢᵀVⱼ)ᵀ)
+/// and ‖ΔWᵢ‖ = ‖Cᵢ‖. Im(ΔW), Im(B) and Im(Aᵀ) are spanned by U or V times the leading left
+/// singular vectors of C, R or S (all of U or V when the core has full rank, the usual case, so
+/// that `grassmann` and `grassmann_b` are then one computation); the cosines of the principal
+/// angles are the singular values of the small r × r cross products. Two accuracy guards:
 /// - l2 and cosine of nearly equal adapters (where ‖a‖² + ‖b‖² − 2⟨a,b⟩ cancels) come from
 ///   thin QRs of the stacked factors [Bᵢ, Bⱼ] and [Aᵢ; Aⱼ]ᵀ, whose R factors carry the difference
 ///   without squaring it;
-/// - angles below 45° come from the sines, the singular values of the residual Yⱼ − Yᵢ(YᵢᵀYⱼ)
-///   (the Knyazev–Argentati branch that `scipy.linalg.subspace_angles` also uses).
+/// - when the distance from the cosines is small (d² < `sineThreshold`), where acos loses
+///   digits, angles below 45° are recomputed from the sines: the singular values of the
+///   residual Yⱼ − Yᵢ(YᵢᵀYⱼ) (the Knyazev–Argentati split that `scipy.linalg.subspace_angles`
+///   uses). Above it, the acos error (≲ k·π·ε per d²) stays below 1e-12 relative.
 public enum BlockGeometry {
     /// Below this ratio l2²/(‖a‖²+‖b‖²) (or this cosine distance) the stacked-QR path is used.
     public static let cancellationThreshold = 1e-2
+    /// Below this d² (rad²) the angles are refined with the sine branch.
+    public static let sineThreshold = 1e-2
 
     public static func analyze(_ adapters: [LoRAFactors]) throws(ToolError) -> BlockGeometryResult {
         let count = adapters.count
         guard let first = adapters.first else {
-            return BlockGeometryResult(distances: [:], norms: [], subspaceRanks: [:], nearPairs: 0)
+            return BlockGeometryResult(distances: [:], norms: [], subspaceRanks: [:], nearPairs: 0, sineBranches: 0)
         }
         let outFeatures = first.outFeatures, inFeatures = first.inFeatures
         for (index, factors) in adapters.enumerated() where factors.outFeatures != outFeatures || factors.inFeatures != inFeatures {
@@ -68,40 +75,26 @@ public enum BlockGeometry {
         bases.reserveCapacity(count)
         for factors in adapters { bases.append(try AdapterBasis(factors)) }
 
-        // Every pair's UᵢᵀUⱼ and VᵢᵀVⱼ from one Gram product each.
-        let gramU = Matrix.multiply(Matrix.hstack(bases.map(\.u)), transposeA: true, Matrix.hstack(bases.map(\.u)))
-        let gramV = Matrix.multiply(Matrix.hstack(bases.map(\.v)), transposeA: true, Matrix.hstack(bases.map(\.v)))
-        var offsetsU: [Int] = [], offsetsV: [Int] = []
-        var runningU = 0, runningV = 0
-        for basis in bases {
-            offsetsU.append(runningU); runningU += basis.u.cols
-            offsetsV.append(runningV); runningV += basis.v.cols
-        }
-        func crossU(_ i: Int, _ j: Int) -> Matrix {
-            gramU.block(rows: offsetsU[i]..<(offsetsU[i] + bases[i].u.cols), cols: offsetsU[j]..<(offsetsU[j] + bases[j].u.cols))
-        }
-        func crossV(_ i: Int, _ j: Int) -> Matrix {
-            gramV.block(rows: offsetsV[i]..<(offsetsV[i] + bases[i].v.cols), cols: offsetsV[j]..<(offsetsV[j] + bases[j].v.cols))
-        }
-
+        // Every pair's UᵢᵀUⱼ and VᵢᵀVⱼ from one symmetric Gram product each.
+        let gramU = StackedGram(bases.map(\.u))
+        let gramV = StackedGram(bases.map(\.v))
+        let norms = bases.map(\.norm)
         var distances: [DistanceMetric: PairMatrix] = [:]
         for metric in DistanceMetric.allCases { distances[metric] = PairMatrix(count: count) }
-        let norms = bases.map(\.norm)
-        var nearPairs = 0
+        func set(_ metric: DistanceMetric, _ i: Int, _ j: Int, _ value: Double) {
+            distances[metric]![i, j] = value
+            distances[metric]![j, i] = value
+        }
         // The distance of an adapter to itself, or to a bit-identical copy, is exactly zero
         // where it is defined (rounding in the pair path would otherwise leave ~1e-15).
         func setIdentical(_ i: Int, _ j: Int) {
-            for metric in DistanceMetric.allCases {
-                let defined: Bool
-                switch metric {
-                case .l2: defined = true
-                case .cosine: defined = norms[i] > 0
-                default: defined = bases[i].subspaces[metric.subspace!]!.rank > 0
-                }
-                distances[metric]![i, j] = defined ? 0 : .nan
-                distances[metric]![j, i] = defined ? 0 : .nan
+            set(.l2, i, j, 0)
+            set(.cosine, i, j, norms[i] > 0 ? 0 : .nan)
+            for metric in [DistanceMetric.grassmann, .grassmannB, .grassmannA] {
+                set(metric, i, j, bases[i].subspace(metric.subspace!).rank > 0 ? 0 : .nan)
             }
         }
+        var nearPairs = 0, sineBranches = 0
         for i in 0..<count { setIdentical(i, i) }
         for i in 0..<count {
             for j in (i + 1)..<max(count, i + 1) {
@@ -110,7 +103,7 @@ public enum BlockGeometry {
                     setIdentical(i, j)
                     continue
                 }
-                let mu = crossU(i, j), mv = crossV(i, j)
+                let mu = gramU.cross(i, j), mv = gramV.cross(i, j)
                 let inner = Matrix.frobeniusInner(bases[i].core, mu * bases[j].core * mv.transposed)
                 let sumSquares = norms[i] * norms[i] + norms[j] * norms[j]
                 var l2 = (max(0, sumSquares - 2 * inner)).squareRoot()
@@ -124,38 +117,46 @@ public enum BlockGeometry {
                         cosine = min(2, unit * unit / 2)
                     }
                 }
-                distances[.l2]![i, j] = l2; distances[.l2]![j, i] = l2
-                distances[.cosine]![i, j] = cosine; distances[.cosine]![j, i] = cosine
+                set(.l2, i, j, l2)
+                set(.cosine, i, j, cosine)
+
+                var computedDelta: Double?
                 for metric in [DistanceMetric.grassmann, .grassmannB, .grassmannA] {
                     let kind = metric.subspace!
-                    let cross = kind == .a ? mv : mu
-                    let value = try grassmannDistance(bases[i], bases[j], kind: kind, cross: cross)
-                    distances[metric]![i, j] = value; distances[metric]![j, i] = value
+                    let p = bases[i].subspace(kind), q = bases[j].subspace(kind)
+                    // Full-rank Im(ΔW) and Im(B) are both span(U): one computation serves both.
+                    if metric == .grassmannB, let computedDelta, p.isWholeHost, q.isWholeHost,
+                       bases[i].subspace(.delta).isWholeHost, bases[j].subspace(.delta).isWholeHost {
+                        set(metric, i, j, computedDelta)
+                        continue
+                    }
+                    let (value, refined) = try grassmannDistance(p, q, hostCross: kind == .a ? mv : mu)
+                    if refined { sineBranches += 1 }
+                    set(metric, i, j, value)
+                    if metric == .grassmann { computedDelta = value }
                 }
             }
         }
         var ranks: [SubspaceKind: [Int]] = [:]
-        for kind in SubspaceKind.allCases { ranks[kind] = bases.map { $0.subspaces[kind]!.rank } }
-        return BlockGeometryResult(distances: distances, norms: norms, subspaceRanks: ranks, nearPairs: nearPairs)
+        for kind in SubspaceKind.allCases { ranks[kind] = bases.map { $0.subspace(kind).rank } }
+        return BlockGeometryResult(distances: distances, norms: norms, subspaceRanks: ranks,
+                                   nearPairs: nearPairs, sineBranches: sineBranches)
     }
 
-    /// √(Σθ²) between two subspaces, given the cross product of their host bases
-    /// (UᵢᵀUⱼ for Im(ΔW) and Im(B), VᵢᵀVⱼ for Im(Aᵀ)). NaN when either subspace is {0}.
-    static func grassmannDistance(_ first: AdapterBasis, _ second: AdapterBasis, kind: SubspaceKind, cross: Matrix) throws(ToolError) -> Double {
-        let angles = try principalAngles(first.subspaces[kind]!, second.subspaces[kind]!, hostCross: cross)
-        guard let angles else { return .nan }
-        return angles.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    }
-
-    /// The min(p, q) principal angles, ascending, or nil when a subspace is {0}.
-    static func principalAngles(_ first: Subspace, _ second: Subspace, hostCross: Matrix) throws(ToolError) -> [Double]? {
-        guard first.rank > 0, second.rank > 0 else { return nil }
+    /// √(Σθ²) between two subspaces given the cross product of their host bases
+    /// (UᵢᵀUⱼ for Im(ΔW) and Im(B), VᵢᵀVⱼ for Im(Aᵀ)); NaN when either subspace is {0}.
+    /// Also says whether the sine branch was used.
+    static func grassmannDistance(_ first: Subspace, _ second: Subspace, hostCross: Matrix) throws(ToolError) -> (Double, Bool) {
+        guard first.rank > 0, second.rank > 0 else { return (.nan, false) }
         // YᵢᵀYⱼ = Eᵢᵀ (HᵢᵀHⱼ) Eⱼ, with H the orthonormal host basis and E the coefficients.
-        let cross = Matrix.multiply(first.coefficients, transposeA: true, hostCross * second.coefficients)
+        var cross = hostCross
+        if let coefficients = second.coefficients { cross = cross * coefficients }
+        if let coefficients = first.coefficients { cross = Matrix.multiply(coefficients, transposeA: true, cross) }
         let cosines = try Factorizations.singularValues(cross)
-        let k = cosines.count
         var angles = cosines.map { acos(min(1, $0)) }
-        if cosines.contains(where: { $0 * $0 >= 0.5 }) {
+        var squared = angles.reduce(0) { $0 + $1 * $1 }
+        let refine = squared < sineThreshold && cosines.contains { $0 * $0 >= 0.5 }
+        if refine {
             // Sines from the residual of the smaller basis against the larger one.
             let residual: Matrix
             if first.rank >= second.rank {
@@ -164,26 +165,37 @@ public enum BlockGeometry {
                 residual = first.basis - second.basis * cross.transposed
             }
             let sines = try Factorizations.singularValues(residual)
+            let k = cosines.count
             for m in 0..<k where cosines[m] * cosines[m] >= 0.5 {
                 angles[m] = asin(min(1, sines[k - 1 - m]))
             }
+            squared = angles.reduce(0) { $0 + $1 * $1 }
         }
-        return angles
+        return (squared.squareRoot(), refine)
     }
 }
 
 /// A subspace of an adapter: an orthonormal basis Y = H·E, with H the adapter's host basis
-/// (U or V) and E the leading left singular vectors of the corresponding core.
+/// (U or V) and E the leading left singular vectors of the corresponding core. When the core
+/// has full rank, Y spans the same space as H and E is left out (`coefficients == nil`).
 struct Subspace {
-    var coefficients: Matrix
-    var basis: Matrix
-    var rank: Int { coefficients.cols }
+    var coefficients: Matrix?
+    var host: Matrix
+    var rank: Int
 
     init(host: Matrix, core: Matrix, denseRows: Int, denseCols: Int) throws(ToolError) {
         let (vectors, sigma) = try Factorizations.leftSingularVectors(core)
-        let rank = Factorizations.numericalRank(sigma, rows: denseRows, cols: denseCols)
-        coefficients = vectors.columns(0..<rank)
-        basis = host * coefficients
+        rank = Factorizations.numericalRank(sigma, rows: denseRows, cols: denseCols)
+        self.host = host
+        coefficients = rank == host.cols ? nil : vectors.columns(0..<rank)
+    }
+
+    var isWholeHost: Bool { coefficients == nil }
+
+    /// The orthonormal basis itself (d × rank); formed only when the sine branch needs it.
+    var basis: Matrix {
+        guard let coefficients else { return host }
+        return host * coefficients
     }
 }
 
@@ -193,7 +205,7 @@ struct AdapterBasis {
     var v: Matrix
     var core: Matrix
     var norm: Double
-    var subspaces: [SubspaceKind: Subspace]
+    private var subspaces: [Subspace]
 
     init(_ factors: LoRAFactors) throws(ToolError) {
         let (u, r) = try Factorizations.thinQR(factors.b)
@@ -204,16 +216,41 @@ struct AdapterBasis {
         norm = core.frobeniusNorm
         let rank = factors.rank
         subspaces = [
-            .delta: try Subspace(host: u, core: core, denseRows: factors.outFeatures, denseCols: factors.inFeatures),
-            .b: try Subspace(host: u, core: r, denseRows: factors.outFeatures, denseCols: rank),
-            .a: try Subspace(host: v, core: s, denseRows: factors.inFeatures, denseCols: rank),
+            try Subspace(host: u, core: core, denseRows: factors.outFeatures, denseCols: factors.inFeatures),
+            try Subspace(host: u, core: r, denseRows: factors.outFeatures, denseCols: rank),
+            try Subspace(host: v, core: s, denseRows: factors.inFeatures, denseCols: rank),
         ]
+    }
+
+    func subspace(_ kind: SubspaceKind) -> Subspace {
+        switch kind {
+        case .delta: return subspaces[0]
+        case .b: return subspaces[1]
+        case .a: return subspaces[2]
+        }
+    }
+}
+
+/// HᵀH for the stacked host bases H = [H₁ … H_N] (one BLAS syrk), and each pair's block HᵢᵀHⱼ.
+struct StackedGram {
+    var gram: Matrix
+    var offsets: [Int]
+    var widths: [Int]
+
+    init(_ hosts: [Matrix]) {
+        widths = hosts.map(\.cols)
+        var running = 0
+        offsets = widths.map { width in defer { running += width }; return running }
+        gram = Matrix.gram(Matrix.hstack(hosts))
+    }
+
+    func cross(_ i: Int, _ j: Int) -> Matrix {
+        gram.block(rows: offsets[i]..<(offsets[i] + widths[i]), cols: offsets[j]..<(offsets[j] + widths[j]))
     }
 }
 
 /// ΔWᵢ·α − ΔWⱼ·β for any α, β from one pair of thin QRs: [Bᵢ, Bⱼ] = Q₁R₁ and
-/// [Aᵢᵀ, Aⱼᵀ] = Q₂R₂ give ‖αΔWᵢ − βΔWⱼ‖ = ‖R₁·D·R₂ᵀ‖ with D = diag(α·sᵢ·I, −β·sⱼ·I) folded in
-/// by the caller through `first` = α·sᵢ and `second` = β·sⱼ.
+/// [Aᵢᵀ, Aⱼᵀ] = Q₂R₂ give ‖α·BᵢAᵢ − β·BⱼAⱼ‖ = ‖R₁·D·R₂ᵀ‖ with D = diag(α·I, −β·I).
 struct StackedDifference {
     var rb: Matrix
     var ra: Matrix

@@ -103,6 +103,23 @@ public struct Matrix: Sendable, Equatable {
         return out
     }
 
+    /// MᵀM (symmetric, cols × cols) with BLAS dsyrk, which does half the work of a general product.
+    public static func gram(_ matrix: Matrix) -> Matrix {
+        let n = matrix.cols, k = matrix.rows
+        var out = Matrix(zeros: n, n)
+        guard n > 0, k > 0 else { return out }
+        matrix.values.withUnsafeBufferPointer { pa in
+            out.values.withUnsafeMutableBufferPointer { pc in
+                cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), 1, pa.baseAddress, Int32(k), 0,
+                            pc.baseAddress, Int32(n))
+            }
+        }
+        for j in 0..<n {
+            for i in (j + 1)..<max(n, j + 1) { out.values[i + j * n] = out.values[j + i * n] }
+        }
+        return out
+    }
+
     /// Σᵢⱼ Aᵢⱼ·Bᵢⱼ = tr(AᵀB).
     public static func frobeniusInner(_ a: Matrix, _ b: Matrix) -> Double {
         precondition(a.rows == b.rows && a.cols == b.cols)

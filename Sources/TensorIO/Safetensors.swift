@@ -160,11 +160,25 @@ public final class SafetensorsFile: @unchecked Sendable {
                 break
             }
         }
+        release(tensor)
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw .invalidData(file: path, location: name,
                                problem: "element \(bad) (of \(count)) is \(values[bad]); weights must be finite")
         }
         return values
+    }
+
+    /// Drops the mapped pages of a tensor that has been read (they are file-backed and come back
+    /// from the file if read again), so resident memory stays at the blocks in flight instead of
+    /// growing with everything read so far.
+    private func release(_ tensor: TensorInfo) {
+        guard let base else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = dataStart + tensor.byteRange.lowerBound
+        let end = dataStart + tensor.byteRange.upperBound
+        let alignedStart = start - start % pageSize
+        guard end > alignedStart else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + alignedStart), end - alignedStart, MADV_DONTNEED)
     }
 
     private static func errnoText(_ code: Int32) -> String {
