@@ -38,7 +38,7 @@ let package = Package(
         // Files: safetensors mapping, PEFT adapter folders, tensor naming.
         .target(name: "TensorIO", dependencies: ["Diagnostics", "JSONText"]),
         // The study pipeline: adapters -> blocks -> core -> metrics document -> JSON/CSV writers.
-        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText"]),
+        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "Charts"]),
         // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
         // reading: plain matrices, labels and points in.
         .target(name: "Charts", dependencies: ["CCairo", "CPango"], exclude: ["README.md"]),
@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "tvgeo",
             dependencies: [
-                "Study", "Diagnostics",
+                "Study", "Diagnostics", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -4,15 +4,13 @@ import JSONText
 
 /// The files `tvgeo analyze` writes, as (relative path, contents): one table, several writers.
 public enum AnalysisFiles {
-    public static func files(for analysis: StudyAnalysis, tool: ToolInfo = ToolInfo()) -> [(path: String, contents: String)] {
-        var files: [(path: String, contents: String)] = [
-            ("metrics.json", JSONWriter.string(MetricsDocument.json(analysis, tool: tool))),
-        ]
+    public static func files(for analysis: StudyAnalysis, tool: ToolInfo = ToolInfo()) -> [OutputFile] {
+        var files = [OutputFile("metrics.json", text: JSONWriter.string(MetricsDocument.json(analysis, tool: tool)))]
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let layered = analysis.distances[metric]?[module] else { continue }
-                files.append(("distances-\(metric.rawValue)-\(OutputNaming.component(module)).csv",
-                              MatrixCSV.text(tasks: analysis.tasks, matrix: layered.mean)))
+                files.append(OutputFile("distances-\(metric.rawValue)-\(OutputNaming.component(module)).csv",
+                                        text: MatrixCSV.text(tasks: analysis.tasks, matrix: layered.mean)))
             }
         }
         return files

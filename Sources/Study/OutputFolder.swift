@@ -2,6 +2,21 @@ import Diagnostics
 import Foundation
 import TensorIO
 
+/// One file of an output folder: a path relative to the folder and its bytes.
+public struct OutputFile: Sendable {
+    public var path: String
+    public var contents: Data
+
+    public init(_ path: String, _ contents: Data) {
+        self.path = path
+        self.contents = contents
+    }
+
+    public init(_ path: String, text: String) {
+        self.init(path, Data(text.utf8))
+    }
+}
+
 /// Writes a set of files as one folder, all or nothing: the files go into a hidden temporary
 /// folder beside the target, which is renamed into place only when every file is written.
 /// An earlier tvgeo output at the target is replaced; any other existing folder or file is
@@ -10,7 +25,7 @@ public enum OutputFolder {
     /// The marker file that identifies a folder tvgeo wrote.
     public static let marker = ".tvgeo-output"
 
-    public static func write(_ files: [(path: String, contents: String)], to target: String) throws(ToolError) {
+    public static func write(_ files: [OutputFile], to target: String) throws(ToolError) {
         let manager = FileManager.default
         let trimmed = target.count > 1 && target.hasSuffix("/") ? String(target.dropLast()) : target
         let targetURL = URL(fileURLWithPath: trimmed)
@@ -43,7 +58,7 @@ public enum OutputFolder {
             for file in files {
                 let url = URL(fileURLWithPath: staging + "/" + file.path)
                 try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(file.contents.utf8).write(to: url)
+                try file.contents.write(to: url)
             }
         } catch {
             try? manager.removeItem(atPath: staging)

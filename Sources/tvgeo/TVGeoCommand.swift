@@ -1,6 +1,7 @@
 import ArgumentParser
 import Diagnostics
 import Foundation
+import Charts
 import Study
 
 /// The command-line front end. All failures become a `ToolError` and leave through `exit(with:)`,
@@ -36,6 +37,9 @@ struct Analyze: ParsableCommand {
     @Option(help: "Output folder (default: output/<name>).")
     var out: String?
 
+    @Option(help: ArgumentHelp("Also draw a heatmap of each metric and module into DIR/figures/, in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
+    var figures: String?
+
     @Flag(name: .shortAndLong, help: "Print only warnings and errors.")
     var quiet = false
 
@@ -52,19 +56,36 @@ struct Analyze: ParsableCommand {
         let arguments = adapters.map(AdapterArgument.init(parsing:))
         let studyName = name ?? AdapterArgument.defaultStudyName(arguments)
         guard !studyName.isEmpty, !studyName.contains("/") else { throw .usage("--name must be a non-empty name without '/'") }
+        let figureFormats = try parseFormats(figures)
         let started = Date()
         let progress = ProgressLine(enabled: !quiet)
         let analysis = try StudyRunner.analyze(arguments, progress: progress.update)
         progress.finish()
         for warning in analysis.warnings { printError("tvgeo: warning: \(warning.text)") }
         let folder = out ?? "output/\(OutputNaming.component(studyName))"
-        try OutputFolder.write(AnalysisFiles.files(for: analysis), to: folder)
+        var files = AnalysisFiles.files(for: analysis)
+        if !figureFormats.isEmpty { files += try AnalysisFigures.heatmaps(for: analysis, formats: figureFormats) }
+        try OutputFolder.write(files, to: folder)
         if !quiet {
             print(AnalysisSummary.text(analysis))
             let seconds = Date().timeIntervalSince(started)
-            print("wrote \(folder)/metrics.json and \(analysis.modules.count * 5) CSV tables in \(String(format: "%.2f", seconds)) s")
+            let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
+            print("wrote \(folder)/metrics.json, \(analysis.modules.count * 5) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") in \(String(format: "%.2f", seconds)) s")
         }
     }
+}
+
+/// "svg,png" → formats; an unknown name is a usage error.
+func parseFormats(_ text: String?) throws(ToolError) -> [OutputFormat] {
+    guard let text else { return [] }
+    var formats: [OutputFormat] = []
+    for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+        guard let format = OutputFormat(fileExtension: name) else {
+            throw .usage("unknown figure format \"\(name)\" (use svg, pdf, png)")
+        }
+        if !formats.contains(format) { formats.append(format) }
+    }
+    return formats
 }
 
 func printError(_ text: String) {

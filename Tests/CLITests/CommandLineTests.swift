@@ -99,6 +99,23 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try run(["analyze", example + "/cola", example + "/rte", "--out", file + "/sub"]).status, 73)
     }
 
+    func testFiguresAreDrawnInTheRequestedFormats() throws {
+        let out = directory.path + "/figs"
+        let result = try run(["analyze", "-q", example + "/cola", example + "/rte", example + "/hate", "--out", out, "--figures", "svg,pdf"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let figures = try FileManager.default.contentsOfDirectory(atPath: out + "/figures").sorted()
+        XCTAssertEqual(figures.count, 2 * 5 * 2, "\(figures)")
+        XCTAssertTrue(figures.contains("heatmap-grassmann_b-value.svg") && figures.contains("heatmap-l2-query.pdf"), "\(figures)")
+        let svg = try String(contentsOfFile: out + "/figures/heatmap-cosine-query.svg", encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<?xml") && svg.contains("<svg"), String(svg.prefix(80)))
+        let pdf = try readFile(out + "/figures/heatmap-cosine-query.pdf")
+        XCTAssertEqual(Array(pdf.prefix(5)), Array("%PDF-".utf8))
+
+        let bad = try run(["analyze", example + "/cola", example + "/rte", "--figures", "svg,gif"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("unknown figure format \"gif\""), bad.stderr)
+    }
+
     func testVersionAndHelp() throws {
         let version = try run(["--version"])
         XCTAssertEqual(version.status, 0)

@@ -111,7 +111,7 @@ final class StudyTests: XCTestCase {
         }
         let files = AnalysisFiles.files(for: analysis)
         XCTAssertEqual(files.map(\.path).filter { $0.hasSuffix(".csv") }.count, 10)
-        let csv = try XCTUnwrap(files.first { $0.path == "distances-l2-query.csv" }?.contents)
+        let csv = String(decoding: try XCTUnwrap(files.first { $0.path == "distances-l2-query.csv" }?.contents), as: UTF8.self)
         let lines = csv.split(separator: "\n")
         XCTAssertEqual(lines.first, "task,cola,mrpc,rte")
         XCTAssertTrue(lines[1].hasPrefix("cola,0.0,"), String(lines[1]))
@@ -128,21 +128,21 @@ final class StudyTests: XCTestCase {
         let directory = TemporaryDirectory("out")
         defer { directory.remove() }
         let target = directory.path + "/study"
-        try OutputFolder.write([("metrics.json", "{}\n"), ("sub/x.csv", "a\n")], to: target)
+        try OutputFolder.write([OutputFile("metrics.json", text: "{}\n"), OutputFile("sub/x.csv", text: "a\n")], to: target)
         XCTAssertEqual(try String(contentsOfFile: target + "/sub/x.csv", encoding: .utf8), "a\n")
         XCTAssertTrue(FileManager.default.fileExists(atPath: target + "/.tvgeo-output"))
-        try OutputFolder.write([("metrics.json", "{\"v\": 2}\n")], to: target)
+        try OutputFolder.write([OutputFile("metrics.json", text: "{\"v\": 2}\n")], to: target)
         XCTAssertEqual(try String(contentsOfFile: target + "/metrics.json", encoding: .utf8), "{\"v\": 2}\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: target + "/sub/x.csv"), "the previous output is replaced whole")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "no temporary folder is left behind")
 
         let mine = directory.write("mine/notes.txt", text: "keep me")
-        XCTAssertThrowsError(try OutputFolder.write([("metrics.json", "{}")], to: directory.path + "/mine")) { error in
+        XCTAssertThrowsError(try OutputFolder.write([OutputFile("metrics.json", text: "{}")], to: directory.path + "/mine")) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 73)
         }
         XCTAssertEqual(try String(contentsOfFile: mine, encoding: .utf8), "keep me")
-        XCTAssertThrowsError(try OutputFolder.write([("metrics.json", "{}")], to: mine)) { error in
+        XCTAssertThrowsError(try OutputFolder.write([OutputFile("metrics.json", text: "{}")], to: mine)) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 73)
         }
     }
