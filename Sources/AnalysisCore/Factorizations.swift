@@ -66,9 +66,11 @@ public enum Factorizations {
 }
 
 /// OpenBLAS's own thread pool. tvgeo parallelises over blocks itself, so it sets BLAS to one
-/// thread to keep the two levels from oversubscribing the cores.
+/// thread to keep the two levels from oversubscribing the cores. It also turns off LAPACKE's
+/// NaN scan of every input matrix: tensors are checked for non-finite values when read.
 public enum BLASThreads {
     public static func set(_ count: Int) {
         openblas_set_num_threads(Int32(max(1, count)))
+        LAPACKE_set_nancheck(0)
     }
 }

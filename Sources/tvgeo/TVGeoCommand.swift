@@ -116,7 +116,10 @@ final class ProgressLine: @unchecked Sendable {
             guard elapsed > 1 else { return }
             shown = true
             let remaining = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-            FileHandle.standardError.write(Data(String(format: "\r  blocks %d/%d  ETA %.0f s ", done, total, remaining).utf8))
+            let width = 24
+            let filled = total > 0 ? width * done / total : 0
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            FileHandle.standardError.write(Data(String(format: "\r  %@ %d/%d blocks  %.0f s, ETA %.0f s ", bar, done, total, elapsed, remaining).utf8))
         }
     }
 
