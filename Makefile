@@ -25,3 +25,8 @@ goldens:
 
 clean:
 	rm -rf .build output/minilm-glue8
+
+# Benchmarks tvgeo against naive and low-rank NumPy (benchmarks/README.md); needs numpy and scipy.
+.PHONY: bench
+bench: build
+	python3 benchmarks/run_bench.py

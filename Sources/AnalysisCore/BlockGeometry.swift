@@ -42,7 +42,8 @@ public struct BlockGeometryResult: Sendable {
 /// The distances between N LoRA task vectors of one (module, layer) block, computed exactly
 /// from the factors without forming any d_out × d_in matrix.
 ///
-/// Method. Per adapter: thin QRs B = U·R and Aᵀ = V·S (U, V orthonormal), so
+/// Method. Per adapter: thin QRs B = U·R and Aᵀ = V·S (U, V orthonormal, computed in place in
+/// the stacks of a `StackedBlock`), so
 /// ΔW = U·C·Vᵀ with the small core C = s·R·Sᵀ. One symmetric Gram product of the stacked U's
 /// (and one of the V's) gives every pair's UᵢᵀUⱼ; then ⟨ΔWᵢ, ΔWⱼ⟩ = tr(Cᵢᵀ·(UᵢᵀUⱼ)·Cⱼ·(VᵢᵀVⱼ)ᵀ)
 /// and ‖ΔWᵢ‖ = ‖Cᵢ‖. Im(ΔW), Im(B) and Im(Aᵀ) are spanned by U or V times the leading left
@@ -62,22 +63,60 @@ public enum BlockGeometry {
     /// Below this d² (rad²) the angles are refined with the sine branch.
     public static let sineThreshold = 1e-2
 
+    /// Convenience for callers holding separate factors: copies them into a `StackedBlock`.
     public static func analyze(_ adapters: [LoRAFactors]) throws(ToolError) -> BlockGeometryResult {
-        let count = adapters.count
         guard let first = adapters.first else {
             return BlockGeometryResult(distances: [:], norms: [], subspaceRanks: [:], nearPairs: 0, sineBranches: 0)
         }
-        let outFeatures = first.outFeatures, inFeatures = first.inFeatures
-        for (index, factors) in adapters.enumerated() where factors.outFeatures != outFeatures || factors.inFeatures != inFeatures {
-            throw .internalError("block shape mismatch: adapter \(index) is \(factors.outFeatures)×\(factors.inFeatures), adapter 0 is \(outFeatures)×\(inFeatures)")
+        for (index, factors) in adapters.enumerated() where factors.outFeatures != first.outFeatures || factors.inFeatures != first.inFeatures {
+            throw .internalError("block shape mismatch: adapter \(index) is \(factors.outFeatures)×\(factors.inFeatures), adapter 0 is \(first.outFeatures)×\(first.inFeatures)")
         }
+        var block = StackedBlock(adapters)
+        return try analyze(&block)
+    }
+
+    /// Analyses a filled block. On return the stacks hold the orthonormal factors U and V
+    /// (the block's factors are consumed); refill the block before the next call.
+    public static func analyze(_ block: inout StackedBlock) throws(ToolError) -> BlockGeometryResult {
+        let count = block.count
+        guard count > 0 else {
+            return BlockGeometryResult(distances: [:], norms: [], subspaceRanks: [:], nearPairs: 0, sineBranches: 0)
+        }
+        // Bit-identical adapters are found before the factors are overwritten.
+        var identical = Set<Int>()  // j·count + i for i < j
+        for j in 0..<count {
+            for i in 0..<j where block.ranks[i] == block.ranks[j] && block.scalings[i] == block.scalings[j]
+                && block.b[block.columns(i).lowerBound * block.outFeatures..<block.columns(i).upperBound * block.outFeatures]
+                    .elementsEqual(block.b[block.columns(j).lowerBound * block.outFeatures..<block.columns(j).upperBound * block.outFeatures])
+                && block.aTransposed[block.columns(i).lowerBound * block.inFeatures..<block.columns(i).upperBound * block.inFeatures]
+                    .elementsEqual(block.aTransposed[block.columns(j).lowerBound * block.inFeatures..<block.columns(j).upperBound * block.inFeatures]) {
+                identical.insert(j * count + i)
+            }
+        }
+        let triangularB = try Factorizations.qrInPlace(&block.b, rows: block.outFeatures, columnRanges: (0..<count).map(block.columns))
+        let triangularA = try Factorizations.qrInPlace(&block.aTransposed, rows: block.inFeatures, columnRanges: (0..<count).map(block.columns))
         var bases: [AdapterBasis] = []
         bases.reserveCapacity(count)
-        for factors in adapters { bases.append(try AdapterBasis(factors)) }
-
+        for i in 0..<count {
+            bases.append(try AdapterBasis(r: triangularB[i], s: triangularA[i], scaling: block.scalings[i],
+                                          outFeatures: block.outFeatures, inFeatures: block.inFeatures))
+        }
         // Every pair's UᵢᵀUⱼ and VᵢᵀVⱼ from one symmetric Gram product each.
-        let gramU = StackedGram(bases.map(\.u))
-        let gramV = StackedGram(bases.map(\.v))
+        let total = block.totalRank
+        Matrix.gram(of: block.b, rows: block.outFeatures, cols: total, into: &block.gramU)
+        Matrix.gram(of: block.aTransposed, rows: block.inFeatures, cols: total, into: &block.gramV)
+        func cross(_ gram: [Double], _ i: Int, _ j: Int) -> Matrix {
+            let rows = block.columns(i), cols = block.columns(j)
+            var out = Matrix(zeros: rows.count, cols.count)
+            for (jj, column) in cols.enumerated() {
+                for (ii, row) in rows.enumerated() { out.values[ii + jj * rows.count] = gram[row + column * total] }
+            }
+            return out
+        }
+        func host(_ stack: [Double], rows: Int, _ i: Int) -> Matrix {
+            let columns = block.columns(i)
+            return Matrix(rows: rows, cols: columns.count, values: Array(stack[(columns.lowerBound * rows)..<(columns.upperBound * rows)]))
+        }
         let norms = bases.map(\.norm)
         var distances: [DistanceMetric: PairMatrix] = [:]
         for metric in DistanceMetric.allCases { distances[metric] = PairMatrix(count: count) }
@@ -98,22 +137,24 @@ public enum BlockGeometry {
         for i in 0..<count { setIdentical(i, i) }
         for i in 0..<count {
             for j in (i + 1)..<max(count, i + 1) {
-                if adapters[i].scaling == adapters[j].scaling && adapters[i].b == adapters[j].b
-                    && adapters[i].aTransposed == adapters[j].aTransposed {
+                if identical.contains(j * count + i) {
                     setIdentical(i, j)
                     continue
                 }
-                let mu = gramU.cross(i, j), mv = gramV.cross(i, j)
+                let mu = cross(block.gramU, i, j), mv = cross(block.gramV, i, j)
                 let inner = Matrix.frobeniusInner(bases[i].core, mu * bases[j].core * mv.transposed)
                 let sumSquares = norms[i] * norms[i] + norms[j] * norms[j]
                 var l2 = (max(0, sumSquares - 2 * inner)).squareRoot()
                 var cosine = norms[i] > 0 && norms[j] > 0 ? min(2, max(0, 1 - inner / (norms[i] * norms[j]))) : .nan
                 if l2 * l2 < cancellationThreshold * sumSquares || cosine < cancellationThreshold {
                     nearPairs += 1
-                    let stacked = try StackedDifference(adapters[i], adapters[j])
-                    l2 = stacked.norm(first: adapters[i].scaling, second: adapters[j].scaling)
+                    let stacked = try StackedDifference(
+                        u: [host(block.b, rows: block.outFeatures, i), host(block.b, rows: block.outFeatures, j)],
+                        v: [host(block.aTransposed, rows: block.inFeatures, i), host(block.aTransposed, rows: block.inFeatures, j)],
+                        cores: [bases[i].core, bases[j].core])
+                    l2 = stacked.norm(first: 1, second: 1)
                     if norms[i] > 0 && norms[j] > 0 {
-                        let unit = stacked.norm(first: adapters[i].scaling / norms[i], second: adapters[j].scaling / norms[j])
+                        let unit = stacked.norm(first: 1 / norms[i], second: 1 / norms[j])
                         cosine = min(2, unit * unit / 2)
                     }
                 }
@@ -130,7 +171,11 @@ public enum BlockGeometry {
                         set(metric, i, j, computedDelta)
                         continue
                     }
-                    let (value, refined) = try grassmannDistance(p, q, hostCross: kind == .a ? mv : mu)
+                    let onA = kind == .a
+                    let (value, refined) = try grassmannDistance(p, q, hostCross: onA ? mv : mu) {
+                        onA ? (host(block.aTransposed, rows: block.inFeatures, i), host(block.aTransposed, rows: block.inFeatures, j))
+                            : (host(block.b, rows: block.outFeatures, i), host(block.b, rows: block.outFeatures, j))
+                    }
                     if refined { sineBranches += 1 }
                     set(metric, i, j, value)
                     if metric == .grassmann { computedDelta = value }
@@ -145,8 +190,10 @@ public enum BlockGeometry {
 
     /// √(Σθ²) between two subspaces given the cross product of their host bases
     /// (UᵢᵀUⱼ for Im(ΔW) and Im(B), VᵢᵀVⱼ for Im(Aᵀ)); NaN when either subspace is {0}.
+    /// `hosts` gives the two host bases, only needed (and only formed) for the sine branch.
     /// Also says whether the sine branch was used.
-    static func grassmannDistance(_ first: Subspace, _ second: Subspace, hostCross: Matrix) throws(ToolError) -> (Double, Bool) {
+    static func grassmannDistance(_ first: Subspace, _ second: Subspace, hostCross: Matrix,
+                                  hosts: () -> (Matrix, Matrix)) throws(ToolError) -> (Double, Bool) {
         guard first.rank > 0, second.rank > 0 else { return (.nan, false) }
         // YᵢᵀYⱼ = Eᵢᵀ (HᵢᵀHⱼ) Eⱼ, with H the orthonormal host basis and E the coefficients.
         var cross = hostCross
@@ -157,12 +204,14 @@ public enum BlockGeometry {
         var squared = angles.reduce(0) { $0 + $1 * $1 }
         let refine = squared < sineThreshold && cosines.contains { $0 * $0 >= 0.5 }
         if refine {
+            let (firstHost, secondHost) = hosts()
+            let firstBasis = first.basis(host: firstHost), secondBasis = second.basis(host: secondHost)
             // Sines from the residual of the smaller basis against the larger one.
             let residual: Matrix
             if first.rank >= second.rank {
-                residual = second.basis - first.basis * cross
+                residual = secondBasis - firstBasis * cross
             } else {
-                residual = first.basis - second.basis * cross.transposed
+                residual = firstBasis - secondBasis * cross.transposed
             }
             let sines = try Factorizations.singularValues(residual)
             let k = cosines.count
@@ -180,45 +229,38 @@ public enum BlockGeometry {
 /// has full rank, Y spans the same space as H and E is left out (`coefficients == nil`).
 struct Subspace {
     var coefficients: Matrix?
-    var host: Matrix
     var rank: Int
 
-    init(host: Matrix, core: Matrix, denseRows: Int, denseCols: Int) throws(ToolError) {
+    init(core: Matrix, denseRows: Int, denseCols: Int) throws(ToolError) {
         let (vectors, sigma) = try Factorizations.leftSingularVectors(core)
         rank = Factorizations.numericalRank(sigma, rows: denseRows, cols: denseCols)
-        self.host = host
-        coefficients = rank == host.cols ? nil : vectors.columns(0..<rank)
+        coefficients = rank == core.rows ? nil : vectors.columns(0..<rank)
     }
 
     var isWholeHost: Bool { coefficients == nil }
 
-    /// The orthonormal basis itself (d × rank); formed only when the sine branch needs it.
-    var basis: Matrix {
+    /// The orthonormal basis itself (d × rank) for the given host.
+    func basis(host: Matrix) -> Matrix {
         guard let coefficients else { return host }
         return host * coefficients
     }
 }
 
-/// Per-adapter factorisations shared by all pairs of a block.
+/// Per-adapter small factors shared by all pairs of a block: the core C = s·R·Sᵀ and the
+/// three subspaces' coefficients.
 struct AdapterBasis {
-    var u: Matrix
-    var v: Matrix
     var core: Matrix
     var norm: Double
     private var subspaces: [Subspace]
 
-    init(_ factors: LoRAFactors) throws(ToolError) {
-        let (u, r) = try Factorizations.thinQR(factors.b)
-        let (v, s) = try Factorizations.thinQR(factors.aTransposed)
-        self.u = u
-        self.v = v
-        core = Matrix.multiply(r, s, transposeB: true).scaled(by: factors.scaling)
+    init(r: Matrix, s: Matrix, scaling: Double, outFeatures: Int, inFeatures: Int) throws(ToolError) {
+        core = Matrix.multiply(r, s, transposeB: true).scaled(by: scaling)
         norm = core.frobeniusNorm
-        let rank = factors.rank
+        let rank = r.cols
         subspaces = [
-            try Subspace(host: u, core: core, denseRows: factors.outFeatures, denseCols: factors.inFeatures),
-            try Subspace(host: u, core: r, denseRows: factors.outFeatures, denseCols: rank),
-            try Subspace(host: v, core: s, denseRows: factors.inFeatures, denseCols: rank),
+            try Subspace(core: core, denseRows: outFeatures, denseCols: inFeatures),
+            try Subspace(core: r, denseRows: outFeatures, denseCols: rank),
+            try Subspace(core: s, denseRows: inFeatures, denseCols: rank),
         ]
     }
 
@@ -231,44 +273,30 @@ struct AdapterBasis {
     }
 }
 
-/// HᵀH for the stacked host bases H = [H₁ … H_N] (one BLAS syrk), and each pair's block HᵢᵀHⱼ.
-struct StackedGram {
-    var gram: Matrix
-    var offsets: [Int]
-    var widths: [Int]
-
-    init(_ hosts: [Matrix]) {
-        widths = hosts.map(\.cols)
-        var running = 0
-        offsets = widths.map { width in defer { running += width }; return running }
-        gram = Matrix.gram(Matrix.hstack(hosts))
-    }
-
-    func cross(_ i: Int, _ j: Int) -> Matrix {
-        gram.block(rows: offsets[i]..<(offsets[i] + widths[i]), cols: offsets[j]..<(offsets[j] + widths[j]))
-    }
-}
-
-/// ΔWᵢ·α − ΔWⱼ·β for any α, β from one pair of thin QRs: [Bᵢ, Bⱼ] = Q₁R₁ and
-/// [Aᵢᵀ, Aⱼᵀ] = Q₂R₂ give ‖α·BᵢAᵢ − β·BⱼAⱼ‖ = ‖R₁·D·R₂ᵀ‖ with D = diag(α·I, −β·I).
+/// α·ΔWᵢ − β·ΔWⱼ for any α, β, with ΔW = U·C·Vᵀ: thin QRs [Uᵢ, Uⱼ] = Q₁T₁ and [Vᵢ, Vⱼ] = Q₂T₂
+/// give ‖α·ΔWᵢ − β·ΔWⱼ‖ = ‖T₁·diag(α·Cᵢ, −β·Cⱼ)·T₂ᵀ‖. When the adapters are nearly equal the
+/// difference is carried by T's small trailing blocks, so it is not lost to cancellation.
 struct StackedDifference {
-    var rb: Matrix
-    var ra: Matrix
-    var split: Int
+    var t1: Matrix
+    var t2: Matrix
+    var cores: [Matrix]
 
-    init(_ first: LoRAFactors, _ second: LoRAFactors) throws(ToolError) {
-        rb = try Factorizations.thinQR(Matrix.hstack([first.b, second.b])).r
-        ra = try Factorizations.thinQR(Matrix.hstack([first.aTransposed, second.aTransposed])).r
-        split = first.rank
+    init(u: [Matrix], v: [Matrix], cores: [Matrix]) throws(ToolError) {
+        t1 = try Factorizations.thinQR(Matrix.hstack(u)).r
+        t2 = try Factorizations.thinQR(Matrix.hstack(v)).r
+        self.cores = cores
     }
 
-    /// ‖first·BᵢAᵢ − second·BⱼAⱼ‖_F.
+    /// ‖first·ΔWᵢ − second·ΔWⱼ‖_F.
     func norm(first: Double, second: Double) -> Double {
-        var scaled = rb
-        for j in 0..<scaled.cols {
-            let factor = j < split ? first : -second
-            for i in 0..<scaled.rows { scaled[i, j] *= factor }
+        let p = cores[0].rows, q = cores[1].rows
+        var middle = Matrix(zeros: p + q, cores[0].cols + cores[1].cols)
+        for j in 0..<cores[0].cols {
+            for i in 0..<p { middle[i, j] = first * cores[0][i, j] }
         }
-        return Matrix.multiply(scaled, ra, transposeB: true).frobeniusNorm
+        for j in 0..<cores[1].cols {
+            for i in 0..<q { middle[p + i, cores[0].cols + j] = -second * cores[1][i, j] }
+        }
+        return Matrix.multiply(t1 * middle, t2, transposeB: true).frobeniusNorm
     }
 }

@@ -25,6 +25,34 @@ public enum Factorizations {
         return (Matrix(rows: m, cols: k, values: q), r)
     }
 
+    /// Thin QRs of column groups of one column-major matrix (`rows` × total), in place: on return
+    /// each group's columns hold its orthonormal Q. Returns each group's R (r × r, upper
+    /// triangular). Requires every group to have at most `rows` columns.
+    public static func qrInPlace(_ values: inout [Double], rows: Int, columnRanges: [Range<Int>]) throws(ToolError) -> [Matrix] {
+        var triangles: [Matrix] = []
+        triangles.reserveCapacity(columnRanges.count)
+        var tau = [Double](repeating: 0, count: columnRanges.map(\.count).max() ?? 0)
+        var failure: ToolError?
+        values.withUnsafeMutableBufferPointer { buffer in
+            for range in columnRanges {
+                let n = range.count
+                precondition(n <= rows, "qrInPlace: \(n) columns for \(rows) rows")
+                let slice = buffer.baseAddress! + range.lowerBound * rows
+                var info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, Int32(rows), Int32(n), slice, Int32(rows), &tau)
+                guard info == 0 else { failure = .internalError("LAPACKE_dgeqrf returned \(info)"); return }
+                var r = Matrix(zeros: n, n)
+                for j in 0..<n {
+                    for i in 0...j { r.values[i + j * n] = slice[i + j * rows] }
+                }
+                triangles.append(r)
+                info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, Int32(rows), Int32(n), Int32(n), slice, Int32(rows), &tau)
+                guard info == 0 else { failure = .internalError("LAPACKE_dorgqr returned \(info)"); return }
+            }
+        }
+        if let failure { throw failure }
+        return triangles
+    }
+
     /// Singular values in descending order.
     public static func singularValues(_ matrix: Matrix) throws(ToolError) -> [Double] {
         let m = matrix.rows, n = matrix.cols, k = min(m, n)
@@ -65,12 +93,14 @@ public enum Factorizations {
     }
 }
 
-/// OpenBLAS's own thread pool. tvgeo parallelises over blocks itself, so it sets BLAS to one
-/// thread to keep the two levels from oversubscribing the cores. It also turns off LAPACKE's
-/// NaN scan of every input matrix: tensors are checked for non-finite values when read.
+/// OpenBLAS's own thread pool. tvgeo parallelises over blocks itself, so it runs BLAS on one
+/// thread to keep the two levels from oversubscribing the cores, and stops the pool's threads,
+/// which otherwise spin for ~0.1 s after the library loads (half the machine on a short run).
+/// It also turns off LAPACKE's NaN scan of every input: tensors are checked when read.
 public enum BLASThreads {
-    public static func set(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+    public static func useSingleThread() {
+        openblas_set_num_threads(1)
+        _ = blas_thread_shutdown_()
         LAPACKE_set_nancheck(0)
     }
 }

@@ -105,19 +105,24 @@ public struct Matrix: Sendable, Equatable {
 
     /// MᵀM (symmetric, cols × cols) with BLAS dsyrk, which does half the work of a general product.
     public static func gram(_ matrix: Matrix) -> Matrix {
-        let n = matrix.cols, k = matrix.rows
-        var out = Matrix(zeros: n, n)
-        guard n > 0, k > 0 else { return out }
-        matrix.values.withUnsafeBufferPointer { pa in
-            out.values.withUnsafeMutableBufferPointer { pc in
-                cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), 1, pa.baseAddress, Int32(k), 0,
-                            pc.baseAddress, Int32(n))
+        var out: [Double] = []
+        gram(of: matrix.values, rows: matrix.rows, cols: matrix.cols, into: &out)
+        return Matrix(rows: matrix.cols, cols: matrix.cols, values: out)
+    }
+
+    /// MᵀM of a column-major rows × cols matrix into `out` (resized to cols², storage reused).
+    public static func gram(of values: [Double], rows: Int, cols: Int, into out: inout [Double]) {
+        if out.count != cols * cols { out = [Double](repeating: 0, count: cols * cols) }
+        guard cols > 0, rows > 0 else { return }
+        values.withUnsafeBufferPointer { pa in
+            out.withUnsafeMutableBufferPointer { pc in
+                cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, Int32(cols), Int32(rows), 1, pa.baseAddress, Int32(rows), 0,
+                            pc.baseAddress, Int32(cols))
+                for j in 0..<cols {
+                    for i in (j + 1)..<max(cols, j + 1) { pc[i + j * cols] = pc[j + i * cols] }
+                }
             }
         }
-        for j in 0..<n {
-            for i in (j + 1)..<max(n, j + 1) { out.values[i + j * n] = out.values[j + i * n] }
-        }
-        return out
     }
 
     /// Σᵢⱼ Aᵢⱼ·Bᵢⱼ = tr(AᵀB).

@@ -11,6 +11,7 @@ public enum StudyRunner {
     public typealias Progress = @Sendable (Int, Int) -> Void
 
     public static func analyze(_ arguments: [AdapterArgument], progress: Progress? = nil) throws(ToolError) -> StudyAnalysis {
+        BLASThreads.useSingleThread()
         try AdapterArgument.checkUnique(arguments)
         var adapters: [LoRAAdapter] = []
         for argument in arguments {
@@ -23,23 +24,36 @@ public enum StudyRunner {
         var warnings = adapters.flatMap(\.warnings)
         let plan = try BlockPlan(adapters, warnings: &warnings)
 
-        BLASThreads.set(1)
+        BLASThreads.useSingleThread()
         let results = ResultSlots<BlockGeometryResult>(count: plan.blocks.count)
-        DispatchQueue.concurrentPerform(iterations: plan.blocks.count) { index in
-            guard !results.hasFailed else { return }
-            do throws(ToolError) {
-                let block = plan.blocks[index]
-                var factors: [LoRAFactors] = []
-                for adapter in adapters {
-                    let values = try adapter.factorValues(block)
-                    factors.append(LoRAFactors(bRowMajor: values.b, aRowMajor: values.a, rank: values.pair.rank,
-                                               outFeatures: values.pair.outFeatures, inFeatures: values.pair.inFeatures,
-                                               scaling: values.pair.scaling))
+        let workers = min(plan.blocks.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        // Each worker takes the next block and reuses one StackedBlock for all of them, so the
+        // stacks are allocated once per worker, not once per block.
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var stacks = StackedBlock()
+            while let index = results.claimNext() {
+                do throws(ToolError) {
+                    let key = plan.blocks[index]
+                    let pairs = adapters.map { $0.blocks[key]! }
+                    stacks.reset(outFeatures: pairs[0].outFeatures, inFeatures: pairs[0].inFeatures,
+                                 ranks: pairs.map(\.rank), scalings: pairs.map(\.scaling))
+                    for (i, adapter) in adapters.enumerated() {
+                        let columns = stacks.columns(i)
+                        let (outFeatures, inFeatures) = (stacks.outFeatures, stacks.inFeatures)
+                        try stacks.b.withUnsafeMutableBufferPointer { b throws(ToolError) in
+                            try stacks.aTransposed.withUnsafeMutableBufferPointer { a throws(ToolError) in
+                                try adapter.copyFactors(
+                                    key,
+                                    b: UnsafeMutableBufferPointer(rebasing: b[(columns.lowerBound * outFeatures)..<(columns.upperBound * outFeatures)]),
+                                    aTransposed: UnsafeMutableBufferPointer(rebasing: a[(columns.lowerBound * inFeatures)..<(columns.upperBound * inFeatures)]))
+                            }
+                        }
+                    }
+                    results.store(try BlockGeometry.analyze(&stacks), at: index)
+                    progress?(results.completed, plan.blocks.count)
+                } catch {
+                    results.fail(error)
                 }
-                results.store(try BlockGeometry.analyze(factors), at: index)
-                progress?(results.completed, plan.blocks.count)
-            } catch {
-                results.fail(error)
             }
         }
         if let error = results.firstError { throw error }
@@ -186,6 +200,7 @@ final class ResultSlots<Value: Sendable>: @unchecked Sendable {
     private var slots: [Value?]
     private var error: ToolError?
     private var done = 0
+    private var next = 0
 
     init(count: Int) { slots = Array(repeating: nil, count: count) }
 
@@ -198,6 +213,14 @@ final class ResultSlots<Value: Sendable>: @unchecked Sendable {
     func fail(_ failure: ToolError) {
         lock.lock(); defer { lock.unlock() }
         if error == nil { error = failure }
+    }
+
+    /// The next unclaimed index, or nil when all are claimed or a worker has failed.
+    func claimNext() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard error == nil, next < slots.count else { return nil }
+        defer { next += 1 }
+        return next
     }
 
     var hasFailed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }

@@ -160,6 +160,10 @@ public final class LoRAAdapter: Sendable {
             guard rank > 0, a.shape[1] > 0, b.shape[0] > 0 else {
                 throw .invalidData(file: weightsPath, location: a.name, problem: "LoRA factors with an empty dimension (A \(a.shape), B \(b.shape))")
             }
+            guard rank <= min(a.shape[1], b.shape[0]) else {
+                throw .invalidData(file: weightsPath, location: a.name,
+                                   problem: "LoRA rank \(rank) exceeds the weight's dimensions \(b.shape[0])×\(a.shape[1])")
+            }
             var alpha = 1.0
             var scaling = 1.0
             if let config {
@@ -181,6 +185,17 @@ public final class LoRAAdapter: Sendable {
         self.blocks = blocks
         self.ignoredTensors = ignored
         self.warnings = warnings
+    }
+
+    /// Writes the factors of `block` as Double straight into a caller's buffers: B column-major
+    /// (d_out × r), and A in its stored order, which is Aᵀ column-major (d_in × r).
+    public func copyFactors(_ block: BlockKey, b: UnsafeMutableBufferPointer<Double>,
+                            aTransposed: UnsafeMutableBufferPointer<Double>) throws(ToolError) {
+        guard let pair = blocks[block] else {
+            throw .internalError("\(task) has no block \(block)")
+        }
+        try file.copyMatrix(pair.bTensor, into: b, layout: .columnMajor)
+        try file.copyMatrix(pair.aTensor, into: aTransposed, layout: .asStored)
     }
 
     /// Reads the two factors of `block`, converted to Double.

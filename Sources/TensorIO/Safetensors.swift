@@ -49,6 +49,8 @@ public struct TensorInfo: Sendable, Equatable {
 /// length, a JSON header, then the raw tensor bytes). The header is validated in full before
 /// any tensor is trusted; tensor bytes are read from the mapping on demand, never copied whole.
 public final class SafetensorsFile: @unchecked Sendable {
+    /// Files at least this large give their pages back after each tensor is read.
+    public static let releaseThreshold = 4 << 20
     /// The largest header accepted, as in the reference implementation (100 MB).
     public static let maxHeaderBytes = 100_000_000
 
@@ -139,47 +141,83 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard let tensor = info(name) else {
             throw .invalidData(file: path, location: name, problem: "no such tensor")
         }
-        guard tensor.dtype.isReadableAsFloat, let base else {
-            throw .invalidData(file: path, location: name,
-                               problem: "dtype \(tensor.dtype.rawValue) is not a floating-point type tvgeo reads (F64, F32, F16, BF16)")
-        }
-        let start = base + dataStart + tensor.byteRange.lowerBound
-        let count = tensor.elementCount
-        var values = [Double](repeating: 0, count: count)
-        values.withUnsafeMutableBufferPointer { out in
-            switch tensor.dtype {
-            case .f64:
-                for k in 0..<count { out[k] = Double(bitPattern: UInt64(littleEndian: start.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))) }
-            case .f32:
-                for k in 0..<count { out[k] = Double(Float(bitPattern: UInt32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))) }
-            case .f16:
-                for k in 0..<count { out[k] = halfToDouble(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
-            case .bf16:
-                for k in 0..<count { out[k] = Double(Float(bitPattern: UInt32(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16)) }
-            default:
-                break
-            }
-        }
-        release(tensor)
-        if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw .invalidData(file: path, location: name,
-                               problem: "element \(bad) (of \(count)) is \(values[bad]); weights must be finite")
+        var values = [Double](repeating: 0, count: tensor.elementCount)
+        try values.withUnsafeMutableBufferPointer { buffer throws(ToolError) in
+            try copy(tensor, into: buffer, layout: .asStored)
         }
         return values
     }
 
+    /// Where `copyMatrix` puts the elements of a row-major rows × cols tensor.
+    public enum DestinationLayout: Sendable {
+        /// The same order as the file (row-major; for a matrix M this is Mᵀ column-major).
+        case asStored
+        /// Column-major rows × cols: the transpose of the file's order.
+        case columnMajor
+    }
+
+    /// Converts the tensor `name` to `Double` straight into `destination` (which must hold
+    /// exactly its elements), refusing non-float types and non-finite values, then releases the
+    /// tensor's mapped pages. `.columnMajor` requires a 2-D tensor.
+    public func copyMatrix(_ name: String, into destination: UnsafeMutableBufferPointer<Double>, layout: DestinationLayout) throws(ToolError) {
+        guard let tensor = info(name) else {
+            throw .invalidData(file: path, location: name, problem: "no such tensor")
+        }
+        try copy(tensor, into: destination, layout: layout)
+    }
+
+    private func copy(_ tensor: TensorInfo, into out: UnsafeMutableBufferPointer<Double>, layout: DestinationLayout) throws(ToolError) {
+        guard tensor.dtype.isReadableAsFloat, let base else {
+            throw .invalidData(file: path, location: tensor.name,
+                               problem: "dtype \(tensor.dtype.rawValue) is not a floating-point type tvgeo reads (F64, F32, F16, BF16)")
+        }
+        let count = tensor.elementCount
+        precondition(out.count == count, "copyMatrix: destination holds \(out.count) values, tensor \(count)")
+        // Element k of the file goes to index(k): identity, or the transposition of a rows × cols matrix.
+        let rows = tensor.shape.first ?? 1, cols = tensor.shape.count == 2 ? tensor.shape[1] : 1
+        precondition(layout == .asStored || tensor.shape.count == 2)
+        let start = base + dataStart + tensor.byteRange.lowerBound
+        @inline(__always) func store(_ value: Double, _ k: Int) {
+            if layout == .asStored { out[k] = value } else { out[(k % cols) * rows + k / cols] = value }
+        }
+        switch tensor.dtype {
+        case .f64:
+            for k in 0..<count { store(Double(bitPattern: UInt64(littleEndian: start.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))), k) }
+        case .f32:
+            for k in 0..<count { store(Double(Float(bitPattern: UInt32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))), k) }
+        case .f16:
+            for k in 0..<count { store(halfToDouble(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))), k) }
+        case .bf16:
+            for k in 0..<count { store(Double(Float(bitPattern: UInt32(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16)), k) }
+        default:
+            break
+        }
+        release(tensor)
+        if let bad = out.firstIndex(where: { !$0.isFinite }) {
+            let element = layout == .asStored ? bad : (bad % rows) * cols + bad / rows
+            throw .invalidData(file: path, location: tensor.name,
+                               problem: "element \(element) (of \(count)) is \(out[bad]); weights must be finite")
+        }
+    }
+
     /// Drops the mapped pages of a tensor that has been read (they are file-backed and come back
     /// from the file if read again), so resident memory stays at the blocks in flight instead of
-    /// growing with everything read so far.
+    /// growing with everything read so far. The range is widened by the kernel's fault-around
+    /// window on both sides (pages mapped around a touched page), which would otherwise stay resident until
+    /// their own tensor is read. Small files stay mapped: their pages are few, and each release
+    /// costs a TLB flush on every core.
     private func release(_ tensor: TensorInfo) {
-        guard let base else { return }
+        guard let base, mappedLength >= Self.releaseThreshold else { return }
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = dataStart + tensor.byteRange.lowerBound
-        let end = dataStart + tensor.byteRange.upperBound
+        let start = max(0, dataStart + tensor.byteRange.lowerBound - Self.faultAroundBytes)
+        let end = min(mappedLength, dataStart + tensor.byteRange.upperBound + Self.faultAroundBytes)
         let alignedStart = start - start % pageSize
         guard end > alignedStart else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: base + alignedStart), end - alignedStart, MADV_DONTNEED)
     }
+
+    /// Linux maps up to 16 pages around a faulting page (`fault_around_bytes`, 64 KiB).
+    static let faultAroundBytes = 64 << 10
 
     private static func errnoText(_ code: Int32) -> String {
         switch code {

@@ -225,6 +225,25 @@ final class BlockGeometryTests: XCTestCase {
         }
     }
 
+    func testReusedStacksGiveTheSameResultsAsFreshOnes() throws {
+        let first = relatedAdapters(seed: 51, count: 5, ranks: [4, 2, 6, 4, 3])
+        let second = relatedAdapters(seed: 52, count: 3, ranks: [8, 8, 2])
+        var reused = StackedBlock()
+        for adapters in [first, second, first] {
+            reused.reset(outFeatures: 40, inFeatures: 30, ranks: adapters.map(\.rank), scalings: adapters.map(\.scaling))
+            for (i, factors) in adapters.enumerated() {
+                let columns = reused.columns(i)
+                reused.b.replaceSubrange((columns.lowerBound * 40)..<(columns.upperBound * 40), with: factors.b.values)
+                reused.aTransposed.replaceSubrange((columns.lowerBound * 30)..<(columns.upperBound * 30), with: factors.aTransposed.values)
+            }
+            let viaReuse = try BlockGeometry.analyze(&reused)
+            let fresh = try BlockGeometry.analyze(adapters)
+            for metric in DistanceMetric.allCases {
+                XCTAssertEqual(viaReuse.distances[metric], fresh.distances[metric], "\(metric)")
+            }
+        }
+    }
+
     func testEmptyAndSingleAdapterBlocks() throws {
         XCTAssertTrue(try BlockGeometry.analyze([]).distances.isEmpty)
         var rng = SeededRandom(seed: 3)

@@ -186,6 +186,11 @@ final class LoRAAdapterTests: XCTestCase {
         flat.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight", shape: [4, 2], values: Array(repeating: 1, count: 8))
         assertRefused(flat.write(into: directory, name: "flat"), code: 65, "expected a 2-D matrix")
 
+        var wide = AdapterFixture(rank: 4, alpha: 2)
+        wide.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight", shape: [4, 3], values: Array(repeating: 1, count: 12))
+        wide.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight", shape: [5, 4], values: Array(repeating: 1, count: 20))
+        assertRefused(wide.write(into: directory, name: "wide"), code: 65, "rank 4 exceeds the weight's dimensions 5×3")
+
         var none = AdapterFixture(rank: 2, alpha: 2)
         none.tensors.add("base_model.model.classifier.weight", shape: [2], values: [1, 2])
         assertRefused(none.write(into: directory, name: "none"), code: 65, "no LoRA tensors")

@@ -47,6 +47,21 @@ final class SafetensorsTests: XCTestCase {
         }
     }
 
+    func testCopiesMatricesColumnMajorOrAsStored() throws {
+        var builder = SafetensorsBuilder()
+        builder.add("m", dtype: .bf16, shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        builder.add("bad", dtype: .f32, shape: [2, 3], values: [1, 2, 3, 4, .nan, 6])
+        let file = try open(builder.bytes())
+        var out = [Double](repeating: 0, count: 6)
+        try out.withUnsafeMutableBufferPointer { try file.copyMatrix("m", into: $0, layout: .columnMajor) }
+        XCTAssertEqual(out, [1, 4, 2, 5, 3, 6])
+        try out.withUnsafeMutableBufferPointer { try file.copyMatrix("m", into: $0, layout: .asStored) }
+        XCTAssertEqual(out, [1, 2, 3, 4, 5, 6])
+        XCTAssertThrowsError(try out.withUnsafeMutableBufferPointer { try file.copyMatrix("bad", into: $0, layout: .columnMajor) }) { error in
+            XCTAssertTrue("\(error)".contains("element 4 (of 6)"), "the file's index, not the destination's: \(error)")
+        }
+    }
+
     func testHalfPrecisionSpecialValues() throws {
         var builder = SafetensorsBuilder()
         builder.add("h", dtype: .f16, shape: [3], values: [5.960464477539063e-08, -0.0, 0.333251953125])
