@@ -177,26 +177,34 @@ public final class SafetensorsFile: @unchecked Sendable {
         let rows = tensor.shape.first ?? 1, cols = tensor.shape.count == 2 ? tensor.shape[1] : 1
         precondition(layout == .asStored || tensor.shape.count == 2)
         let start = base + dataStart + tensor.byteRange.lowerBound
-        @inline(__always) func store(_ value: Double, _ k: Int) {
-            if layout == .asStored { out[k] = value } else { out[(k % cols) * rows + k / cols] = value }
-        }
         switch tensor.dtype {
-        case .f64:
-            for k in 0..<count { store(Double(bitPattern: UInt64(littleEndian: start.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))), k) }
-        case .f32:
-            for k in 0..<count { store(Double(Float(bitPattern: UInt32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))), k) }
-        case .f16:
-            for k in 0..<count { store(halfToDouble(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))), k) }
-        case .bf16:
-            for k in 0..<count { store(Double(Float(bitPattern: UInt32(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) << 16)), k) }
-        default:
-            break
+        case .f64: Self.decode(F64Element.self, from: start, into: out, rows: rows, cols: cols, layout: layout)
+        case .f32: Self.decode(F32Element.self, from: start, into: out, rows: rows, cols: cols, layout: layout)
+        case .f16: Self.decode(F16Element.self, from: start, into: out, rows: rows, cols: cols, layout: layout)
+        case .bf16: Self.decode(BF16Element.self, from: start, into: out, rows: rows, cols: cols, layout: layout)
+        default: break
         }
         release(tensor)
         if let bad = out.firstIndex(where: { !$0.isFinite }) {
             let element = layout == .asStored ? bad : (bad % rows) * cols + bad / rows
             throw .invalidData(file: path, location: tensor.name,
                                problem: "element \(element) (of \(count)) is \(out[bad]); weights must be finite")
+        }
+    }
+
+    /// Converts rows × cols stored elements; specialised per element type so that the inner
+    /// loops carry no per-element branching.
+    private static func decode<Element: StoredElement>(_: Element.Type, from start: UnsafeRawPointer,
+                                                      into out: UnsafeMutableBufferPointer<Double>,
+                                                      rows: Int, cols: Int, layout: DestinationLayout) {
+        let count = out.count
+        switch layout {
+        case .asStored:
+            for k in 0..<count { out[k] = Element.value(at: k, in: start) }
+        case .columnMajor:
+            for i in 0..<rows {
+                for c in 0..<cols { out[c * rows + i] = Element.value(at: i * cols + c, in: start) }
+            }
         }
     }
 
@@ -333,6 +341,36 @@ public final class SafetensorsFile: @unchecked Sendable {
             default: return "?"
             }
         }.joined(separator: ", ") + "]"
+    }
+}
+
+/// How one stored element type becomes a Double (little-endian, possibly unaligned).
+protocol StoredElement {
+    static func value(at index: Int, in start: UnsafeRawPointer) -> Double
+}
+
+enum F64Element: StoredElement {
+    @inline(__always) static func value(at index: Int, in start: UnsafeRawPointer) -> Double {
+        Double(bitPattern: UInt64(littleEndian: start.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self)))
+    }
+}
+
+enum F32Element: StoredElement {
+    @inline(__always) static func value(at index: Int, in start: UnsafeRawPointer) -> Double {
+        Double(Float(bitPattern: UInt32(littleEndian: start.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))))
+    }
+}
+
+enum F16Element: StoredElement {
+    @inline(__always) static func value(at index: Int, in start: UnsafeRawPointer) -> Double {
+        halfToDouble(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)))
+    }
+}
+
+/// bfloat16 is the upper half of a float32.
+enum BF16Element: StoredElement {
+    @inline(__always) static func value(at index: Int, in start: UnsafeRawPointer) -> Double {
+        Double(Float(bitPattern: UInt32(UInt16(littleEndian: start.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self))) << 16))
     }
 }
 
