@@ -259,3 +259,16 @@ def write_result(out_path: str, tasks, modules, distances, generator: str) -> No
         json.dump(doc, fh, allow_nan=False)
         fh.write("\n")
     os.replace(tmp, out_path)
+
+
+def run_cli(doc: str, run, generator: str, argv=None) -> int:
+    """The command line both reference scripts share: DIR... --out FILE [--quiet]."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("adapters", nargs="+", metavar="DIR")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    tasks, modules, distances = run(args.adapters, args.quiet)
+    write_result(args.out, tasks, modules, distances, generator)
+    return 0

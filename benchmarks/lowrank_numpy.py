@@ -57,7 +57,6 @@ _BLAS_THREADS = os.environ.get("TVGEO_BENCH_BLAS_THREADS")
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = _BLAS_THREADS or "1"
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
@@ -291,15 +290,7 @@ def run(paths, quiet=False):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("adapters", nargs="+", metavar="DIR")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-    tasks, modules, distances = run(args.adapters, args.quiet)
-    lora_io.write_result(args.out, tasks, modules, distances,
-                         f"benchmarks/lowrank_numpy.py (numpy {np.__version__})")
-    return 0
+    return lora_io.run_cli(__doc__, run, f"benchmarks/lowrank_numpy.py (numpy {np.__version__})", argv)
 
 
 if __name__ == "__main__":

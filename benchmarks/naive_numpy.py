@@ -20,7 +20,6 @@ The output has the layout of tvgeo's metrics.json "distances" (plus "tasks",
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -104,15 +103,7 @@ def run(paths, quiet=False):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("adapters", nargs="+", metavar="DIR")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-    tasks, modules, distances = run(args.adapters, args.quiet)
-    lora_io.write_result(args.out, tasks, modules, distances,
-                         f"benchmarks/naive_numpy.py (numpy {np.__version__}, scipy {scipy.__version__})")
-    return 0
+    return lora_io.run_cli(__doc__, run, f"benchmarks/naive_numpy.py (numpy {np.__version__}, scipy {scipy.__version__})", argv)
 
 
 if __name__ == "__main__":
