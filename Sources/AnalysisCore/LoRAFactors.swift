@@ -12,13 +12,6 @@ public struct LoRAFactors: Sendable {
         self.scaling = scaling
     }
 
-    /// From the row-major values a safetensors file stores: B is d_out × r, A is r × d_in.
-    public init(bRowMajor: [Double], aRowMajor: [Double], rank: Int, outFeatures: Int, inFeatures: Int, scaling: Double) {
-        self.init(b: Matrix(rows: outFeatures, cols: rank, rowMajor: bRowMajor),
-                  aTransposed: Matrix(rows: inFeatures, cols: rank, values: aRowMajor),
-                  scaling: scaling)
-    }
-
     public var rank: Int { b.cols }
     public var outFeatures: Int { b.rows }
     public var inFeatures: Int { aTransposed.rows }

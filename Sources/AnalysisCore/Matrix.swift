@@ -62,15 +62,6 @@ public struct Matrix: Sendable, Equatable {
         Matrix(rows: rows, cols: range.count, values: Array(values[(range.lowerBound * rows)..<(range.upperBound * rows)]))
     }
 
-    /// The submatrix of rows `rowRange` and columns `colRange`.
-    public func block(rows rowRange: Range<Int>, cols colRange: Range<Int>) -> Matrix {
-        var out = Matrix(zeros: rowRange.count, colRange.count)
-        for (jj, j) in colRange.enumerated() {
-            for (ii, i) in rowRange.enumerated() { out.values[ii + jj * rowRange.count] = values[i + j * rows] }
-        }
-        return out
-    }
-
     /// Places matrices side by side: [M₁ M₂ …]. All must have the same number of rows.
     public static func hstack(_ parts: [Matrix]) -> Matrix {
         let rows = parts.first?.rows ?? 0
@@ -103,14 +94,8 @@ public struct Matrix: Sendable, Equatable {
         return out
     }
 
-    /// MᵀM (symmetric, cols × cols) with BLAS dsyrk, which does half the work of a general product.
-    public static func gram(_ matrix: Matrix) -> Matrix {
-        var out: [Double] = []
-        gram(of: matrix.values, rows: matrix.rows, cols: matrix.cols, into: &out)
-        return Matrix(rows: matrix.cols, cols: matrix.cols, values: out)
-    }
-
-    /// MᵀM of a column-major rows × cols matrix into `out` (resized to cols², storage reused).
+    /// MᵀM (symmetric) with BLAS dsyrk, which does half the work of a general product:
+    /// of a column-major rows × cols matrix, into `out` (resized to cols², storage reused).
     public static func gram(of values: [Double], rows: Int, cols: Int, into out: inout [Double]) {
         if out.count != cols * cols { out = [Double](repeating: 0, count: cols * cols) }
         guard cols > 0, rows > 0 else { return }

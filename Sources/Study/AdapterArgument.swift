@@ -54,8 +54,9 @@ public struct AdapterArgument: Equatable, Sendable {
         let generic: Set<String> = ["adapters", "adapter", "checkpoints", "models", "lora", ".", ".."]
         let parents = arguments.map { argument -> [String] in
             var components = argument.path.split(separator: "/").map(String.init)
-            components.removeLast()
-            if components.last.map({ _ in argument.path.hasSuffix("adapter_model.safetensors") }) == true { components.removeLast() }
+            // Drop the adapter itself (and the folder of a `…/task/adapter_model.safetensors`).
+            let dropped = argument.path.hasSuffix("adapter_model.safetensors") ? 2 : 1
+            components.removeLast(min(dropped, components.count))
             return components
         }
         guard let first = parents.first else { return "study" }

@@ -35,13 +35,6 @@ public struct LoRAFactorPair: Sendable, Equatable {
     public var scaling: Double
 }
 
-/// The factors of one block read as `Double`, row-major as stored: B is d_out × r, A is r × d_in.
-public struct LoRAFactorValues: Sendable {
-    public var b: [Double]
-    public var a: [Double]
-    public var pair: LoRAFactorPair
-}
-
 /// A LoRA adapter: a PEFT folder (`adapter_config.json` + `adapter_model.safetensors`) or a bare
 /// `.safetensors` file of LoRA tensors. Loading reads the header and the config only; factor
 /// values are read per block from the mapped file.
@@ -196,14 +189,6 @@ public final class LoRAAdapter: Sendable {
         }
         try file.copyMatrix(pair.bTensor, into: b, layout: .columnMajor)
         try file.copyMatrix(pair.aTensor, into: aTransposed, layout: .asStored)
-    }
-
-    /// Reads the two factors of `block`, converted to Double.
-    public func factorValues(_ block: BlockKey) throws(ToolError) -> LoRAFactorValues {
-        guard let pair = blocks[block] else {
-            throw .internalError("\(task) has no block \(block)")
-        }
-        return LoRAFactorValues(b: try file.doubles(pair.bTensor), a: try file.doubles(pair.aTensor), pair: pair)
     }
 
     static func parentFolder(of path: String) -> String {

@@ -220,9 +220,13 @@ final class LoRAAdapterTests: XCTestCase {
         XCTAssertEqual(Set(adapter.blocks.values.map(\.outFeatures)), [384])
         XCTAssertEqual(adapter.ignoredTensors, ["base_model.model.classifier.bias", "base_model.model.classifier.weight"])
         XCTAssertEqual(adapter.baseModel, "sentence-transformers/all-MiniLM-L6-v2")
-        let values = try adapter.factorValues(try XCTUnwrap(adapter.blocks.keys.min()))
-        XCTAssertEqual(values.a.count, 8 * 384)
-        XCTAssertEqual(values.b.count, 384 * 8)
+        let key = try XCTUnwrap(adapter.blocks.keys.min())
+        var b = [Double](repeating: .nan, count: 384 * 8), aTransposed = [Double](repeating: .nan, count: 8 * 384)
+        try b.withUnsafeMutableBufferPointer { b in
+            try aTransposed.withUnsafeMutableBufferPointer { a in try adapter.copyFactors(key, b: b, aTransposed: a) }
+        }
+        XCTAssertTrue(b.allSatisfy(\.isFinite) && aTransposed.allSatisfy(\.isFinite))
+        XCTAssertGreaterThan(b.map { abs($0) }.max() ?? 0, 0, "a trained adapter's B is not zero")
     }
 
     func testRealThirdPartyAdapters() throws {
