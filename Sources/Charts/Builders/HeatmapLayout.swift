@@ -16,7 +16,7 @@ struct HeatmapLayout {
 
     init(heatmap: Heatmap, width: Double, theme: Theme, measurer: TextMeasurer) {
         self.heatmap = heatmap
-        self.width = width.isFinite && width > 40 ? width : FigureWidth.singleColumn
+        self.width = FigureWidth.usable(width)
         self.theme = theme
         self.measurer = measurer
         let rowCount = heatmap.values.count
@@ -35,11 +35,7 @@ struct HeatmapLayout {
 
     func scene() -> Scene {
         let m = theme.margin
-        let titleBlock = TitleBlock.layout(title: heatmap.title, subtitle: heatmap.subtitle, x: m, y: m,
-                                           width: width - 2 * m, theme: theme, measurer: measurer)
-        var scene = Scene(size: Size(width: width, height: 0), title: heatmap.title)
-        scene.add(titleBlock.marks)
-        let top = m + titleBlock.height
+        var (scene, top) = Scene.titled(heatmap.title, subtitle: heatmap.subtitle, width: width, theme: theme, measurer: measurer)
 
         guard rows > 0 && columns > 0 else {
             let height = max(top + 60, 80)

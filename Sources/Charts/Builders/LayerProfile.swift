@@ -113,7 +113,7 @@ public struct LayerProfile: Sendable {
     }
 
     public func scene(width: Double = FigureWidth.singleColumn, theme: Theme = .paper, measurer: TextMeasurer = .shared) -> Scene {
-        LayerProfileLayout(profile: self, width: width.isFinite && width > 60 ? width : FigureWidth.singleColumn,
+        LayerProfileLayout(profile: self, width: FigureWidth.usable(width),
                            theme: theme, measurer: measurer).scene()
     }
 }

@@ -22,11 +22,7 @@ struct LayerProfileLayout {
 
     func scene() -> Scene {
         let m = theme.margin
-        var scene = Scene(size: Size(width: width, height: 0), title: profile.title)
-        let titleBlock = TitleBlock.layout(title: profile.title, subtitle: profile.subtitle, x: m, y: m, width: width - 2 * m,
-                                           theme: theme, measurer: measurer)
-        scene.add(titleBlock.marks)
-        var top = m + titleBlock.height
+        var (scene, top) = Scene.titled(profile.title, subtitle: profile.subtitle, width: width, theme: theme, measurer: measurer)
 
         let allPoints = profile.series.flatMap(\.points).filter { $0.x.isFinite }
         let finite = allPoints.filter { $0.y.isFinite }

@@ -63,7 +63,7 @@ public struct ScatterMap: Sendable {
     }
 
     public func scene(width: Double = FigureWidth.singleColumn, theme: Theme = .paper, measurer: TextMeasurer = .shared) -> Scene {
-        ScatterLayout(map: self, width: width.isFinite && width > 60 ? width : FigureWidth.singleColumn,
+        ScatterLayout(map: self, width: FigureWidth.usable(width),
                       theme: theme, measurer: measurer).scene()
     }
 }
@@ -76,11 +76,7 @@ struct ScatterLayout {
 
     func scene() -> Scene {
         let m = theme.margin
-        var scene = Scene(size: Size(width: width, height: 0), title: map.title)
-        let titleBlock = TitleBlock.layout(title: map.title, subtitle: map.subtitle, x: m, y: m, width: width - 2 * m,
-                                           theme: theme, measurer: measurer)
-        scene.add(titleBlock.marks)
-        var top = m + titleBlock.height
+        var (scene, top) = Scene.titled(map.title, subtitle: map.subtitle, width: width, theme: theme, measurer: measurer)
 
         // Groups: colour and shape per group, and a legend above the plot.
         let groups = map.groups

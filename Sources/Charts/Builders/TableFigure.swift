@@ -14,7 +14,7 @@ public struct TableFigure: Sendable {
     }
 
     public func scene(width: Double = FigureWidth.singleColumn, theme: Theme = .paper, measurer: TextMeasurer = .shared) -> Scene {
-        TableLayout(table: table, width: width.isFinite && width > 60 ? width : FigureWidth.singleColumn,
+        TableLayout(table: table, width: FigureWidth.usable(width),
                     theme: theme, measurer: measurer).scene()
     }
 }
@@ -71,11 +71,7 @@ struct TableLayout {
 
     func scene() -> Scene {
         let m = theme.margin
-        var scene = Scene(size: Size(width: width, height: 0), title: table.title)
-        let titleBlock = TitleBlock.layout(title: table.title, subtitle: nil, x: m, y: m, width: width - 2 * m,
-                                           theme: theme, measurer: measurer)
-        scene.add(titleBlock.marks)
-        var y = m + titleBlock.height
+        var (scene, y) = Scene.titled(table.title, subtitle: nil, width: width, theme: theme, measurer: measurer)
         let available = width - 2 * m
 
         var texts = Texts(

@@ -43,3 +43,17 @@ enum TitleBlock {
         return (marks, marks.isEmpty ? 0 : cursor - y + 6)
     }
 }
+
+extension Scene {
+    /// A scene `width` wide that starts with the title block at the theme's margin, and the y
+    /// where the chart's content starts below it.
+    static func titled(_ title: String?, subtitle: String?, width: Double, theme: Theme,
+                       measurer: TextMeasurer) -> (scene: Scene, top: Double) {
+        let m = theme.margin
+        var scene = Scene(size: Size(width: width, height: 0), title: title)
+        let titleBlock = TitleBlock.layout(title: title, subtitle: subtitle, x: m, y: m, width: width - 2 * m,
+                                           theme: theme, measurer: measurer)
+        scene.add(titleBlock.marks)
+        return (scene, m + titleBlock.height)
+    }
+}

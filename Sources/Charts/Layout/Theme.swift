@@ -4,6 +4,11 @@ public enum FigureWidth {
     public static let singleColumn = 240.0
     /// The full text width of a two-column paper, ≈ 6.9 in.
     public static let doubleColumn = 500.0
+
+    /// `width` when it is usable for a figure (finite and wider than 60 pt), else one column.
+    static func usable(_ width: Double) -> Double {
+        width.isFinite && width > 60 ? width : singleColumn
+    }
 }
 
 /// Sizes (points), colours and fonts shared by every chart. The defaults give 8–10 pt text, right
