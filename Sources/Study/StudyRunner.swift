@@ -223,7 +223,6 @@ final class ResultSlots<Value: Sendable>: @unchecked Sendable {
         return next
     }
 
-    var hasFailed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
     var firstError: ToolError? { lock.lock(); defer { lock.unlock() }; return error }
     var completed: Int { lock.lock(); defer { lock.unlock() }; return done }
     var values: [Value?] { lock.lock(); defer { lock.unlock() }; return slots }

@@ -56,6 +56,9 @@ final class BlockGeometryTests: XCTestCase {
                 XCTAssertEqual(result.distances[metric]![0, 1], theta, accuracy: theta * 1e-9 + 1e-15, "\(metric) at θ = \(theta)")
             }
             XCTAssertEqual(result.distances[.grassmannA]![0, 1], 0, accuracy: 1e-15)
+            // Only small distances take the sine branch: always the shared A (distance 0), and
+            // Im(ΔW) = Im(B) (one computation for both) when θ² is below the threshold.
+            XCTAssertEqual(result.sineBranches, 1 + (theta * theta < BlockGeometry.sineThreshold ? 1 : 0), "θ = \(theta)")
             // cosine distance of rank-one matrices sharing A: 1 − cos θ; l2 = ‖a‖·‖b1 − b2‖ = ‖a‖·2 sin(θ/2).
             XCTAssertEqual(result.distances[.cosine]![0, 1], 2 * pow(sin(theta / 2), 2), accuracy: 1e-15 + 1e-9 * (1 - cos(theta)))
             let normA = (0.25 + 4.0).squareRoot()
