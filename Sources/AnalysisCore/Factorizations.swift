@@ -104,3 +104,38 @@ public enum BLASThreads {
         LAPACKE_set_nancheck(0)
     }
 }
+
+extension Factorizations {
+    /// Thin SVD M = U·diag(σ)·Vᵀ: U (m × k), σ descending, Vᵀ (k × n), k = min(m, n).
+    public static func svd(_ matrix: Matrix) throws(ToolError) -> (u: Matrix, sigma: [Double], vt: Matrix) {
+        let m = matrix.rows, n = matrix.cols, k = min(m, n)
+        guard k > 0 else { return (Matrix(zeros: m, 0), [], Matrix(zeros: 0, n)) }
+        var work = matrix.values
+        var sigma = [Double](repeating: 0, count: k)
+        var superb = [Double](repeating: 0, count: max(1, k - 1))
+        var u = [Double](repeating: 0, count: m * k)
+        var vt = [Double](repeating: 0, count: k * n)
+        let info = LAPACKE_dgesvd(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "S")), Int8(UInt8(ascii: "S")), Int32(m), Int32(n),
+                                  &work, Int32(max(1, m)), &sigma, &u, Int32(max(1, m)), &vt, Int32(max(1, k)), &superb)
+        guard info == 0 else { throw .internalError("LAPACKE_dgesvd returned \(info) for a \(m)×\(n) matrix") }
+        return (Matrix(rows: m, cols: k, values: u), sigma, Matrix(rows: k, cols: n, values: vt))
+    }
+
+    /// Eigenvalues (descending) and eigenvectors (columns, in the same order) of a symmetric matrix.
+    public static func symmetricEigen(_ matrix: Matrix) throws(ToolError) -> (values: [Double], vectors: Matrix) {
+        let n = matrix.rows
+        precondition(matrix.cols == n)
+        guard n > 0 else { return ([], Matrix(zeros: 0, 0)) }
+        var work = matrix.values
+        var values = [Double](repeating: 0, count: n)
+        let info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "U")), Int32(n), &work, Int32(n), &values)
+        guard info == 0 else { throw .internalError("LAPACKE_dsyevd returned \(info) for a \(n)×\(n) matrix") }
+        // LAPACK returns ascending order; reverse to descending.
+        var vectors = Matrix(zeros: n, n)
+        for j in 0..<n {
+            let source = n - 1 - j
+            for i in 0..<n { vectors[i, j] = work[i + source * n] }
+        }
+        return (values.reversed(), vectors)
+    }
+}

@@ -4,8 +4,8 @@ import JSONText
 
 /// The files `tvgeo analyze` writes, as (relative path, contents): one table, several writers.
 public enum AnalysisFiles {
-    public static func files(for analysis: StudyAnalysis, tool: ToolInfo = ToolInfo()) -> [OutputFile] {
-        var files = [OutputFile("metrics.json", text: JSONWriter.string(MetricsDocument.json(analysis, tool: tool)))]
+    public static func files(for analysis: StudyAnalysis, findings: StudyFindings? = nil, tool: ToolInfo = ToolInfo()) -> [OutputFile] {
+        var files = [OutputFile("metrics.json", text: JSONWriter.string(MetricsDocument.json(analysis, findings: findings, tool: tool)))]
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let layered = analysis.distances[metric]?[module] else { continue }
@@ -37,6 +37,27 @@ public enum AnalysisSummary {
                     lines.append(pad(analysis.tasks[index]) + row.map { pad($0.isNaN ? "—" : String(format: "%.4g", $0)) }.joined())
                 }
             }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The poster's table: rows are modules, columns metrics, cells Spearman "mean (std)" over
+    /// tasks, the best (largest mean) of each row marked with *.
+    public static func correlationTable(_ analysis: StudyAnalysis, findings: StudyFindings) -> String? {
+        guard findings.delta != nil else { return nil }
+        let metrics = DistanceMetric.allCases
+        let width = 15
+        func pad(_ text: String) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
+        var lines = ["", "Spearman ρ between δ(i,j) and the layer-mean distance, mean (std) over tasks; * best per module",
+                     pad("module") + metrics.map { pad($0.rawValue) }.joined()]
+        for module in analysis.modules {
+            let summaries = metrics.map { findings.correlations[$0]?[module]?[.spearman] }
+            let best = summaries.compactMap { $0?.mean }.max()
+            let cells = summaries.map { summary -> String in
+                guard let summary, let mean = summary.mean, let std = summary.std else { return pad("—") }
+                return pad(String(format: "%.2f (%.2f)%@", mean, std, mean == best ? "*" : ""))
+            }
+            lines.append(pad(module) + cells.joined())
         }
         return lines.joined(separator: "\n")
     }

@@ -7,14 +7,14 @@ import JSONText
 public enum MetricsDocument {
     public static let schema = "tvgeo.metrics/1"
 
-    public static func json(_ analysis: StudyAnalysis, tool: ToolInfo) -> JSONValue {
+    public static func json(_ analysis: StudyAnalysis, findings: StudyFindings? = nil, tool: ToolInfo) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("schema", .string(schema)),
             ("tool", .object([("name", .string("tvgeo")), ("version", .string(tool.version))])),
             ("tasks", .array(analysis.tasks.map(JSONValue.string))),
             ("modules", .array(analysis.modules.map(JSONValue.string))),
             ("metrics", .array(DistanceMetric.allCases.map { .string($0.rawValue) })),
-            ("warnings", .array(analysis.warnings.map { .string($0.text) })),
+            ("warnings", .array((analysis.warnings + (findings?.warnings ?? [])).map { .string($0.text) })),
             ("adapters", .array(analysis.adapters.map(adapterJSON))),
         ]
         var distances: [(String, JSONValue)] = []
@@ -40,7 +40,76 @@ public enum MetricsDocument {
                 (task, .array((analysis.norms[module]?[index] ?? []).map(JSONValue.number)))
             }))
         })))
+        if let findings { pairs += findingsJSON(findings, analysis: analysis) }
         return .object(pairs)
+    }
+
+    /// metric → module → value, in the analysis's order; `null` where the value is missing.
+    static func byMetricAndModule<T>(_ table: [DistanceMetric: [String: T]], modules: [String], _ encode: (T) -> JSONValue) -> JSONValue {
+        .object(DistanceMetric.allCases.map { metric in
+            (metric.rawValue, .object(modules.map { module in (module, table[metric]?[module].map(encode) ?? .null) }))
+        })
+    }
+
+    static func findingsJSON(_ findings: StudyFindings, analysis: StudyAnalysis) -> [(String, JSONValue)] {
+        let modules = analysis.modules
+        var pairs: [(String, JSONValue)] = [
+            ("pca", byMetricAndModule(findings.pca, modules: modules) { pca in
+                .object([("coordinates", points(pca.coordinates)),
+                         ("explained_variance_ratio", .array(pca.explainedVarianceRatio.map(JSONValue.number)))])
+            }),
+            ("mds", byMetricAndModule(findings.mds, modules: modules) { mds in
+                .object([("coordinates", points(mds.coordinates)),
+                         ("eigenvalues", .array(mds.eigenvalues.map(JSONValue.number))),
+                         ("positive_mass", .number(mds.positiveMass)),
+                         ("stress1", .number(mds.stress1))])
+            }),
+            ("clustering", byMetricAndModule(findings.clustering, modules: modules) { clustering in
+                .object([("merges", .array(clustering.merges.map { .array([.int($0.0), .int($0.1), .number($0.2), .int($0.3)]) })),
+                         ("order", intArray(clustering.order))])
+            }),
+        ]
+        // The task order heatmaps use: Grassmann of the first module, else the first available.
+        let order = findings.clustering[.grassmann]?[modules.first ?? ""]?.order
+            ?? DistanceMetric.allCases.lazy.compactMap { findings.clustering[$0]?[modules.first ?? ""]?.order }.first
+        pairs.append(("order", order.map(intArray) ?? .null))
+        pairs.append(("grassmann_vs_grassmann_b", .object(modules.map { ($0, findings.grassmannIdentity[$0].map(JSONValue.number) ?? .null) })))
+        guard let scores = findings.scores, let delta = findings.delta else { return pairs }
+        pairs.append(("scores", .array(scores.rows.map { row in
+            var fields: [(String, JSONValue)] = [("model", .string(row.model)), ("task", .string(row.task)), ("score", .number(row.score))]
+            if let metric = row.metric { fields.append(("metric", .string(metric))) }
+            return .object(fields)
+        })))
+        pairs.append(("delta", matrixJSON(delta)))
+        pairs.append(("correlations", byMetricAndModule(findings.correlations, modules: modules) { byKind in
+            var fields = summaryFields(byKind[.spearman], tasks: analysis.tasks)
+            fields.append(("pearson", .object(summaryFields(byKind[.pearson], tasks: analysis.tasks))))
+            fields.append(("kendall", .object(summaryFields(byKind[.kendall], tasks: analysis.tasks))))
+            return .object(fields)
+        }))
+        return pairs
+    }
+
+    static func summaryFields(_ summary: CorrelationSummary?, tasks: [String]) -> [(String, JSONValue)] {
+        guard let summary else { return [] }
+        return [
+            ("per_task", .object(tasks.enumerated().map { index, task in
+                let result = summary.perTask[index]
+                return (task, .object([("rho", result.map { .number($0.value) } ?? .null),
+                                       ("n", result.map { .int($0.n) } ?? .null),
+                                       ("p", result.map { .number($0.p) } ?? .null)]))
+            })),
+            ("mean", summary.mean.map(JSONValue.number) ?? .null),
+            ("std", summary.std.map(JSONValue.number) ?? .null),
+            ("pooled", summary.pooled.map { .number($0.value) } ?? .null),
+            ("pooled_n", summary.pooled.map { .int($0.n) } ?? .null),
+            ("pooled_p", summary.pooled.map { .number($0.p) } ?? .null),
+            ("ci95", summary.ci95.map { .array([.number($0.0), .number($0.1)]) } ?? .null),
+        ]
+    }
+
+    static func points(_ coordinates: [[Double]]) -> JSONValue {
+        .array(coordinates.map { .array($0.map(JSONValue.number)) })
     }
 
     static func adapterJSON(_ adapter: AdapterSummary) -> JSONValue {

@@ -37,6 +37,9 @@ struct Analyze: ParsableCommand {
     @Option(help: "Output folder (default: output/<name>).")
     var out: String?
 
+    @Option(help: ArgumentHelp("Evaluation scores (CSV with model,task,score[,metric]): adds merge losses δ(i,j) and their correlations with each distance.", valueName: "file.csv"))
+    var scores: String?
+
     @Option(help: ArgumentHelp("Also draw a heatmap of each metric and module into DIR/figures/, in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
     var figures: String?
 
@@ -61,13 +64,16 @@ struct Analyze: ParsableCommand {
         let progress = ProgressLine(enabled: !quiet)
         let analysis = try StudyRunner.analyze(arguments, progress: progress.update)
         progress.finish()
-        for warning in analysis.warnings { printError("tvgeo: warning: \(warning.text)") }
+        let scoreTable = try scores.map { path throws(ToolError) in try ScoreTable.read(path, tasks: analysis.tasks) }
+        let findings = try StudyFindings.compute(analysis, scores: scoreTable)
+        for warning in analysis.warnings + findings.warnings { printError("tvgeo: warning: \(warning.text)") }
         let folder = out ?? "output/\(OutputNaming.component(studyName))"
-        var files = AnalysisFiles.files(for: analysis)
+        var files = AnalysisFiles.files(for: analysis, findings: findings)
         if !figureFormats.isEmpty { files += try AnalysisFigures.heatmaps(for: analysis, formats: figureFormats) }
         try OutputFolder.write(files, to: folder)
         if !quiet {
             print(AnalysisSummary.text(analysis))
+            if let table = AnalysisSummary.correlationTable(analysis, findings: findings) { print(table) }
             let seconds = Date().timeIntervalSince(started)
             let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
             print("wrote \(folder)/metrics.json, \(analysis.modules.count * 5) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") in \(String(format: "%.2f", seconds)) s")

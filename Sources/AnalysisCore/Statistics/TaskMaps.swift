@@ -1,0 +1,145 @@
+import Diagnostics
+
+/// Two-dimensional maps of the tasks from a layer-mean distance matrix, and a task ordering.
+public enum TaskMaps {
+    public struct PCA: Sendable, Equatable {
+        /// N × 2: the scores U·S of the first two components (0 where a component does not exist).
+        public var coordinates: [[Double]]
+        /// The share of the total variance carried by each of the two components.
+        public var explainedVarianceRatio: [Double]
+    }
+
+    public struct MDS: Sendable, Equatable {
+        /// N × 2: eigenvector · √λ for the two largest eigenvalues (0 where λ ≤ 0).
+        public var coordinates: [[Double]]
+        /// All eigenvalues of −½·J·D²·J, descending.
+        public var eigenvalues: [Double]
+        /// (Positive part of the top two eigenvalues) / (sum of all positive eigenvalues).
+        public var positiveMass: Double
+        /// Kruskal's stress-1 of the 2-D configuration against D.
+        public var stress1: Double
+        /// Components dropped because their eigenvalue is ≤ 0 (D is not Euclidean there).
+        public var nonPositiveComponents: [Int]
+    }
+
+    public struct Clustering: Sendable, Equatable {
+        /// SciPy's linkage layout: [cluster a, cluster b, height, size], a < b; leaves are 0..<N and
+        /// the k-th merge creates cluster N + k.
+        public var merges: [(Int, Int, Double, Int)]
+        /// Leaves in dendrogram order (left child first).
+        public var order: [Int]
+
+        public static func == (lhs: Clustering, rhs: Clustering) -> Bool {
+            lhs.order == rhs.order && lhs.merges.count == rhs.merges.count
+                && zip(lhs.merges, rhs.merges).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 && $0.2 == $1.2 && $0.3 == $1.3 }
+        }
+    }
+
+    /// PCA of the rows of `matrix` (N × N, columns centred). Each component's sign makes its
+    /// largest-magnitude loading positive (ties within 1e-12: the lowest index), so maps are the
+    /// same on every machine. nil when a value is not finite.
+    public static func pca(_ matrix: [[Double]]) throws(ToolError) -> PCA? {
+        let n = matrix.count
+        guard n > 0, matrix.allSatisfy({ $0.count == n && $0.allSatisfy(\.isFinite) }) else { return nil }
+        var centred = Matrix(zeros: n, n)
+        for j in 0..<n {
+            let mean = matrix.reduce(0) { $0 + $1[j] } / Double(n)
+            for i in 0..<n { centred[i, j] = matrix[i][j] - mean }
+        }
+        let (u, sigma, vt) = try Factorizations.svd(centred)
+        let total = sigma.reduce(0) { $0 + $1 * $1 }
+        var coordinates = [[Double]](repeating: [0, 0], count: n)
+        var ratios = [0.0, 0.0]
+        for k in 0..<min(2, sigma.count) {
+            let loadings = (0..<n).map { vt[k, $0] }
+            let sign = signMakingLargestPositive(loadings)
+            for i in 0..<n { coordinates[i][k] = sign * u[i, k] * sigma[k] }
+            ratios[k] = total > 0 ? sigma[k] * sigma[k] / total : 0
+        }
+        return PCA(coordinates: coordinates, explainedVarianceRatio: ratios)
+    }
+
+    /// Classical (Torgerson) MDS of the distance matrix D. nil when a value is not finite.
+    public static func mds(_ distances: [[Double]]) throws(ToolError) -> MDS? {
+        let n = distances.count
+        guard n > 0, distances.allSatisfy({ $0.count == n && $0.allSatisfy(\.isFinite) }) else { return nil }
+        // B = −½ J D² J, J = I − 11ᵀ/n: double centring of the squared distances.
+        var squared = Matrix(zeros: n, n)
+        for i in 0..<n { for j in 0..<n { squared[i, j] = distances[i][j] * distances[i][j] } }
+        let rowMeans = (0..<n).map { i in (0..<n).reduce(0) { $0 + squared[i, $1] } / Double(n) }
+        let colMeans = (0..<n).map { j in (0..<n).reduce(0) { $0 + squared[$1, j] } / Double(n) }
+        let grand = rowMeans.reduce(0, +) / Double(n)
+        var b = Matrix(zeros: n, n)
+        for i in 0..<n { for j in 0..<n { b[i, j] = -0.5 * (squared[i, j] - rowMeans[i] - colMeans[j] + grand) } }
+        let (values, vectors) = try Factorizations.symmetricEigen(b)
+        var coordinates = [[Double]](repeating: [0, 0], count: n)
+        var dropped: [Int] = []
+        for k in 0..<min(2, n) {
+            guard values[k] > 0 else { dropped.append(k); continue }
+            let vector = (0..<n).map { vectors[$0, k] }
+            let sign = signMakingLargestPositive(vector)
+            for i in 0..<n { coordinates[i][k] = sign * vector[i] * values[k].squareRoot() }
+        }
+        let positive = values.filter { $0 > 0 }.reduce(0, +)
+        let captured = values.prefix(2).filter { $0 > 0 }.reduce(0, +)
+        var residual = 0.0, scale = 0.0
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                let dx = coordinates[i][0] - coordinates[j][0], dy = coordinates[i][1] - coordinates[j][1]
+                let embedded = (dx * dx + dy * dy).squareRoot()
+                residual += (distances[i][j] - embedded) * (distances[i][j] - embedded)
+                scale += distances[i][j] * distances[i][j]
+            }
+        }
+        return MDS(coordinates: coordinates, eigenvalues: values, positiveMass: positive > 0 ? captured / positive : 0,
+                   stress1: scale > 0 ? (residual / scale).squareRoot() : 0, nonPositiveComponents: dropped)
+    }
+
+    /// Average-linkage (UPGMA) hierarchical clustering of a distance matrix: at each step the two
+    /// clusters with the smallest mean pairwise distance merge (ties: the lowest cluster ids).
+    /// nil when a value is not finite.
+    public static func averageLinkage(_ distances: [[Double]]) -> Clustering? {
+        let n = distances.count
+        guard n > 0, distances.allSatisfy({ $0.count == n && $0.allSatisfy(\.isFinite) }) else { return nil }
+        var members: [Int: [Int]] = [:]
+        for i in 0..<n { members[i] = [i] }
+        var merges: [(Int, Int, Double, Int)] = []
+        var nextID = n
+        func average(_ a: [Int], _ b: [Int]) -> Double {
+            var sum = 0.0
+            for i in a { for j in b { sum += distances[i][j] } }
+            return sum / Double(a.count * b.count)
+        }
+        while members.count > 1 {
+            let ids = members.keys.sorted()
+            var best: (Int, Int, Double)?
+            for (index, a) in ids.enumerated() {
+                for b in ids[(index + 1)...] {
+                    let d = average(members[a]!, members[b]!)
+                    if best == nil || d < best!.2 { best = (a, b, d) }
+                }
+            }
+            let (a, b, height) = best!
+            let merged = members[a]! + members[b]!
+            members[a] = nil
+            members[b] = nil
+            members[nextID] = merged
+            merges.append((a, b, height, merged.count))
+            nextID += 1
+        }
+        func leaves(_ id: Int) -> [Int] {
+            guard id >= n else { return [id] }
+            let merge = merges[id - n]
+            return leaves(merge.0) + leaves(merge.1)
+        }
+        return Clustering(merges: merges, order: n == 1 ? [0] : leaves(nextID - 1))
+    }
+
+    /// +1 or −1: the sign that makes the entry of largest magnitude positive (ties within 1e-12
+    /// of the largest magnitude: the lowest index).
+    static func signMakingLargestPositive(_ vector: [Double]) -> Double {
+        guard let largest = vector.map({ abs($0) }).max(), largest > 0 else { return 1 }
+        let index = vector.firstIndex { abs($0) >= largest - 1e-12 * largest }!
+        return vector[index] < 0 ? -1 : 1
+    }
+}

@@ -1,0 +1,105 @@
+import AnalysisCore
+import Diagnostics
+
+/// One coefficient (Spearman, Pearson or Kendall) between a distance and the merge loss, for
+/// one metric and module: per task, their mean and population std, pooled over all pairs of the
+/// relative loss, and a bootstrap interval of the mean.
+public struct CorrelationSummary: Sendable, Equatable {
+    /// Indexed like `tasks`; nil where undefined (fewer than three pairs or a constant side).
+    public var perTask: [CorrelationResult?]
+    public var mean: Double?
+    /// Population standard deviation (divide by n) of the defined per-task values.
+    public var std: Double?
+    /// Over all ordered pairs (i, j) of δ(i,j)/|score(i on i)| against T̄(i,j); pairs whose own
+    /// score is 0 are left out.
+    public var pooled: CorrelationResult?
+    /// 95 % percentile bootstrap interval of `mean`.
+    public var ci95: (Double, Double)?
+
+    public static func == (lhs: CorrelationSummary, rhs: CorrelationSummary) -> Bool {
+        lhs.perTask == rhs.perTask && lhs.mean == rhs.mean && lhs.std == rhs.std && lhs.pooled == rhs.pooled
+            && lhs.ci95?.0 == rhs.ci95?.0 && lhs.ci95?.1 == rhs.ci95?.1
+    }
+}
+
+/// What the study adds to the distances: maps and an ordering of the tasks, and, with scores,
+/// the merge losses and their correlations with every distance.
+public struct StudyFindings: Sendable {
+    public var pca: [DistanceMetric: [String: TaskMaps.PCA]]
+    public var mds: [DistanceMetric: [String: TaskMaps.MDS]]
+    public var clustering: [DistanceMetric: [String: TaskMaps.Clustering]]
+    /// Largest |T̄_grassmann − T̄_grassmann_b| per module (the Im(BA) = Im(B) identity).
+    public var grassmannIdentity: [String: Double]
+    public var scores: ScoreTable?
+    public var delta: PairMatrix?
+    public var correlations: [DistanceMetric: [String: [CorrelationKind: CorrelationSummary]]]
+    public var warnings: [Warning]
+
+    public static func compute(_ analysis: StudyAnalysis, scores: ScoreTable?) throws(ToolError) -> StudyFindings {
+        var findings = StudyFindings(pca: [:], mds: [:], clustering: [:], grassmannIdentity: [:], scores: scores,
+                                     delta: nil, correlations: [:], warnings: [])
+        let tasks = analysis.tasks
+        for metric in DistanceMetric.allCases {
+            for module in analysis.modules {
+                guard let mean = analysis.distances[metric]?[module]?.mean else { continue }
+                let rows = mean.rows
+                if let pca = try TaskMaps.pca(rows) { findings.pca[metric, default: [:]][module] = pca }
+                if let mds = try TaskMaps.mds(rows) {
+                    findings.mds[metric, default: [:]][module] = mds
+                    if !mds.nonPositiveComponents.isEmpty {
+                        findings.warnings.append(Warning("MDS of \(metric.rawValue) · \(module): eigenvalue \(mds.nonPositiveComponents.map { "λ\($0 + 1)" }.joined(separator: ", ")) ≤ 0 (the distances are not Euclidean there); that coordinate is 0"))
+                    }
+                }
+                if let clustering = TaskMaps.averageLinkage(rows) { findings.clustering[metric, default: [:]][module] = clustering }
+                if rows.joined().contains(where: { !$0.isFinite }) {
+                    findings.warnings.append(Warning("maps and ordering of \(metric.rawValue) · \(module) are left out: the layer-mean matrix has undefined entries"))
+                }
+            }
+        }
+        for module in analysis.modules {
+            guard let a = analysis.distances[.grassmann]?[module]?.mean, let b = analysis.distances[.grassmannB]?[module]?.mean else { continue }
+            findings.grassmannIdentity[module] = zip(a.values, b.values).filter { $0.isFinite && $1.isFinite }.map { abs($0 - $1) }.max() ?? 0
+        }
+        guard let scores else { return findings }
+        let (delta, missing) = scores.delta(tasks: tasks)
+        findings.delta = delta
+        if !missing.isEmpty {
+            findings.warnings.append(Warning("\(scores.path): no score for \(missing.count) merge\(missing.count > 1 ? "s" : "") (δ undefined): \(missing.prefix(12).joined(separator: ", "))\(missing.count > 12 ? ", …" : "")"))
+        }
+        let own = scores.selfScores(tasks: tasks)
+        for metric in DistanceMetric.allCases {
+            for module in analysis.modules {
+                guard let mean = analysis.distances[metric]?[module]?.mean else { continue }
+                for kind in CorrelationKind.allCases {
+                    findings.correlations[metric, default: [:]][module, default: [:]][kind] =
+                        summarize(kind, distances: mean, delta: delta, ownScores: own)
+                }
+            }
+        }
+        return findings
+    }
+
+    static func summarize(_ kind: CorrelationKind, distances: PairMatrix, delta: PairMatrix, ownScores: [Double?]) -> CorrelationSummary {
+        let n = distances.count
+        var perTask: [CorrelationResult?] = []
+        var pooledX: [Double] = [], pooledY: [Double] = []
+        for i in 0..<n {
+            var x: [Double] = [], y: [Double] = []
+            for j in 0..<n where j != i && distances[i, j].isFinite && delta[i, j].isFinite {
+                x.append(distances[i, j])
+                y.append(delta[i, j])
+                if let own = ownScores[i], own != 0 {
+                    pooledX.append(distances[i, j])
+                    pooledY.append(delta[i, j] / abs(own))
+                }
+            }
+            perTask.append(Correlation.compute(kind, x, y))
+        }
+        let values = perTask.compactMap { $0?.value }
+        let mean = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        let std = mean.map { m in (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count)).squareRoot() }
+        return CorrelationSummary(perTask: perTask, mean: mean, std: std,
+                                  pooled: Correlation.compute(kind, pooledX, pooledY),
+                                  ci95: Bootstrap.meanInterval95(values))
+    }
+}
