@@ -14,7 +14,7 @@ build: deps
 	$(SWIFT) build -c release --product tvgeo
 
 demo: build
-	.build/release/tvgeo analyze $(addprefix $(EXAMPLE)/,$(TASKS)) --name minilm-glue8
+	.build/release/tvgeo analyze $(addprefix $(EXAMPLE)/,$(TASKS)) --scores examples/minilm-glue8/scores.csv --name minilm-glue8
 
 test: deps
 	$(SWIFT) test --parallel
