@@ -96,7 +96,7 @@ public enum MetricsDocument {
             ("per_task", .object(tasks.enumerated().map { index, task in
                 let result = summary.perTask[index]
                 return (task, .object([("rho", result.map { .number($0.value) } ?? .null),
-                                       ("n", result.map { .int($0.n) } ?? .null),
+                                       ("n", .int(summary.perTaskCounts[index])),
                                        ("p", result.map { .number($0.p) } ?? .null)]))
             })),
             ("mean", summary.mean.map(JSONValue.number) ?? .null),

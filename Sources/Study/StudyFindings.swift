@@ -7,6 +7,8 @@ import Diagnostics
 public struct CorrelationSummary: Sendable, Equatable {
     /// Indexed like `tasks`; nil where undefined (fewer than three pairs or a constant side).
     public var perTask: [CorrelationResult?]
+    /// Indexed like `tasks`: the pairs available to each task's coefficient, defined or not.
+    public var perTaskCounts: [Int]
     public var mean: Double?
     /// Population standard deviation (divide by n) of the defined per-task values.
     public var std: Double?
@@ -17,7 +19,7 @@ public struct CorrelationSummary: Sendable, Equatable {
     public var ci95: (Double, Double)?
 
     public static func == (lhs: CorrelationSummary, rhs: CorrelationSummary) -> Bool {
-        lhs.perTask == rhs.perTask && lhs.mean == rhs.mean && lhs.std == rhs.std && lhs.pooled == rhs.pooled
+        lhs.perTask == rhs.perTask && lhs.perTaskCounts == rhs.perTaskCounts && lhs.mean == rhs.mean && lhs.std == rhs.std && lhs.pooled == rhs.pooled
             && lhs.ci95?.0 == rhs.ci95?.0 && lhs.ci95?.1 == rhs.ci95?.1
     }
 }
@@ -82,6 +84,7 @@ public struct StudyFindings: Sendable {
     static func summarize(_ kind: CorrelationKind, distances: PairMatrix, delta: PairMatrix, ownScores: [Double?]) -> CorrelationSummary {
         let n = distances.count
         var perTask: [CorrelationResult?] = []
+        var counts: [Int] = []
         var pooledX: [Double] = [], pooledY: [Double] = []
         for i in 0..<n {
             var x: [Double] = [], y: [Double] = []
@@ -94,11 +97,12 @@ public struct StudyFindings: Sendable {
                 }
             }
             perTask.append(Correlation.compute(kind, x, y))
+            counts.append(x.count)
         }
         let values = perTask.compactMap { $0?.value }
         let mean = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
         let std = mean.map { m in (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count)).squareRoot() }
-        return CorrelationSummary(perTask: perTask, mean: mean, std: std,
+        return CorrelationSummary(perTask: perTask, perTaskCounts: counts, mean: mean, std: std,
                                   pooled: Correlation.compute(kind, pooledX, pooledY),
                                   ci95: Bootstrap.meanInterval95(values))
     }

@@ -11,7 +11,6 @@ public enum StudyRunner {
     public typealias Progress = @Sendable (Int, Int) -> Void
 
     public static func analyze(_ arguments: [AdapterArgument], progress: Progress? = nil) throws(ToolError) -> StudyAnalysis {
-        BLASThreads.useSingleThread()
         try AdapterArgument.checkUnique(arguments)
         var adapters: [LoRAAdapter] = []
         for argument in arguments {
