@@ -26,6 +26,15 @@ goldens:
 clean:
 	rm -rf .build output/minilm-glue8
 
+# Merges three example adapters with each method and checks the folders with PEFT itself
+# (needs torch and peft; prints "skipped" without them). Not part of `make test`.
+.PHONY: check-peft
+check-peft: build
+	for method in comb cat svd; do \
+	  .build/release/tvgeo merge --quiet --all-pairs --method $$method $(addprefix $(EXAMPLE)/,cola mrpc rte) --out output/merge-check/$$method && \
+	  python3 scripts/check_peft_merge.py output/merge-check/$$method || exit 1; \
+	done
+
 # Benchmarks tvgeo against naive and low-rank NumPy (benchmarks/README.md); needs numpy and scipy.
 .PHONY: bench
 bench: build

@@ -1,0 +1,102 @@
+import Foundation
+import JSONText
+import TVGeoTestSupport
+import XCTest
+
+/// End-to-end runs of `tvgeo merge` with the built executable. These need `Merge.self` in the
+/// `subcommands:` of `TVGeo` (Sources/tvgeo/TVGeoCommand.swift).
+final class MergeCommandTests: XCTestCase {
+    var directory: TemporaryDirectory!
+    let example = repositoryRoot + "/examples/minilm-glue8/adapters"
+    let synthetic = repositoryRoot + "/Tests/Fixtures/synthetic"
+
+    override func setUp() { directory = TemporaryDirectory("merge-cli") }
+    override func tearDown() { directory.remove() }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func run(_ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("tvgeo")
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func bytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    /// Asserts the exit code and one error line containing `fragment`.
+    func assertFails(_ arguments: [String], _ status: Int32, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try run(arguments)
+        XCTAssertEqual(result.status, status, result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(fragment), "“\(result.stderr)” lacks “\(fragment)”", file: file, line: line)
+        if status != 64 {
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr, file: file, line: line)
+            XCTAssertTrue(result.stderr.hasPrefix("tvgeo: error: "), result.stderr, file: file, line: line)
+        }
+    }
+
+    func testMergeWritesAFolderHostedByTheFirstAdapter() throws {
+        let out = directory.path + "/cola+mrpc"
+        let result = try run(["merge", example + "/cola", example + "/mrpc", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("wrote \(out) (comb: host cola, partner mrpc; 12 blocks"), result.stdout)
+        XCTAssertEqual(try bytes(out + "/adapter_config.json"), try bytes(example + "/cola/adapter_config.json"))
+        let record = try JSONParser.parse(try bytes(out + "/tvgeo-merge.json"))
+        XCTAssertEqual(record["method"], .string("comb"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/adapter_model.safetensors"))
+
+        let svd = try run(["merge", "--method", "svd", "--quiet", "sentiment=" + example + "/sst2", example + "/rte", "--out", directory.path + "/svd"])
+        XCTAssertEqual(svd.status, 0, svd.stderr)
+        XCTAssertEqual(svd.stdout, "")
+        let svdRecord = try JSONParser.parse(try bytes(directory.path + "/svd/tvgeo-merge.json"))
+        XCTAssertEqual(svdRecord["host"]?["task"], .string("sentiment"))
+        XCTAssertNotNil(svdRecord["max_truncation_error"]?.numberValue)
+    }
+
+    func testAllPairsWritesSixFoldersAndAManifest() throws {
+        let out = directory.path + "/pairs"
+        let result = try run(["merge", "--all-pairs", "--method", "cat", example + "/cola", example + "/mrpc", example + "/rte", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("wrote 6 cat merges of 3 adapters"), result.stdout)
+        let folders = ["cola+mrpc", "cola+rte", "mrpc+cola", "mrpc+rte", "rte+cola", "rte+mrpc"]
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)), Set(folders + [".tvgeo-output", "manifest.json", "manifest.csv"]))
+        let csv = String(decoding: try bytes(out + "/manifest.csv"), as: UTF8.self)
+        XCTAssertEqual(csv, "host,partner,folder,method\n" + folders.map { folder in
+            let parts = folder.split(separator: "+")
+            return "\(parts[0]),\(parts[1]),\(folder),cat\n"
+        }.joined())
+        for folder in folders {
+            let config = try JSONParser.parse(try bytes(out + "/" + folder + "/adapter_config.json"))
+            XCTAssertEqual(config["r"], .int(16), folder)
+        }
+    }
+
+    func testBadInputsExitWithTheirCodes() throws {
+        try assertFails(["merge", example + "/cola", directory.path + "/missing", "--out", directory.path + "/o"], 66, "missing")
+        try assertFails(["merge", synthetic + "/t_r8", synthetic + "/t_query_only", "--out", directory.path + "/o"], 65, "value only in t_r8")
+        try assertFails(["merge", synthetic + "/t_r8", synthetic + "/t_r4", "--out", directory.path + "/o"], 65, "rank 4 here but 8 in the host t_r8")
+        directory.write("taken/file.txt", text: "x")
+        try assertFails(["merge", example + "/cola", example + "/mrpc", "--out", directory.path + "/taken"], 73, "not a tvgeo output")
+        try assertFails(["merge", "--all-pairs", example + "/cola", example + "/mrpc", "--out", directory.path + "/taken"], 73, "not a tvgeo output")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/o"))
+        // Usage errors.
+        try assertFails(["merge", example + "/cola", "--out", directory.path + "/o"], 64, "two adapters")
+        try assertFails(["merge", example + "/cola", example + "/mrpc", example + "/rte", "--out", directory.path + "/o"], 64, "--all-pairs")
+        try assertFails(["merge", example + "/cola", example + "/mrpc"], 64, "--out")
+        try assertFails(["merge", "--method", "ties", example + "/cola", example + "/mrpc", "--out", directory.path + "/o"], 64, "ties")
+        try assertFails(["merge", "--all-pairs", example + "/cola", "--out", directory.path + "/o"], 64, "at least two")
+    }
+}
