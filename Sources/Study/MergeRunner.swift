@@ -49,7 +49,7 @@ public final class MergeInput: Sendable {
         self.adapter = adapter
         var files: [FileDigest] = []
         if adapter.config != nil {
-            let folder = FileKind.of(adapter.path) == .directory ? adapter.path : Self.parentFolder(of: adapter.weightsPath)
+            let folder = FileKind.of(adapter.path) == .directory ? adapter.path : LoRAAdapter.parentFolder(of: adapter.weightsPath)
             let configPath = folder + "/adapter_config.json"
             let bytes = try readWholeFile(configPath)
             // The config LoRAAdapter parsed must be the one copied and hashed.
@@ -63,21 +63,12 @@ public final class MergeInput: Sendable {
             self.configPath = nil
             self.configBytes = nil
         }
-        files.append(FileDigest(name: Self.fileName(of: adapter.weightsPath), path: adapter.weightsPath,
+        files.append(FileDigest(name: LoRAAdapter.fileName(of: adapter.weightsPath), path: adapter.weightsPath,
                                 sha256: try SHA256.hex(ofFile: adapter.weightsPath)))
         self.files = files
         self.weights = try SafetensorsFile(path: adapter.weightsPath)
     }
 
-    static func parentFolder(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    static func fileName(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
-    }
 }
 
 /// What was merged in one (module, layer) block, as recorded in `tvgeo-merge.json`.
@@ -142,7 +133,7 @@ public enum MergeRunner {
     public static func run(host: AdapterArgument, partner: AdapterArgument, method: MergeMethod,
                            out: String) throws(ToolError) -> MergedAdapter {
         try AdapterArgument.checkUnique([host, partner])
-        try checkTarget(out)
+        try OutputFolder.checkTarget(out)
         let inputs = [try MergeInput(host), try MergeInput(partner)]
         let merged = try merge(host: inputs[0], partner: inputs[1], method: method)
         try OutputFolder.write(merged.files, to: out)
@@ -159,7 +150,7 @@ public enum MergeRunner {
                                    progress: ((Int, Int, ManifestEntry, [Warning]) -> Void)? = nil) throws(ToolError) -> [ManifestEntry] {
         try AdapterArgument.checkUnique(arguments)
         guard arguments.count >= 2 else { throw .usage("--all-pairs needs at least two adapters") }
-        try checkTarget(out)
+        try OutputFolder.checkTarget(out)
         var inputs: [MergeInput] = []
         for argument in arguments { inputs.append(try MergeInput(argument)) }
         var pairs: [(Int, Int, ManifestEntry)] = []
@@ -175,7 +166,7 @@ public enum MergeRunner {
             }
         }
         for (i, j, _) in pairs { try checkCompatible(host: inputs[i], partner: inputs[j], method: method) }
-        try writeFolder(at: out) { staging throws(ToolError) in
+        try OutputFolder.writeFolder(at: out) { staging throws(ToolError) in
             for (done, (i, j, entry)) in pairs.enumerated() {
                 let merged = try merge(host: inputs[i], partner: inputs[j], method: method)
                 try OutputFolder.write(merged.files, to: staging + "/" + entry.folder)
@@ -291,7 +282,7 @@ public enum MergeRunner {
     public static func checkCompatible(host: MergeInput, partner: MergeInput, method: MergeMethod) throws(ToolError) {
         let hostAdapter = host.adapter, partnerAdapter = partner.adapter
         guard host.configBytes != nil else {
-            throw .missingInput(path: MergeInput.parentFolder(of: hostAdapter.weightsPath) + "/adapter_config.json",
+            throw .missingInput(path: LoRAAdapter.parentFolder(of: hostAdapter.weightsPath) + "/adapter_config.json",
                                 problem: "no such file; the host of a merge must be a PEFT adapter folder, because the merged folder carries its adapter_config.json (\(host.path) is a bare .safetensors file; it can be the partner)")
         }
         for input in [host, partner] {
@@ -521,71 +512,6 @@ public enum MergeRunner {
     }
 
     // MARK: Output folders
-
-    /// Refuses an `--out` that is a file, or a non-empty folder tvgeo did not write (exit 73),
-    /// as `OutputFolder.write` would, but before any work is done.
-    public static func checkTarget(_ target: String) throws(ToolError) {
-        let trimmed = trim(target)
-        switch FileKind.of(trimmed) {
-        case .regular, .special:
-            throw .cannotWrite(path: trimmed, problem: "a file with this name exists; choose another --out")
-        case .directory:
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: trimmed)) ?? []
-            if !contents.isEmpty && !contents.contains(OutputFolder.marker) {
-                throw .cannotWrite(path: trimmed, problem: "the folder exists and is not a tvgeo output (no \(OutputFolder.marker)); choose another --out or remove it")
-            }
-        case .missing:
-            break
-        }
-    }
-
-    /// Builds a folder too large to hold in memory: `fill` writes into a hidden staging folder
-    /// beside `target` (which already holds the marker), then the staging folder replaces
-    /// `target` as in `OutputFolder.write`. On failure the staging folder is removed and an
-    /// earlier output stays.
-    static func writeFolder(at target: String, fill: (String) throws(ToolError) -> Void) throws(ToolError) {
-        try checkTarget(target)
-        let manager = FileManager.default
-        let trimmed = trim(target)
-        let url = URL(fileURLWithPath: trimmed)
-        let parent = url.deletingLastPathComponent().path
-        let pid = ProcessInfo.processInfo.processIdentifier
-        let staging = parent + "/.\(url.lastPathComponent).tvgeo-tmp-\(pid)"
-        let previous = parent + "/.\(url.lastPathComponent).tvgeo-old-\(pid)"
-        do {
-            try manager.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        } catch {
-            throw .cannotWrite(path: parent, problem: "cannot create the folder (\(error.localizedDescription))")
-        }
-        try? manager.removeItem(atPath: staging)
-        do {
-            try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-            try Data("written by tvgeo \(ToolInfo.version); tvgeo replaces this folder when it writes here again\n".utf8)
-                .write(to: URL(fileURLWithPath: staging + "/" + OutputFolder.marker))
-        } catch {
-            try? manager.removeItem(atPath: staging)
-            throw .cannotWrite(path: trimmed, problem: error.localizedDescription)
-        }
-        do {
-            try fill(staging)
-        } catch {
-            try? manager.removeItem(atPath: staging)
-            throw error
-        }
-        let hadPrevious = FileKind.of(trimmed) == .directory
-        if hadPrevious, rename(trimmed, previous) != 0 {
-            let problem = String(cString: strerror(errno))
-            try? manager.removeItem(atPath: staging)
-            throw .cannotWrite(path: trimmed, problem: "cannot move the previous output aside (\(problem))")
-        }
-        if rename(staging, trimmed) != 0 {
-            let problem = String(cString: strerror(errno))
-            if hadPrevious { _ = rename(previous, trimmed) }
-            try? manager.removeItem(atPath: staging)
-            throw .cannotWrite(path: trimmed, problem: problem)
-        }
-        if hadPrevious { try? manager.removeItem(atPath: previous) }
-    }
 
     private static func writeFile(_ path: String, _ text: String) throws(ToolError) {
         do {

@@ -26,43 +26,67 @@ public enum OutputFolder {
     public static let marker = ".tvgeo-output"
 
     public static func write(_ files: [OutputFile], to target: String) throws(ToolError) {
-        let manager = FileManager.default
-        let trimmed = target.count > 1 && target.hasSuffix("/") ? String(target.dropLast()) : target
-        let targetURL = URL(fileURLWithPath: trimmed)
-        let parent = targetURL.deletingLastPathComponent().path
-        let base = targetURL.lastPathComponent
+        try writeFolder(at: target) { staging throws(ToolError) in
+            for file in files {
+                let url = URL(fileURLWithPath: staging + "/" + file.path)
+                do {
+                    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try file.contents.write(to: url)
+                } catch {
+                    throw .cannotWrite(path: trim(target) + "/" + file.path, problem: describe(error))
+                }
+            }
+        }
+    }
+
+    /// Refuses a target that is a file, or a non-empty folder without the marker (exit 73), so a
+    /// command can check before doing any work.
+    public static func checkTarget(_ target: String) throws(ToolError) {
+        let trimmed = trim(target)
         switch FileKind.of(trimmed) {
         case .regular, .special:
             throw .cannotWrite(path: trimmed, problem: "a file with this name exists; choose another --out")
         case .directory:
-            let contents = (try? manager.contentsOfDirectory(atPath: trimmed)) ?? []
+            let contents = (try? FileManager.default.contentsOfDirectory(atPath: trimmed)) ?? []
             if !contents.isEmpty && !contents.contains(marker) {
                 throw .cannotWrite(path: trimmed, problem: "the folder exists and is not a tvgeo output (no \(marker)); choose another --out or remove it")
             }
         case .missing:
             break
         }
+    }
+
+    /// Builds a folder all or nothing: `fill` writes into a hidden staging folder beside `target`
+    /// (which already holds the marker), then the staging folder replaces `target`. On failure
+    /// the staging folder is removed and an earlier output stays as it was.
+    public static func writeFolder(at target: String, fill: (String) throws(ToolError) -> Void) throws(ToolError) {
+        try checkTarget(target)
+        let manager = FileManager.default
+        let trimmed = trim(target)
+        let url = URL(fileURLWithPath: trimmed)
+        let parent = url.deletingLastPathComponent().path
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let staging = parent + "/.\(url.lastPathComponent).tvgeo-tmp-\(pid)"
+        let previous = parent + "/.\(url.lastPathComponent).tvgeo-old-\(pid)"
         do {
             try manager.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
             throw .cannotWrite(path: parent, problem: "cannot create the folder (\(describe(error)))")
         }
-        let pid = ProcessInfo.processInfo.processIdentifier
-        let staging = parent + "/.\(base).tvgeo-tmp-\(pid)"
-        let previous = parent + "/.\(base).tvgeo-old-\(pid)"
         try? manager.removeItem(atPath: staging)
         do {
             try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
             try Data("written by tvgeo \(ToolInfo.version); tvgeo replaces this folder when it writes here again\n".utf8)
                 .write(to: URL(fileURLWithPath: staging + "/" + marker))
-            for file in files {
-                let url = URL(fileURLWithPath: staging + "/" + file.path)
-                try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try file.contents.write(to: url)
-            }
         } catch {
             try? manager.removeItem(atPath: staging)
             throw .cannotWrite(path: trimmed, problem: describe(error))
+        }
+        do {
+            try fill(staging)
+        } catch {
+            try? manager.removeItem(atPath: staging)
+            throw error
         }
         let hadPrevious = FileKind.of(trimmed) == .directory
         if hadPrevious, rename(trimmed, previous) != 0 {
@@ -79,7 +103,11 @@ public enum OutputFolder {
         if hadPrevious { try? manager.removeItem(atPath: previous) }
     }
 
-    private static func describe(_ error: Error) -> String {
+    static func trim(_ path: String) -> String {
+        path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    static func describe(_ error: Error) -> String {
         let text = (error as NSError).localizedDescription
         return text.isEmpty ? "\(error)" : text
     }

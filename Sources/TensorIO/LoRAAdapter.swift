@@ -191,12 +191,14 @@ public final class LoRAAdapter: Sendable {
         try file.copyMatrix(pair.aTensor, into: aTransposed, layout: .asStored)
     }
 
-    static func parentFolder(of path: String) -> String {
+    /// The folder part of a path ("." for a bare name).
+    public static func parentFolder(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func fileName(of path: String) -> String {
+    /// The last component of a path.
+    public static func fileName(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }

@@ -5,7 +5,7 @@ import Study
 
 extension MergeMethod: ExpressibleByArgument {}
 
-struct Merge: ParsableCommand {
+struct Merge: ToolCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge two LoRA adapters into a PEFT adapter folder hosted by the first (comb, cat or svd).",
         discussion: """
@@ -36,14 +36,6 @@ struct Merge: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Print only warnings and errors.")
     var quiet = false
-
-    func run() throws {
-        do throws(ToolError) {
-            try execute()
-        } catch {
-            exitWithError(error)
-        }
-    }
 
     func execute() throws(ToolError) {
         guard let out, !out.isEmpty else { throw .usage("give the output folder with --out DIR") }

@@ -16,7 +16,7 @@ struct TVGeo: ParsableCommand {
     )
 }
 
-struct Analyze: ParsableCommand {
+struct Analyze: ToolCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compute l2, cosine and Grassmann distances between LoRA adapters, per module and layer.",
         discussion: """
@@ -45,14 +45,6 @@ struct Analyze: ParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Print only warnings and errors.")
     var quiet = false
-
-    func run() throws {
-        do throws(ToolError) {
-            try execute()
-        } catch {
-            exitWithError(error)
-        }
-    }
 
     func execute() throws(ToolError) {
         guard !adapters.isEmpty else { throw .usage("give at least one adapter (a PEFT folder or a .safetensors file)") }
@@ -92,6 +84,22 @@ func parseFormats(_ text: String?) throws(ToolError) -> [OutputFormat] {
         if !formats.contains(format) { formats.append(format) }
     }
     return formats
+}
+
+/// A subcommand whose work throws `ToolError`; `run()` turns every error into its message and
+/// exit code here, in one place.
+protocol ToolCommand: ParsableCommand {
+    func execute() throws(ToolError)
+}
+
+extension ToolCommand {
+    func run() throws {
+        do throws(ToolError) {
+            try execute()
+        } catch {
+            exitWithError(error)
+        }
+    }
 }
 
 func printError(_ text: String) {
