@@ -17,7 +17,42 @@ public enum AnalysisFigures {
         }
     }
 
-    public static func heatmaps(for analysis: StudyAnalysis, formats: [OutputFormat],
+    /// Heatmaps of every metric and module (tasks in their clustering order when there is one),
+    /// and the PCA map of each, in every requested format.
+    public static func figures(for analysis: StudyAnalysis, findings: StudyFindings, formats: [OutputFormat],
+                               width: Double = FigureWidth.doubleColumn) throws(ToolError) -> [OutputFile] {
+        var files = try heatmaps(for: analysis, findings: findings, formats: formats, width: width)
+        for module in analysis.modules {
+            for metric in DistanceMetric.allCases {
+                guard let pca = findings.pca[metric]?[module] else { continue }
+                let points = analysis.tasks.enumerated().map { index, task in
+                    ScatterPoint(label: task, x: pca.coordinates[index][0], y: pca.coordinates[index][1])
+                }
+                let map = ScatterMap(points: points,
+                                     xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio[0]),
+                                     yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio[1]),
+                                     title: "PCA of the tasks · \(label(metric).title) · \(module)",
+                                     subtitle: "rows of the layer-mean distance matrix, centred", equalAspect: true)
+                files += try render(map.scene(width: FigureWidth.singleColumn), name: "pca-\(metric.rawValue)-\(OutputNaming.component(module))", formats: formats)
+            }
+        }
+        return files
+    }
+
+    static func render(_ scene: Scene, name: String, formats: [OutputFormat]) throws(ToolError) -> [OutputFile] {
+        var files: [OutputFile] = []
+        for format in formats {
+            do {
+                let bytes = try CairoRenderer().render(scene, format: format, figureID: name.replacingOccurrences(of: ".", with: "_"))
+                files.append(OutputFile("figures/\(name).\(format.fileExtension)", bytes))
+            } catch {
+                throw .internalError("rendering \(name).\(format.fileExtension): \(error)")
+            }
+        }
+        return files
+    }
+
+    public static func heatmaps(for analysis: StudyAnalysis, findings: StudyFindings? = nil, formats: [OutputFormat],
                                 width: Double = FigureWidth.doubleColumn) throws(ToolError) -> [OutputFile] {
         var files: [OutputFile] = []
         for module in analysis.modules {
@@ -27,20 +62,17 @@ public enum AnalysisFigures {
                 let layers = layered.layerIDs.count == 1 ? "layer \(layered.layerIDs[0])" : "mean over \(layered.layerIDs.count) layers"
                 // The colour scale spans the off-diagonal values: the zero diagonal would otherwise
                 // compress every pair into one end of the map (diagonal cells clamp to the low end).
-                let heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
+                var heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
                                       title: "\(title) · \(module)", subtitle: "\(analysis.tasks.count) tasks, \(layers)",
                                       colorScale: .viridis, range: offDiagonalRange(layered.mean), annotate: analysis.tasks.count <= 12,
                                       decimals: metric == .cosine ? 3 : 2, colorBarTitle: unit)
-                let scene = heatmap.scene(width: width)
-                let name = "heatmap-\(metric.rawValue)-\(OutputNaming.component(module))"
-                for format in formats {
-                    do {
-                        let bytes = try CairoRenderer().render(scene, format: format, figureID: name.replacingOccurrences(of: ".", with: "_"))
-                        files.append(OutputFile("figures/\(name).\(format.fileExtension)", bytes))
-                    } catch {
-                        throw .internalError("rendering \(name).\(format.fileExtension): \(error)")
-                    }
+                // Similar tasks side by side: the average-linkage order of this very matrix.
+                if let order = findings?.clustering[metric]?[module]?.order {
+                    heatmap.rowOrder = order
+                    heatmap.columnOrder = order
+                    heatmap.subtitle = "\(analysis.tasks.count) tasks, \(layers), in clustering order"
                 }
+                files += try render(heatmap.scene(width: width), name: "heatmap-\(metric.rawValue)-\(OutputNaming.component(module))", formats: formats)
             }
         }
         return files

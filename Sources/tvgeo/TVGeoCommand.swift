@@ -61,7 +61,7 @@ struct Analyze: ToolCommand {
         for warning in analysis.warnings + findings.warnings { printError("tvgeo: warning: \(warning.text)") }
         let folder = out ?? "output/\(OutputNaming.component(studyName))"
         var files = AnalysisFiles.files(for: analysis, findings: findings)
-        if !figureFormats.isEmpty { files += try AnalysisFigures.heatmaps(for: analysis, formats: figureFormats) }
+        if !figureFormats.isEmpty { files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats) }
         try OutputFolder.write(files, to: folder)
         if !quiet {
             print(AnalysisSummary.text(analysis))
