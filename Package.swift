@@ -51,7 +51,7 @@ let package = Package(
             ]
         ),
         // Builders for test inputs (safetensors bytes, adapter folders, random factors).
-        .target(name: "TVGeoTestSupport", dependencies: ["JSONText"], path: "Tests/Support"),
+        .target(name: "TVGeoTestSupport", dependencies: ["JSONText", "AnalysisCore"], path: "Tests/Support"),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"]),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
         .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),

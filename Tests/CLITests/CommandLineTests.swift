@@ -11,31 +11,8 @@ final class CommandLineTests: XCTestCase {
     override func setUp() { directory = TemporaryDirectory("cli") }
     override func tearDown() { directory.remove() }
 
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    var executable: URL {
-        // The test bundle sits beside the products it was built with.
-        Bundle.main.bundleURL.appendingPathComponent("tvgeo")
-    }
-
-    func run(_ arguments: [String], in workingDirectory: String? = nil) throws -> Outcome {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory ?? directory.path)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+    func run(_ arguments: [String], in workingDirectory: String? = nil) throws -> CommandOutcome {
+        try runTVGeo(arguments, in: workingDirectory ?? directory.path)
     }
 
     func testAnalyzeWritesMetricsAndTables() throws {

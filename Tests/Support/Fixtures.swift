@@ -1,3 +1,4 @@
+import AnalysisCore
 import Foundation
 import JSONText
 
@@ -72,20 +73,14 @@ public struct AdapterFixture {
     }
 }
 
-/// A deterministic generator (SplitMix64) with Gaussian draws, so property tests are
-/// reproducible from their seed.
+/// A deterministic generator (AnalysisCore's SplitMix64) with Gaussian draws, so property tests
+/// are reproducible from their seed.
 public struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     public mutating func gaussian() -> Double {
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
