@@ -40,6 +40,22 @@ public enum MetricsDocument {
                 (task, .array((analysis.norms[module]?[index] ?? []).map(JSONValue.number)))
             }))
         })))
+        if !analysis.spectra.isEmpty {
+            pairs.append(("fft", .object([
+                ("subspace_rank", analysis.subspaceRank.map(JSONValue.int) ?? .null),
+                ("spectra", .object(analysis.modules.map { module in
+                    (module, .object(analysis.tasks.enumerated().map { index, task in
+                        let spectra = analysis.spectra[module]?[index] ?? []
+                        return (task, .object([
+                            ("k", intArray(spectra.map(\.k))),
+                            ("captured_energy", .array(spectra.map { .number($0.capturedEnergy) })),
+                            ("effective_rank", .array(spectra.map { .number($0.effectiveRank) })),
+                            ("randomized", .array(spectra.map { .bool($0.randomized) })),
+                        ]))
+                    }))
+                })),
+            ])))
+        }
         if let findings { pairs += findingsJSON(findings, analysis: analysis) }
         return .object(pairs)
     }

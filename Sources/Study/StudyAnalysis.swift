@@ -42,4 +42,8 @@ public struct StudyAnalysis: Sendable {
     public var subspaceRanks: [String: [SubspaceKind: [[Int]]]]
     /// module → per adapter, per layer ‖ΔW‖_F.
     public var norms: [String: [[Double]]]
+    /// Full fine-tuning only: module → per checkpoint, per layer, the spectrum of τ.
+    public var spectra: [String: [[TaskVectorSpectrum]]] = [:]
+    /// Full fine-tuning only: the requested subspace dimension k.
+    public var subspaceRank: Int? = nil
 }

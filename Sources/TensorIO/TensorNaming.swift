@@ -73,6 +73,18 @@ public enum TensorNaming {
         return .lora(LoRATensorName(stack: [], layer: 0, inLayerPath: module, factor: factor, modulePath: modulePath))
     }
 
+    /// A full weight `….layer.3.attention.self.query.weight` as (module key, layer, module path), or
+    /// nil when the name does not end in `.weight` or has no layer index.
+    public static func fullWeight(_ name: String) -> (key: ModuleKey, layer: Int, modulePath: String)? {
+        var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if parts.count >= 2, parts[0] == "base_model", parts[1] == "model" { parts.removeFirst(2) }
+        guard parts.count >= 3, parts.last == "weight" else { return nil }
+        let module = Array(parts.dropLast())
+        guard let layerIndex = module.firstIndex(where: isLayerIndex), layerIndex + 1 < module.count else { return nil }
+        return (ModuleKey(stack: Array(module[..<layerIndex]), path: Array(module[(layerIndex + 1)...])),
+                Int(module[layerIndex])!, module.joined(separator: "."))
+    }
+
     private static func isLayerIndex(_ component: String) -> Bool {
         !component.isEmpty && component.count <= 9 && component.allSatisfy { $0.isASCII && $0.isNumber }
     }

@@ -21,7 +21,7 @@ struct Analyze: ToolCommand {
         abstract: "Compute l2, cosine and Grassmann distances between LoRA adapters, per module and layer.",
         discussion: """
         Each ADAPTER is a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) or a \
-        .safetensors file of LoRA tensors (scaling 1). Its task name is the folder name or file stem; \
+        .safetensors file of LoRA tensors (scaling 1); with --base, each is a fully fine-tuned checkpoint. Its task name is the folder name or file stem; \
         write name=path to choose it. Writes DIR/metrics.json and DIR/distances-<metric>-<module>.csv.
         Exit codes: 0 success, 64 usage error, 65 invalid input data, 66 input missing or unreadable, \
         70 internal error, 73 output cannot be written.
@@ -36,6 +36,15 @@ struct Analyze: ToolCommand {
 
     @Option(help: "Output folder (default: output/<name>).")
     var out: String?
+
+    @Option(help: ArgumentHelp("Full fine-tuning: the base checkpoint (a .safetensors file, a folder with model.safetensors, or a sharded folder); each ADAPTER is then a fine-tuned checkpoint and τ = W_t − W_0.", valueName: "checkpoint"))
+    var base: String?
+
+    @Option(help: ArgumentHelp("Full fine-tuning: modules to compare, comma-separated, as tvgeo names them (default: query,value / q_lin,v_lin / q_proj,v_proj, whichever exist).", valueName: "names"))
+    var modules: String?
+
+    @Option(help: ArgumentHelp("Full fine-tuning: dimension k of the singular subspaces compared by grassmann and grassmann_a.", valueName: "k"))
+    var subspaceRank: Int = 8
 
     @Option(help: ArgumentHelp("Evaluation scores (CSV with model,task,score[,metric]): adds merge losses δ(i,j) and their correlations with each distance.", valueName: "file.csv"))
     var scores: String?
@@ -54,7 +63,15 @@ struct Analyze: ToolCommand {
         let figureFormats = try parseFormats(figures)
         let started = Date()
         let progress = ProgressLine(enabled: !quiet)
-        let analysis = try StudyRunner.analyze(arguments, progress: progress.update)
+        let analysis: StudyAnalysis
+        if let base {
+            let selected = modules.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            analysis = try FullFineTuneStudy.analyze(base: base, checkpoints: arguments, modules: selected,
+                                                     subspaceRank: subspaceRank, progress: progress.update)
+        } else {
+            guard modules == nil else { throw .usage("--modules applies to full fine-tuning (--base); LoRA adapters are compared on the modules they share") }
+            analysis = try StudyRunner.analyze(arguments, progress: progress.update)
+        }
         progress.finish()
         let scoreTable = try scores.map { path throws(ToolError) in try ScoreTable.read(path, tasks: analysis.tasks) }
         let findings = try StudyFindings.compute(analysis, scores: scoreTable)

@@ -1,0 +1,131 @@
+import AnalysisCore
+import Diagnostics
+import Dispatch
+import Foundation
+import TensorIO
+
+/// The study of full fine-tuning task vectors τ = W_t − W_0: a base checkpoint, N fine-tuned
+/// checkpoints, the selected 2-D weights of every layer, one block at a time.
+public enum FullFineTuneStudy {
+    /// Attention query and value projections of BERT/RoBERTa, DistilBERT and LLaMA-style models.
+    public static let defaultModules = ["query", "value", "q_lin", "v_lin", "q_proj", "v_proj"]
+    /// GPT-2's Conv1D layers store their weight as in × out.
+    static let conv1DModules: Set<String> = ["c_attn", "c_proj", "c_fc"]
+
+    public static func analyze(base basePath: String, checkpoints arguments: [AdapterArgument], modules requested: [String]?,
+                               subspaceRank: Int, progress: StudyRunner.Progress? = nil) throws(ToolError) -> StudyAnalysis {
+        BLASThreads.useSingleThread()
+        try AdapterArgument.checkUnique(arguments)
+        guard subspaceRank >= 1 else { throw .usage("--subspace-rank must be at least 1") }
+        let base = try Checkpoint(path: basePath)
+        var weights: [BlockKey: (name: String, modulePath: String, shape: [Int])] = [:]
+        for name in base.tensorNames {
+            guard let info = base.info(name), info.shape.count == 2, info.dtype.isReadableAsFloat,
+                  let (key, layer, modulePath) = TensorNaming.fullWeight(name) else { continue }
+            weights[BlockKey(module: key, layer: layer)] = (name, modulePath, info.shape)
+        }
+        let names = TensorNaming.moduleNames(for: weights.keys.map(\.module))
+        let available = Set(names.values)
+        let wanted: [String]
+        if let requested {
+            let unknown = requested.filter { !available.contains($0) }
+            guard unknown.isEmpty else {
+                throw .usage("--modules: \(unknown.joined(separator: ", ")) not in \(basePath) (its 2-D weights per layer: \(available.sorted().joined(separator: ", ")))")
+            }
+            wanted = requested
+        } else {
+            wanted = defaultModules.filter(available.contains)
+            guard !wanted.isEmpty else {
+                throw .usage("no attention query/value weights found in \(basePath); choose with --modules (available: \(available.sorted().joined(separator: ", ")))")
+            }
+        }
+        let blocks = weights.keys.filter { wanted.contains(names[$0.module]!) }
+            .sorted { names[$0.module]! == names[$1.module]! ? $0.layer < $1.layer : names[$0.module]! < names[$1.module]! }
+        var checkpoints: [Checkpoint] = []
+        for argument in arguments {
+            let checkpoint = try Checkpoint(path: argument.path)
+            for block in blocks {
+                let weight = weights[block]!
+                guard let info = checkpoint.info(weight.name) else {
+                    throw .invalidData(file: argument.path, location: weight.name, problem: "missing: the base \(basePath) has it")
+                }
+                guard info.shape == weight.shape else {
+                    throw .invalidData(file: checkpoint.file(of: weight.name), location: weight.name,
+                                       problem: "shape \(info.shape) but \(weight.shape) in the base \(base.file(of: weight.name))")
+                }
+            }
+            checkpoints.append(checkpoint)
+        }
+
+        let (baseWeights, fineTuned) = (weights, checkpoints)
+        let results = ResultSlots<FullTaskVectors.BlockResult>(count: blocks.count)
+        let workers = min(blocks.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let index = results.claimNext() {
+                do throws(ToolError) {
+                    let block = blocks[index]
+                    let weight = baseWeights[block]!
+                    let conv1D = conv1DModules.contains(block.module.path.last ?? "")
+                    // τ is d_out × d_in column-major; a Conv1D weight (in × out, row-major) already is.
+                    let rows = conv1D ? weight.shape[1] : weight.shape[0], cols = conv1D ? weight.shape[0] : weight.shape[1]
+                    let layout: SafetensorsFile.DestinationLayout = conv1D ? .asStored : .columnMajor
+                    func read(_ checkpoint: Checkpoint) throws(ToolError) -> Matrix {
+                        var values = [Double](repeating: 0, count: rows * cols)
+                        try values.withUnsafeMutableBufferPointer { buffer throws(ToolError) in
+                            try checkpoint.copyMatrix(weight.name, into: buffer, layout: layout)
+                        }
+                        return Matrix(rows: rows, cols: cols, values: values)
+                    }
+                    let initial = try read(base)
+                    var deltas: [Matrix] = []
+                    for checkpoint in fineTuned { deltas.append(try read(checkpoint) - initial) }
+                    results.store(try FullTaskVectors.analyze(deltas, subspaceRank: subspaceRank), at: index)
+                    progress?(results.completed, blocks.count)
+                } catch {
+                    results.fail(error)
+                }
+            }
+        }
+        if let error = results.firstError { throw error }
+        let blockResults = results.values.map { $0! }
+
+        let count = arguments.count
+        let moduleNames = wanted.filter { name in blocks.contains { names[$0.module] == name } }.sorted()
+        var distances: [DistanceMetric: [String: LayeredDistances]] = [:]
+        var ranks: [String: [SubspaceKind: [[Int]]]] = [:]
+        var norms: [String: [[Double]]] = [:]
+        var spectra: [String: [[TaskVectorSpectrum]]] = [:]
+        var warnings = [Warning("full fine-tuning: grassmann_b does not apply (τ has no B factor) and is null; grassmann and grassmann_a compare the top-\(subspaceRank) left and right singular subspaces of τ")]
+        for name in moduleNames {
+            let indices = blocks.indices.filter { names[blocks[$0].module] == name }
+            let layerIDs = indices.map { blocks[$0].layer }
+            for metric in DistanceMetric.allCases {
+                let layers = indices.map { blockResults[$0].distances[metric]! }
+                distances[metric, default: [:]][name] = LayeredDistances(layerIDs: layerIDs, layers: layers,
+                                                                         mean: StudyRunner.layerMean(layers, count: count))
+            }
+            let perAdapter = (0..<count).map { adapter in indices.map { blockResults[$0].spectra[adapter] } }
+            spectra[name] = perAdapter
+            ranks[name] = [.delta: perAdapter.map { $0.map(\.k) }, .a: perAdapter.map { $0.map(\.k) }, .b: perAdapter.map { _ in [] }]
+            norms[name] = (0..<count).map { adapter in indices.map { blockResults[$0].norms[adapter] } }
+            for adapter in 0..<count {
+                let zero = zip(layerIDs, norms[name]![adapter]).filter { $0.1 == 0 }.map(\.0)
+                if !zero.isEmpty {
+                    warnings.append(Warning("\(arguments[adapter].task): τ = W_t − W_0 is zero in module \(name) at layer\(zero.count > 1 ? "s" : "") \(zero.map(String.init).joined(separator: ", ")); cosine and Grassmann distances are undefined there (null)"))
+                }
+            }
+        }
+        let summaries = arguments.map { argument in
+            AdapterSummary(task: argument.task, path: argument.path, weightsPath: argument.path, kind: "fft", baseModel: basePath,
+                           modules: moduleNames.map { name in
+                               AdapterSummary.Module(name: name, layers: blocks.filter { names[$0.module] == name }.map(\.layer),
+                                                     ranks: [], alphas: [], scalings: [])
+                           }, ignoredTensors: [])
+        }
+        var analysis = StudyAnalysis(tasks: arguments.map(\.task), modules: moduleNames, adapters: summaries, warnings: warnings,
+                                     distances: distances, subspaceRanks: ranks, norms: norms)
+        analysis.spectra = spectra
+        analysis.subspaceRank = subspaceRank
+        return analysis
+    }
+}

@@ -1,0 +1,85 @@
+import AnalysisCore
+import Diagnostics
+import JSONText
+import Study
+import TensorIO
+import TVGeoTestSupport
+import XCTest
+
+/// Full fine-tuning task vectors of the real MiniLM checkpoints against the dense NumPy/SciPy
+/// reference (`scripts/reference_fullft.py`): 1e-9 for l2 and cosine, 1e-6 for the Grassmann
+/// distances (exact SVD path).
+final class FullFineTuneTests: XCTestCase {
+    func testRealCheckpointsMatchTheDenseReference() throws {
+        let data = try XCTUnwrap(sharedDataPath, "../shared/data is needed")
+        let golden = try JSONParser.parse(try readWholeFile(repositoryRoot + "/Tests/Fixtures/golden/minilm-fullft.json"))
+        let tasks = ["sst2", "emotion", "irony"]
+        let analysis = try FullFineTuneStudy.analyze(base: data + "/minilm-fullft/base.safetensors",
+                                                     checkpoints: tasks.map { AdapterArgument(task: $0, path: data + "/minilm-fullft/" + $0) },
+                                                     modules: nil, subspaceRank: 8)
+        XCTAssertEqual(analysis.modules, ["query", "value"])
+        XCTAssertEqual(analysis.adapters.first?.kind, "fft")
+        for metric in DistanceMetric.allCases {
+            for module in analysis.modules {
+                let reference = try XCTUnwrap(golden["distances"]?[metric.rawValue]?[module])
+                let ours = try XCTUnwrap(analysis.distances[metric]?[module])
+                XCTAssertEqual(ours.layerIDs, reference["layer_ids"]!.arrayValue!.map { $0.intValue! })
+                let tolerance = (metric == .l2 || metric == .cosine) ? 1e-9 : 1e-6
+                for (index, layer) in reference["layers"]!.arrayValue!.enumerated() {
+                    for (i, row) in layer.arrayValue!.enumerated() {
+                        for (j, cell) in row.arrayValue!.enumerated() {
+                            let value = ours.layers[index][i, j]
+                            guard let want = cell.numberValue else {
+                                XCTAssertTrue(value.isNaN, "\(metric) \(module) layer \(index) [\(i),\(j)]")
+                                continue
+                            }
+                            XCTAssertTrue(isClose(value, want, relative: tolerance, absolute: 1e-12), "\(metric) \(module) layer \(index) [\(i),\(j)]: \(value) vs \(want)")
+                        }
+                    }
+                }
+            }
+        }
+        for module in analysis.modules {
+            for (index, task) in tasks.enumerated() {
+                let reference = try XCTUnwrap(golden["spectra"]?[module]?[task])
+                let spectra = try XCTUnwrap(analysis.spectra[module]?[index])
+                XCTAssertEqual(spectra.map(\.k), reference["k"]!.arrayValue!.map { $0.intValue! })
+                for (k, spectrum) in spectra.enumerated() {
+                    XCTAssertEqual(spectrum.capturedEnergy, reference["captured_energy"]!.arrayValue![k].numberValue!, accuracy: 1e-9)
+                    XCTAssertEqual(spectrum.effectiveRank, reference["effective_rank"]!.arrayValue![k].numberValue!, accuracy: 1e-9)
+                }
+            }
+        }
+        let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo())))
+        XCTAssertEqual(document["fft"]?["subspace_rank"]?.intValue, 8)
+        XCTAssertEqual(document["adapters"]?.arrayValue?.first?["kind"]?.stringValue, "fft")
+        XCTAssertEqual(document["distances"]?["grassmann_b"]?["query"]?["mean"]?.arrayValue?[0].arrayValue?[1], .null)
+    }
+
+    func testProblemsNameTheTensorAndFiles() throws {
+        let directory = TemporaryDirectory("fft")
+        defer { directory.remove() }
+        var base = SafetensorsBuilder()
+        base.add("bert.encoder.layer.0.attention.self.query.weight", shape: [3, 3], values: Array(repeating: 1, count: 9))
+        base.add("bert.encoder.layer.0.attention.self.key.weight", shape: [3, 3], values: Array(repeating: 1, count: 9))
+        let basePath = directory.write("base.safetensors", bytes: base.bytes())
+        var missing = SafetensorsBuilder()
+        missing.add("bert.encoder.layer.0.attention.self.key.weight", shape: [3, 3], values: Array(repeating: 2, count: 9))
+        var wrong = SafetensorsBuilder()
+        wrong.add("bert.encoder.layer.0.attention.self.query.weight", shape: [3, 2], values: Array(repeating: 2, count: 6))
+        let missingPath = directory.write("a/model.safetensors", bytes: missing.bytes())
+        let wrongPath = directory.write("b.safetensors", bytes: wrong.bytes())
+        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: directory.path + "/a")], modules: nil, subspaceRank: 8)) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 65)
+            XCTAssertTrue("\(error)".contains("bert.encoder.layer.0.attention.self.query.weight: missing"), "\(error)")
+        }
+        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: wrongPath)], modules: nil, subspaceRank: 8)) { error in
+            XCTAssertTrue("\(error)".contains("shape [3, 2] but [3, 3]") && "\(error)".contains("base.safetensors"), "\(error)")
+        }
+        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: wrongPath)], modules: ["value"], subspaceRank: 8)) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 64)
+            XCTAssertTrue("\(error)".contains("key, query"), "lists what exists: \(error)")
+        }
+        _ = missingPath
+    }
+}
