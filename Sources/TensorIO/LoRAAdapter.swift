@@ -49,7 +49,7 @@ public final class LoRAAdapter: Sendable {
     /// Tensors present in the file that the analysis does not use, in file order.
     public let ignoredTensors: [String]
     public let warnings: [Warning]
-    private let file: SafetensorsFile
+    private let file: any TensorSource
 
     public var baseModel: String? { config?.baseModel }
 
@@ -68,24 +68,22 @@ public final class LoRAAdapter: Sendable {
         case .directory:
             let config = path + "/adapter_config.json"
             let safetensors = path + "/adapter_model.safetensors"
+            let bin = path + "/adapter_model.bin"
             let hasConfig = FileKind.of(config) == .regular
-            let hasWeights = FileKind.of(safetensors) == .regular
-            if !hasWeights {
-                if FileKind.of(path + "/adapter_model.bin") == .regular {
-                    throw .invalidData(file: path, location: nil,
-                                       problem: "holds adapter_model.bin (PyTorch pickle) but no adapter_model.safetensors; tvgeo reads safetensors (convert with safetensors.torch.save_file)")
-                }
-                throw .missingInput(path: safetensors, problem: hasConfig ? "no such file (the folder has adapter_config.json but no adapter_model.safetensors)" : "no such file; is \(path) a PEFT adapter folder?")
+            let hasSafetensors = FileKind.of(safetensors) == .regular
+            guard hasSafetensors || FileKind.of(bin) == .regular else {
+                throw .missingInput(path: safetensors, problem: hasConfig ? "no such file (the folder has adapter_config.json but neither adapter_model.safetensors nor adapter_model.bin)" : "no such file; is \(path) a PEFT adapter folder?")
             }
             guard hasConfig else {
                 throw .missingInput(path: config, problem: "no such file; a PEFT adapter folder needs its adapter_config.json (or pass the .safetensors file itself to use scaling 1)")
             }
             configPath = config
-            weightsPath = safetensors
+            // safetensors wins when both are present.
+            weightsPath = hasSafetensors ? safetensors : bin
         case .regular:
             let folder = Self.parentFolder(of: path)
             let sibling = folder + "/adapter_config.json"
-            if Self.fileName(of: path) == "adapter_model.safetensors", FileKind.of(sibling) == .regular {
+            if ["adapter_model.safetensors", "adapter_model.bin"].contains(Self.fileName(of: path)), FileKind.of(sibling) == .regular {
                 configPath = sibling
             } else {
                 configPath = nil
@@ -96,7 +94,8 @@ public final class LoRAAdapter: Sendable {
         let config = try configPath.map { configFile throws(ToolError) in
             try AdapterConfig.parse(try readWholeFile(configFile), file: configFile)
         }
-        let file = try SafetensorsFile(path: weightsPath)
+        let file: any TensorSource = Self.isTorchCheckpoint(weightsPath)
+            ? try TorchCheckpoint(path: weightsPath) : try SafetensorsFile(path: weightsPath)
         self.weightsPath = weightsPath
         self.config = config
         self.file = file
@@ -189,6 +188,12 @@ public final class LoRAAdapter: Sendable {
         }
         try file.copyMatrix(pair.bTensor, into: b, layout: .columnMajor)
         try file.copyMatrix(pair.aTensor, into: aTransposed, layout: .asStored)
+    }
+
+    /// `.bin`, `.pt` and `.pth` files are PyTorch checkpoints, read without running their pickle.
+    public static func isTorchCheckpoint(_ path: String) -> Bool {
+        let name = fileName(of: path)
+        return name.hasSuffix(".bin") || name.hasSuffix(".pt") || name.hasSuffix(".pth")
     }
 
     /// The folder part of a path ("." for a bare name).

@@ -12,7 +12,7 @@ struct TVGeo: ParsableCommand {
         commandName: "tvgeo",
         abstract: "Task-vector geometry of LoRA adapters: distances, maps and merge-loss correlations.",
         version: ToolInfo.version,
-        subcommands: [Analyze.self, Merge.self]
+        subcommands: [Analyze.self, Merge.self, Convert.self]
     )
 }
 

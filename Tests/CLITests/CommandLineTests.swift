@@ -107,3 +107,23 @@ final class CommandLineTests: XCTestCase {
         Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }
+
+final class ConvertCommandTests: XCTestCase {
+    func testConvertWritesTheSafetensorsTwinAndRefusesToOverwrite() throws {
+        let data = try XCTUnwrap(sharedDataPath, "../shared/data is needed")
+        let directory = TemporaryDirectory("convert")
+        defer { directory.remove() }
+        let output = directory.path + "/emotion.safetensors"
+        let first = try runTVGeo(["convert", data + "/minilm-glue8-bin/emotion/adapter_model.bin", output], in: directory.path)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let twin = try Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/examples/minilm-glue8/adapters/emotion/adapter_model.safetensors"))
+        let converted = try Data(contentsOf: URL(fileURLWithPath: output))
+        XCTAssertEqual(converted.count, twin.count, "same tensors, same dtypes")
+        let again = try runTVGeo(["convert", data + "/minilm-glue8-bin/emotion/adapter_model.bin", output], in: directory.path)
+        XCTAssertEqual(again.status, 73, again.stderr)
+        let malicious = try runTVGeo(["convert", repositoryRoot + "/Tests/Fixtures/bin/malicious.bin", directory.path + "/m.safetensors"], in: directory.path)
+        XCTAssertEqual(malicious.status, 65, malicious.stderr)
+        XCTAssertTrue(malicious.stderr.contains("system"), malicious.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/m.safetensors"))
+    }
+}

@@ -246,3 +246,26 @@ final class LoRAAdapterTests: XCTestCase {
         XCTAssertEqual(distil.blocks.count, 12)
     }
 }
+
+final class TorchAdapterTests: XCTestCase {
+    /// A PEFT folder saved with safe_serialization=False loads like its safetensors twin.
+    func testBinAdapterFoldersMatchTheirSafetensorsTwins() throws {
+        let data = try XCTUnwrap(sharedDataPath, "../shared/data is needed")
+        for task in ["emotion", "sst2"] {
+            let bin = try LoRAAdapter(task: task, path: data + "/minilm-glue8-bin/" + task)
+            let twin = try LoRAAdapter(task: task, path: repositoryRoot + "/examples/minilm-glue8/adapters/" + task)
+            XCTAssertTrue(bin.weightsPath.hasSuffix("adapter_model.bin"))
+            XCTAssertEqual(bin.blocks, twin.blocks.mapValues { $0 }, "\(task): same blocks, ranks and scalings")
+            XCTAssertEqual(bin.ignoredTensors.sorted(), twin.ignoredTensors.sorted(), "the same tensors, in each file's order")
+            for key in bin.blocks.keys {
+                let pair = bin.blocks[key]!
+                var b1 = [Double](repeating: .nan, count: pair.outFeatures * pair.rank), a1 = [Double](repeating: .nan, count: pair.rank * pair.inFeatures)
+                var b2 = b1, a2 = a1
+                try b1.withUnsafeMutableBufferPointer { b in try a1.withUnsafeMutableBufferPointer { a in try bin.copyFactors(key, b: b, aTransposed: a) } }
+                try b2.withUnsafeMutableBufferPointer { b in try a2.withUnsafeMutableBufferPointer { a in try twin.copyFactors(key, b: b, aTransposed: a) } }
+                XCTAssertEqual(b1, b2)
+                XCTAssertEqual(a1, a2)
+            }
+        }
+    }
+}

@@ -18,7 +18,8 @@ public enum TaskMaps {
         public var positiveMass: Double
         /// Kruskal's stress-1 of the 2-D configuration against D.
         public var stress1: Double
-        /// Components dropped because their eigenvalue is ≤ 0 (D is not Euclidean there).
+        /// Components dropped because their eigenvalue is ≤ 0 although the points could span them
+        /// (D is not Euclidean there); with n points, components from n − 1 on are 0 silently.
         public var nonPositiveComponents: [Int]
     }
 
@@ -75,7 +76,11 @@ public enum TaskMaps {
         var coordinates = [[Double]](repeating: [0, 0], count: n)
         var dropped: [Int] = []
         for k in 0..<min(2, n) {
-            guard values[k] > 0 else { dropped.append(k); continue }
+            // n points span at most n − 1 dimensions: a component beyond that is no finding.
+            guard values[k] > 0 else {
+                if k < n - 1 { dropped.append(k) }
+                continue
+            }
             let vector = (0..<n).map { vectors[$0, k] }
             let sign = signMakingLargestPositive(vector)
             for i in 0..<n { coordinates[i][k] = sign * vector[i] * values[k].squareRoot() }
