@@ -1,14 +1,15 @@
 import Diagnostics
 import JSONText
 
-/// A full model checkpoint in safetensors form: a `.safetensors` file, a folder with
-/// `model.safetensors`, or a sharded folder (`model.safetensors.index.json` and its shards).
-/// Only headers are read on opening; weights are read per tensor from the mapped files.
+/// A full model checkpoint: a `.safetensors` or `.bin` file, a folder with `model.safetensors` or
+/// `pytorch_model.bin`, or a sharded folder (`model.safetensors.index.json` or
+/// `pytorch_model.bin.index.json` and its shards). Only headers (or the `.bin` pickles) are read
+/// on opening; weights are read per tensor from the mapped files.
 public final class Checkpoint: Sendable {
     public let path: String
     /// Every tensor name and the file that holds it.
-    private let owners: [String: SafetensorsFile]
-    public let files: [SafetensorsFile]
+    private let owners: [String: any TensorSource]
+    public let files: [any TensorSource]
 
     public init(path: String) throws(ToolError) {
         self.path = path
@@ -18,22 +19,16 @@ public final class Checkpoint: Sendable {
         case .special:
             throw .missingInput(path: path, problem: "is not a regular file or folder")
         case .regular:
-            let file = try SafetensorsFile(path: path)
-            files = [file]
+            files = [try Self.open(path)]
         case .directory:
-            let single = path + "/model.safetensors", index = path + "/model.safetensors.index.json"
-            if FileKind.of(single) == .regular {
-                files = [try SafetensorsFile(path: single)]
-            } else if FileKind.of(index) == .regular {
-                files = try Self.shards(index: index, folder: path)
-            } else if FileKind.of(path + "/pytorch_model.bin") == .regular {
-                throw .invalidData(file: path, location: nil,
-                                   problem: "holds pytorch_model.bin but no model.safetensors; tvgeo reads safetensors checkpoints")
-            } else {
-                throw .missingInput(path: single, problem: "no such file (nor model.safetensors.index.json); is \(path) a model folder?")
+            let candidates = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
+            guard let found = candidates.first(where: { FileKind.of(path + "/" + $0) == .regular }) else {
+                throw .missingInput(path: path + "/model.safetensors",
+                                    problem: "no such file (nor model.safetensors.index.json, pytorch_model.bin or its index); is \(path) a model folder?")
             }
+            files = found.hasSuffix(".index.json") ? try Self.shards(index: path + "/" + found, folder: path) : [try Self.open(path + "/" + found)]
         }
-        var owners: [String: SafetensorsFile] = [:]
+        var owners: [String: any TensorSource] = [:]
         for file in files {
             for tensor in file.tensors {
                 if let other = owners[tensor.name] {
@@ -60,7 +55,11 @@ public final class Checkpoint: Sendable {
         try file.copyMatrix(name, into: destination, layout: layout)
     }
 
-    private static func shards(index: String, folder: String) throws(ToolError) -> [SafetensorsFile] {
+    private static func open(_ path: String) throws(ToolError) -> any TensorSource {
+        LoRAAdapter.isTorchCheckpoint(path) ? try TorchCheckpoint(path: path) : try SafetensorsFile(path: path)
+    }
+
+    private static func shards(index: String, folder: String) throws(ToolError) -> [any TensorSource] {
         let bytes = try readWholeFile(index)
         let document: JSONValue
         do {
@@ -78,8 +77,8 @@ public final class Checkpoint: Sendable {
             }
             if !names.contains(shard) { names.append(shard) }
         }
-        var files: [SafetensorsFile] = []
-        for name in names { files.append(try SafetensorsFile(path: folder + "/" + name)) }
+        var files: [any TensorSource] = []
+        for name in names { files.append(try open(folder + "/" + name)) }
         return files
     }
 }

@@ -83,3 +83,45 @@ final class FullFineTuneTests: XCTestCase {
         _ = missingPath
     }
 }
+
+final class FullFineTuneBinTests: XCTestCase {
+    /// `.bin` checkpoints (torch's zip format) give exactly the analysis of their safetensors twins.
+    func testBinCheckpointsMatchTheirSafetensorsTwins() throws {
+        let folder = repositoryRoot + "/Tests/Fixtures/bin/fullft/"
+        func run(_ ext: String) throws -> StudyAnalysis {
+            try FullFineTuneStudy.analyze(base: folder + "base." + ext,
+                                          checkpoints: ["task_a", "task_b", "task_c"].map { AdapterArgument(task: $0, path: folder + $0 + "." + ext) },
+                                          modules: nil, subspaceRank: 3)
+        }
+        let viaBin = try run("bin"), viaSafetensors = try run("safetensors")
+        XCTAssertEqual(viaBin.modules, ["query", "value"])
+        for metric in DistanceMetric.allCases {
+            for module in viaBin.modules {
+                XCTAssertEqual(viaBin.distances[metric]?[module]?.layers, viaSafetensors.distances[metric]?[module]?.layers, "\(metric) \(module)")
+            }
+        }
+    }
+
+    func testShardedCheckpointFolders() throws {
+        let directory = TemporaryDirectory("shards")
+        defer { directory.remove() }
+        let folder = repositoryRoot + "/Tests/Fixtures/bin/fullft/"
+        // The base split into two shards with an index, as Hugging Face writes large models.
+        let source = try SafetensorsFile(path: folder + "base.safetensors")
+        var first = SafetensorsBuilder(), second = SafetensorsBuilder()
+        var map: [(String, JSONValue)] = []
+        for (index, tensor) in source.tensors.enumerated() {
+            let values = try source.doubles(tensor.name)
+            if index % 2 == 0 { first.add(tensor.name, shape: tensor.shape, values: values) } else { second.add(tensor.name, shape: tensor.shape, values: values) }
+            map.append((tensor.name, .string(index % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors")))
+        }
+        directory.write("base/model-00001-of-00002.safetensors", bytes: first.bytes())
+        directory.write("base/model-00002-of-00002.safetensors", bytes: second.bytes())
+        directory.write("base/model.safetensors.index.json", text: JSONWriter.string(.object([("metadata", .object([])), ("weight_map", .object(map))])))
+        let sharded = try FullFineTuneStudy.analyze(base: directory.path + "/base", checkpoints: [AdapterArgument(task: "a", path: folder + "task_a.safetensors"), AdapterArgument(task: "b", path: folder + "task_b.bin")],
+                                                    modules: ["query"], subspaceRank: 2)
+        let single = try FullFineTuneStudy.analyze(base: folder + "base.bin", checkpoints: [AdapterArgument(task: "a", path: folder + "task_a.bin"), AdapterArgument(task: "b", path: folder + "task_b.safetensors")],
+                                                   modules: ["query"], subspaceRank: 2)
+        XCTAssertEqual(sharded.distances[.l2]?["query"]?.layers, single.distances[.l2]?["query"]?.layers)
+    }
+}
