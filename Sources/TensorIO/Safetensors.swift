@@ -49,8 +49,6 @@ public struct TensorInfo: Sendable, Equatable {
 /// length, a JSON header, then the raw tensor bytes). The header is validated in full before
 /// any tensor is trusted; tensor bytes are read from the mapping on demand, never copied whole.
 public final class SafetensorsFile: @unchecked Sendable {
-    /// Files at least this large give their pages back after each tensor is read.
-    public static let releaseThreshold = 4 << 20
     /// The largest header accepted, as in the reference implementation (100 MB).
     public static let maxHeaderBytes = 100_000_000
 
@@ -59,76 +57,40 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let tensors: [TensorInfo]
     public let metadata: [String: String]
     private let index: [String: Int]
-    private let base: UnsafeRawPointer?
-    private let mappedLength: Int
+    private let file: MappedFile
     private let dataStart: Int
 
     /// Maps and validates `path`. Throws `.missingInput` when the file cannot be opened and
     /// `.invalidData` naming the tensor or header field that is wrong.
     public init(path: String) throws(ToolError) {
         self.path = path
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw .missingInput(path: path, problem: Self.errnoText(errno))
-        }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw .missingInput(path: path, problem: "is a directory, expected a .safetensors file")
-        }
-        // A FIFO or device would block or never end; only regular files are mapped.
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw .missingInput(path: path, problem: "is not a regular file")
-        }
-        let descriptor = open(path, O_RDONLY | O_NONBLOCK)
-        guard descriptor >= 0 else {
-            throw .missingInput(path: path, problem: Self.errnoText(errno))
-        }
-        defer { close(descriptor) }
-        guard fstat(descriptor, &info) == 0 else {
-            throw .missingInput(path: path, problem: Self.errnoText(errno))
-        }
-        let size = Int(info.st_size)
-        guard size >= 8 else {
+        let file = try MappedFile(path: path, expected: "a .safetensors file")
+        let size = file.count
+        guard size >= 8, let bytes = file.bytes.baseAddress else {
             throw .invalidData(file: path, location: nil,
                                problem: "file is \(size) bytes; a safetensors file starts with an 8-byte header length")
         }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapped != MAP_FAILED else {
-            throw .missingInput(path: path, problem: "cannot map the file: \(Self.errnoText(errno))")
-        }
-        let bytes = UnsafeRawPointer(mapped)
         var headerLength: UInt64 = 0
         for offset in 0..<8 {
             headerLength |= UInt64(bytes.load(fromByteOffset: offset, as: UInt8.self)) << (8 * UInt64(offset))
         }
-        do {
-            guard headerLength <= UInt64(Self.maxHeaderBytes) else {
-                throw ToolError.invalidData(file: path, location: "header",
-                                            problem: "header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte limit")
-            }
-            guard Int(headerLength) <= size - 8 else {
-                throw ToolError.invalidData(file: path, location: "header",
-                                            problem: "header length \(headerLength) exceeds the file size (\(size) bytes; the file may be truncated)")
-            }
-            let headerBytes = UnsafeRawBufferPointer(start: bytes + 8, count: Int(headerLength))
-            let parsed = try Self.parseHeader(headerBytes, dataLength: size - 8 - Int(headerLength), path: path)
-            self.tensors = parsed.tensors
-            self.metadata = parsed.metadata
-        } catch let error as ToolError {
-            munmap(mapped, size)
-            throw error
-        } catch {
-            munmap(mapped, size)
-            throw .internalError("\(error)")
+        guard headerLength <= UInt64(Self.maxHeaderBytes) else {
+            throw .invalidData(file: path, location: "header",
+                               problem: "header length \(headerLength) exceeds the \(Self.maxHeaderBytes)-byte limit")
         }
-        self.base = bytes
-        self.mappedLength = size
+        guard Int(headerLength) <= size - 8 else {
+            throw .invalidData(file: path, location: "header",
+                               problem: "header length \(headerLength) exceeds the file size (\(size) bytes; the file may be truncated)")
+        }
+        let headerBytes = UnsafeRawBufferPointer(start: bytes + 8, count: Int(headerLength))
+        let parsed = try Self.parseHeader(headerBytes, dataLength: size - 8 - Int(headerLength), path: path)
+        self.tensors = parsed.tensors
+        self.metadata = parsed.metadata
+        self.file = file
         self.dataStart = 8 + Int(headerLength)
         var index: [String: Int] = [:]
         for (position, tensor) in tensors.enumerated() { index[tensor.name] = position }
         self.index = index
-    }
-
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
     }
 
     public func info(_ name: String) -> TensorInfo? {
@@ -167,7 +129,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     private func copy(_ tensor: TensorInfo, into out: UnsafeMutableBufferPointer<Double>, layout: DestinationLayout) throws(ToolError) {
-        guard tensor.dtype.isReadableAsFloat, let base else {
+        guard tensor.dtype.isReadableAsFloat, let base = file.bytes.baseAddress else {
             throw .invalidData(file: path, location: tensor.name,
                                problem: "dtype \(tensor.dtype.rawValue) is not a floating-point type tvgeo reads (F64, F32, F16, BF16)")
         }
@@ -184,7 +146,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         case .bf16: Self.decode(BF16Element.self, from: start, into: out, rows: rows, cols: cols, layout: layout)
         default: break
         }
-        release(tensor)
+        file.release((dataStart + tensor.byteRange.lowerBound)..<(dataStart + tensor.byteRange.upperBound))
         if let bad = out.firstIndex(where: { !$0.isFinite }) {
             let element = layout == .asStored ? bad : (bad % rows) * cols + bad / rows
             throw .invalidData(file: path, location: tensor.name,
@@ -205,34 +167,6 @@ public final class SafetensorsFile: @unchecked Sendable {
             for i in 0..<rows {
                 for c in 0..<cols { out[c * rows + i] = Element.value(at: i * cols + c, in: start) }
             }
-        }
-    }
-
-    /// Drops the mapped pages of a tensor that has been read (they are file-backed and come back
-    /// from the file if read again), so resident memory stays at the blocks in flight instead of
-    /// growing with everything read so far. The range is widened by the kernel's fault-around
-    /// window on both sides (pages mapped around a touched page), which would otherwise stay resident until
-    /// their own tensor is read. Small files stay mapped: their pages are few, and each release
-    /// costs a TLB flush on every core.
-    private func release(_ tensor: TensorInfo) {
-        guard let base, mappedLength >= Self.releaseThreshold else { return }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = max(0, dataStart + tensor.byteRange.lowerBound - Self.faultAroundBytes)
-        let end = min(mappedLength, dataStart + tensor.byteRange.upperBound + Self.faultAroundBytes)
-        let alignedStart = start - start % pageSize
-        guard end > alignedStart else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + alignedStart), end - alignedStart, MADV_DONTNEED)
-    }
-
-    /// Linux maps up to 16 pages around a faulting page (`fault_around_bytes`, 64 KiB).
-    static let faultAroundBytes = 64 << 10
-
-    private static func errnoText(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file or directory"
-        case EACCES: return "permission denied"
-        case ENOTDIR: return "a component of the path is not a directory"
-        default: return String(cString: strerror(code))
         }
     }
 

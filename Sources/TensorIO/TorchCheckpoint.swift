@@ -75,62 +75,29 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
     private let index: [String: Int]
     /// Storage key → byte range of its data entry in the file.
     private let storages: [String: Range<Int>]
-    private let base: UnsafeRawPointer?
-    private let mappedLength: Int
+    private let file: MappedFile
 
     public init(path: String) throws(ToolError) {
         self.path = path
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw .missingInput(path: path, problem: Self.errnoText(errno))
-        }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw .missingInput(path: path, problem: "is a directory, expected a PyTorch .bin checkpoint")
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw .missingInput(path: path, problem: "is not a regular file")
-        }
-        let descriptor = open(path, O_RDONLY | O_NONBLOCK)
-        guard descriptor >= 0 else {
-            throw .missingInput(path: path, problem: Self.errnoText(errno))
-        }
-        defer { close(descriptor) }
-        guard fstat(descriptor, &info) == 0 else {
-            throw .missingInput(path: path, problem: Self.errnoText(errno))
-        }
-        let size = Int(info.st_size)
-        guard size > 0 else {
+        let file = try MappedFile(path: path, expected: "a PyTorch .bin checkpoint")
+        guard file.count > 0 else {
             throw .invalidData(file: path, location: nil, problem: "file is empty; expected a torch.save ZIP archive")
         }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapped != MAP_FAILED else {
-            throw .missingInput(path: path, problem: "cannot map the file: \(Self.errnoText(errno))")
+        let parsed = try Self.parse(file.bytes, path: path)
+        self.archiveFolder = parsed.folder
+        self.views = parsed.views
+        self.storages = parsed.storages
+        self.tensors = parsed.views.map { view in
+            let entry = parsed.storages[view.storageKey]!
+            let size = view.dtype.byteSize
+            let last = Self.lastElement(view) ?? view.storageOffset - 1
+            return TensorInfo(name: view.name, dtype: view.dtype, shape: view.shape,
+                              byteRange: (entry.lowerBound + view.storageOffset * size)..<(entry.lowerBound + (last + 1) * size))
         }
-        let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(mapped), count: size)
-        do throws(ToolError) {
-            let parsed = try Self.parse(bytes, path: path)
-            self.archiveFolder = parsed.folder
-            self.views = parsed.views
-            self.storages = parsed.storages
-            self.tensors = parsed.views.map { view in
-                let entry = parsed.storages[view.storageKey]!
-                let size = view.dtype.byteSize
-                let last = Self.lastElement(view) ?? view.storageOffset - 1
-                return TensorInfo(name: view.name, dtype: view.dtype, shape: view.shape,
-                                  byteRange: (entry.lowerBound + view.storageOffset * size)..<(entry.lowerBound + (last + 1) * size))
-            }
-        } catch {
-            munmap(mapped, size)
-            throw error
-        }
-        self.base = UnsafeRawPointer(mapped)
-        self.mappedLength = size
+        self.file = file
         var index: [String: Int] = [:]
         for (position, view) in views.enumerated() { index[view.name] = position }
         self.index = index
-    }
-
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
     }
 
     public func info(_ name: String) -> TensorInfo? {
@@ -163,7 +130,7 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
     private func copy(_ position: Int, into out: UnsafeMutableBufferPointer<Double>,
                       layout: SafetensorsFile.DestinationLayout) throws(ToolError) {
         let view = views[position]
-        guard view.dtype.isReadableAsFloat, let base, let entry = storages[view.storageKey] else {
+        guard view.dtype.isReadableAsFloat, let base = file.bytes.baseAddress, let entry = storages[view.storageKey] else {
             throw .invalidData(file: path, location: view.name,
                                problem: "dtype \(view.dtype.rawValue) is not a floating-point type tvgeo reads (F64, F32, F16, BF16)")
         }
@@ -178,7 +145,7 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         case .bf16: Self.gather(BF16Element.self, from: start, view: view, into: out, layout: layout)
         default: break
         }
-        release(tensors[position].byteRange)
+        file.release(tensors[position].byteRange)
         if let bad = out.firstIndex(where: { !$0.isFinite }) {
             let rows = view.shape.first ?? 1, cols = view.shape.count == 2 ? view.shape[1] : 1
             let element = layout == .asStored ? bad : (bad % rows) * cols + bad / rows
@@ -225,17 +192,6 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         }
     }
 
-    /// Gives back the pages of a tensor that has been read (large files only), as `SafetensorsFile` does.
-    private func release(_ range: Range<Int>) {
-        guard let base, mappedLength >= SafetensorsFile.releaseThreshold, !range.isEmpty else { return }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = max(0, range.lowerBound - SafetensorsFile.faultAroundBytes)
-        let end = min(mappedLength, range.upperBound + SafetensorsFile.faultAroundBytes)
-        let alignedStart = start - start % pageSize
-        guard end > alignedStart else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + alignedStart), end - alignedStart, MADV_DONTNEED)
-    }
-
     /// The storage index of the view's last element, or nil for an empty view.
     static func lastElement(_ view: TorchTensorView) -> Int? {
         var last = view.storageOffset
@@ -244,15 +200,6 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
             last += (size - 1) * stride
         }
         return last
-    }
-
-    private static func errnoText(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file or directory"
-        case EACCES: return "permission denied"
-        case ENOTDIR: return "a component of the path is not a directory"
-        default: return String(cString: strerror(code))
-        }
     }
 
     // MARK: - Archive layout
