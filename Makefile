@@ -39,3 +39,49 @@ check-peft: build
 .PHONY: bench
 bench: build
 	python3 benchmarks/run_bench.py
+
+# libFuzzer targets for the parsers (Fuzz/README.md). A separate package, so the sanitizer flags
+# never touch the main build. Each target runs FUZZ_SECONDS on a scratch copy of its committed
+# corpus (Fuzz/Corpus/<target>, not grown); crashes, leaks and timeouts go to Fuzz/Crashes/<target>/.
+# Not part of `make test`. Fails at the end if any target found something.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= safetensors adapter-config json torch-bin scores-csv
+FUZZ_FLAGS ?=
+FUZZ_SCRATCH := Fuzz/.build/corpus
+fuzz_binary_safetensors := FuzzSafetensors
+fuzz_binary_adapter-config := FuzzAdapterConfig
+fuzz_binary_json := FuzzJSON
+fuzz_binary_torch-bin := FuzzTorchBin
+fuzz_binary_scores-csv := FuzzScoresCSV
+fuzz_max_len_safetensors := 65536
+fuzz_max_len_adapter-config := 4096
+fuzz_max_len_json := 4096
+fuzz_max_len_torch-bin := 16384
+fuzz_max_len_scores-csv := 4096
+
+.PHONY: fuzz fuzz-build
+fuzz-build:
+	$(SWIFT) build --package-path Fuzz --scratch-path Fuzz/.build -c debug -Xswiftc -sanitize=fuzzer,address
+
+fuzz: SHELL := /bin/bash
+fuzz: fuzz-build
+	@failed=""; \
+	for target in $(FUZZ_TARGETS); do \
+	  case $$target in \
+	    safetensors) bin=$(fuzz_binary_safetensors); len=$(fuzz_max_len_safetensors);; \
+	    adapter-config) bin=$(fuzz_binary_adapter-config); len=$(fuzz_max_len_adapter-config);; \
+	    json) bin=$(fuzz_binary_json); len=$(fuzz_max_len_json);; \
+	    torch-bin) bin=$(fuzz_binary_torch-bin); len=$(fuzz_max_len_torch-bin);; \
+	    scores-csv) bin=$(fuzz_binary_scores-csv); len=$(fuzz_max_len_scores-csv);; \
+	    *) echo "unknown fuzz target $$target"; exit 2;; \
+	  esac; \
+	  rm -rf $(FUZZ_SCRATCH)/$$target && mkdir -p $(FUZZ_SCRATCH)/$$target Fuzz/Crashes/$$target && \
+	  cp Fuzz/Corpus/$$target/* $(FUZZ_SCRATCH)/$$target/ && \
+	  echo "== fuzz $$target ($$bin, $(FUZZ_SECONDS) s, max_len $$len)" && \
+	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1 Fuzz/.build/debug/$$bin $(FUZZ_SCRATCH)/$$target \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=$$len -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=Fuzz/Crashes/$$target/ $(FUZZ_FLAGS) \
+	    2>&1 | tee Fuzz/.build/fuzz-$$target.log | grep --line-buffered -v '^#[0-9].*\(NEW\|REDUCE\|pulse\)'; \
+	  status=$${PIPESTATUS[0]}; [ "$$status" = 0 ] || failed="$$failed $$target"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed (see Fuzz/Crashes/)"; exit 1; fi

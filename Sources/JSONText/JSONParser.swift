@@ -228,6 +228,8 @@ public struct JSONParser {
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             if isInteger, let value = Int(text) { return .int(value) }
             guard let value = Double(text) else { throw JSONSyntaxError(offset: start, reason: "invalid number") }
+            // 1e400 would become ∞, which JSON cannot hold (and would be written back as null).
+            guard value.isFinite else { throw JSONSyntaxError(offset: start, reason: "number \(text) is out of the range of a double") }
             return .double(value)
         }
     }

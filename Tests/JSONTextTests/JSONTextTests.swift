@@ -35,6 +35,16 @@ final class JSONTextTests: XCTestCase {
         }
     }
 
+    /// Found by the JSON fuzz target: an out-of-range literal used to parse as ∞ and come back as null.
+    func testNumbersOutOfDoubleRangeAreRefused() {
+        for text in ["[1e400]", "[-1e400]", "1.7976931348623157e3008"] {
+            XCTAssertThrowsError(try JSONParser.parse(text), text) { error in
+                XCTAssertTrue("\(error)".contains("out of the range of a double"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try JSONParser.parse("[1e-400]"), .array([.double(0)]), "underflow to zero is a finite value")
+    }
+
     func testWriterRoundTripsAndWritesNonFiniteAsNull() throws {
         let value = JSONValue.object([
             ("name", .string("quote\" back\\ tab\t ctl\u{01} ünï")),

@@ -1,0 +1,1 @@
+../../../Sources/Study/Scores.swift
