@@ -8,6 +8,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // System-library shims. Only AnalysisCore (and, later, the renderer) import them.
@@ -42,21 +43,31 @@ let package = Package(
         // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
         // reading: plain matrices, labels and points in.
         .target(name: "Charts", dependencies: ["CCairo", "CPango"], exclude: ["README.md"]),
+        // The report: one document value (sections, figures, tables) walked by writers for HTML
+        // (Mustache templates), a paged PDF (the chart kit's renderer), LaTeX and CSV.
+        .target(
+            name: "Reporting",
+            dependencies: ["Study", "Charts", "Diagnostics", "JSONText", "ReportTemplates",
+                           .product(name: "Mustache", package: "swift-mustache")]
+        ),
+        // The default HTML templates (templates/html), shipped as a resource bundle beside the binary.
+        .target(name: "ReportTemplates", path: "templates", exclude: ["README.md"], resources: [.copy("html")]),
         // The thin command-line front end.
         .executableTarget(
             name: "tvgeo",
             dependencies: [
-                "Study", "Diagnostics", "Charts",
+                "Study", "Reporting", "Diagnostics", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Builders for test inputs (safetensors bytes, adapter folders, random factors).
-        .target(name: "TVGeoTestSupport", dependencies: ["JSONText", "AnalysisCore"], path: "Tests/Support"),
+        .target(name: "TVGeoTestSupport", dependencies: ["JSONText", "AnalysisCore", "CCairo"], path: "Tests/Support"),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"]),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
         .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "TensorIO", "AnalysisCore", "JSONText", "TVGeoTestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Study", "Charts", "JSONText", "TVGeoTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["tvgeo", "Study", "JSONText", "TVGeoTestSupport"]),
     ]
 )
