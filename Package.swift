@@ -47,7 +47,7 @@ let package = Package(
         // (Mustache templates), a paged PDF (the chart kit's renderer), LaTeX and CSV.
         .target(
             name: "Reporting",
-            dependencies: ["Study", "Charts", "Diagnostics", "JSONText", "ReportTemplates",
+            dependencies: ["Study", "Charts", "AnalysisCore", "TensorIO", "Diagnostics", "JSONText", "ReportTemplates",
                            .product(name: "Mustache", package: "swift-mustache")]
         ),
         // The default HTML templates (templates/html), shipped as a resource bundle beside the binary.

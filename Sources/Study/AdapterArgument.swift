@@ -14,14 +14,20 @@ public struct AdapterArgument: Equatable, Sendable {
     /// `name=path` when the text before `=` contains no `/` and the whole text is not itself an
     /// existing path; otherwise a path whose task name is its folder name or file stem.
     public init(parsing text: String) {
-        if let equals = text.firstIndex(of: "="), !text[..<equals].contains("/"), equals != text.startIndex,
-           case .missing = FileKind.of(text) {
-            task = String(text[..<equals])
-            path = String(text[text.index(after: equals)...])
+        if let (name, rest) = Self.splitName(text), case .missing = FileKind.of(text) {
+            task = name
+            path = rest
         } else {
             path = text
             task = Self.taskName(forPath: text)
         }
+    }
+
+    /// "name=path" as (name, path) when the text before the first `=` is non-empty and has no `/`;
+    /// nil otherwise. Does not look at the file system.
+    public static func splitName(_ text: String) -> (String, String)? {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex, !text[..<equals].contains("/") else { return nil }
+        return (String(text[..<equals]), String(text[text.index(after: equals)...]))
     }
 
     /// The folder name, or the file name without `.safetensors`; for

@@ -7,7 +7,7 @@ import Foundation
 /// Built as chart values, rendered by the chart kit's one renderer in the requested formats.
 public enum AnalysisFigures {
     /// Display names and units of the metrics, as figure titles and colour-bar titles.
-    static func label(_ metric: DistanceMetric) -> (title: String, unit: String) {
+    public static func label(_ metric: DistanceMetric) -> (title: String, unit: String) {
         switch metric {
         case .l2: return ("L2 distance ‖ΔWᵢ − ΔWⱼ‖", "weight units")
         case .cosine: return ("Cosine distance", "1 − cos")
@@ -39,7 +39,7 @@ public enum AnalysisFigures {
         return files
     }
 
-    static func render(_ scene: Scene, name: String, formats: [OutputFormat]) throws(ToolError) -> [OutputFile] {
+    public static func render(_ scene: Scene, name: String, formats: [OutputFormat]) throws(ToolError) -> [OutputFile] {
         var files: [OutputFile] = []
         for format in formats {
             do {
@@ -79,7 +79,7 @@ public enum AnalysisFigures {
     }
 
     /// The range of the finite off-diagonal values, or nil when there are none.
-    static func offDiagonalRange(_ matrix: PairMatrix) -> ClosedRange<Double>? {
+    public static func offDiagonalRange(_ matrix: PairMatrix) -> ClosedRange<Double>? {
         var values: [Double] = []
         for i in 0..<matrix.count {
             for j in 0..<matrix.count where i != j && matrix[i, j].isFinite { values.append(matrix[i, j]) }

@@ -25,7 +25,16 @@ public enum OutputFolder {
     /// The marker file that identifies a folder tvgeo wrote.
     public static let marker = ".tvgeo-output"
 
-    public static func write(_ files: [OutputFile], to target: String) throws(ToolError) {
+    ///
+    /// With `force`, a non-empty folder that tvgeo did not write is accepted, and then only the
+    /// files named in `files` are replaced in it, each written to a temporary file beside it and
+    /// renamed over it; nothing else in the folder is touched, and no marker is added (so a later
+    /// run never replaces the whole folder).
+    public static func write(_ files: [OutputFile], to target: String, force: Bool = false) throws(ToolError) {
+        if force, case .foreign = try checkTarget(target, force: true) {
+            try replaceFiles(files, in: trim(target))
+            return
+        }
         try writeFolder(at: target) { staging throws(ToolError) in
             for file in files {
                 let url = URL(fileURLWithPath: staging + "/" + file.path)
@@ -39,20 +48,64 @@ public enum OutputFolder {
         }
     }
 
-    /// Refuses a target that is a file, or a non-empty folder without the marker (exit 73), so a
-    /// command can check before doing any work.
-    public static func checkTarget(_ target: String) throws(ToolError) {
+    /// What is at an output path.
+    public enum TargetState: Equatable, Sendable {
+        /// Nothing, or an empty folder.
+        case free
+        /// A folder tvgeo wrote (it holds the marker).
+        case tvgeoOutput
+        /// A non-empty folder without the marker (accepted only with `force`).
+        case foreign
+    }
+
+    /// Refuses a target that is a file, or a non-empty folder without the marker unless `force`
+    /// (exit 73), so a command can check before doing any work.
+    @discardableResult
+    public static func checkTarget(_ target: String, force: Bool = false) throws(ToolError) -> TargetState {
         let trimmed = trim(target)
         switch FileKind.of(trimmed) {
         case .regular, .special:
             throw .cannotWrite(path: trimmed, problem: "a file with this name exists; choose another --out")
         case .directory:
             let contents = (try? FileManager.default.contentsOfDirectory(atPath: trimmed)) ?? []
-            if !contents.isEmpty && !contents.contains(marker) {
-                throw .cannotWrite(path: trimmed, problem: "the folder exists and is not a tvgeo output (no \(marker)); choose another --out or remove it")
+            if contents.isEmpty { return .free }
+            if contents.contains(marker) { return .tvgeoOutput }
+            guard force else {
+                throw .cannotWrite(path: trimmed, problem: "the folder exists and is not a tvgeo output (no \(marker)); choose another --out, remove it, or pass --force to replace only tvgeo's own files in it")
             }
+            return .foreign
         case .missing:
-            break
+            return .free
+        }
+    }
+
+    /// Writes each file to `<folder>/<path>` by a temporary file and a rename, so each one is
+    /// either the old or the new file. A path must stay inside the folder.
+    static func replaceFiles(_ files: [OutputFile], in folder: String) throws(ToolError) {
+        let pid = ProcessInfo.processInfo.processIdentifier
+        for file in files {
+            guard !file.path.hasPrefix("/"), !file.path.split(separator: "/").contains("..") else {
+                throw .internalError("output path \(file.path) leaves the output folder")
+            }
+            let path = folder + "/" + file.path
+            let url = URL(fileURLWithPath: path)
+            let temporary = url.deletingLastPathComponent().path + "/.\(url.lastPathComponent).tvgeo-tmp-\(pid)"
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                if case .directory = FileKind.of(path) {
+                    throw ToolError.cannotWrite(path: path, problem: "a folder has this name; remove it or choose another --out")
+                }
+                try file.contents.write(to: URL(fileURLWithPath: temporary))
+                guard rename(temporary, path) == 0 else {
+                    throw ToolError.cannotWrite(path: path, problem: String(cString: strerror(errno)))
+                }
+            } catch let error as ToolError {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw error
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw .cannotWrite(path: path, problem: describe(error))
+            }
         }
     }
 

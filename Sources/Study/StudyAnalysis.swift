@@ -47,3 +47,23 @@ public struct StudyAnalysis: Sendable {
     /// Full fine-tuning only: the requested subspace dimension k.
     public var subspaceRank: Int? = nil
 }
+
+extension StudyAnalysis {
+    /// The same analysis with only `modules` (in the analysis's order); adapters keep their
+    /// summaries of the kept modules.
+    public func restricted(toModules modules: [String]) -> StudyAnalysis {
+        var copy = self
+        let keep = Set(modules)
+        copy.modules = self.modules.filter(keep.contains)
+        copy.distances = distances.mapValues { $0.filter { keep.contains($0.key) } }
+        copy.subspaceRanks = subspaceRanks.filter { keep.contains($0.key) }
+        copy.norms = norms.filter { keep.contains($0.key) }
+        copy.spectra = spectra.filter { keep.contains($0.key) }
+        copy.adapters = adapters.map { adapter in
+            var adapter = adapter
+            adapter.modules = adapter.modules.filter { keep.contains($0.name) }
+            return adapter
+        }
+        return copy
+    }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Diagnostics
 import Foundation
 import Charts
+import Reporting
 import Study
 
 /// The command-line front end. All failures become a `ToolError` and leave through `exit(with:)`,
@@ -12,7 +13,7 @@ struct TVGeo: ParsableCommand {
         commandName: "tvgeo",
         abstract: "Task-vector geometry of LoRA adapters: distances, maps and merge-loss correlations.",
         version: ToolInfo.version,
-        subcommands: [Analyze.self, Merge.self, Convert.self]
+        subcommands: [Report.self, Analyze.self, Merge.self, Convert.self]
     )
 }
 
@@ -28,26 +29,7 @@ struct Analyze: ToolCommand {
         """
     )
 
-    @Argument(help: "Adapter folders or .safetensors files, optionally as name=path.")
-    var adapters: [String] = []
-
-    @Option(help: "Study name (default: the adapters' common parent folder).")
-    var name: String?
-
-    @Option(help: "Output folder (default: output/<name>).")
-    var out: String?
-
-    @Option(help: ArgumentHelp("Full fine-tuning: the base checkpoint (a .safetensors file, a folder with model.safetensors, or a sharded folder); each ADAPTER is then a fine-tuned checkpoint and τ = W_t − W_0.", valueName: "checkpoint"))
-    var base: String?
-
-    @Option(help: ArgumentHelp("Full fine-tuning: modules to compare, comma-separated, as tvgeo names them (default: query,value / q_lin,v_lin / q_proj,v_proj, whichever exist).", valueName: "names"))
-    var modules: String?
-
-    @Option(help: ArgumentHelp("Full fine-tuning: dimension k of the singular subspaces compared by grassmann and grassmann_a.", valueName: "k"))
-    var subspaceRank: Int = 8
-
-    @Option(help: ArgumentHelp("Evaluation scores (CSV with model,task,score[,metric]): adds merge losses δ(i,j) and their correlations with each distance.", valueName: "file.csv"))
-    var scores: String?
+    @OptionGroup var study: StudyOptions
 
     @Option(help: ArgumentHelp("Also draw a heatmap of each metric and module into DIR/figures/, in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
     var figures: String?
@@ -56,27 +38,12 @@ struct Analyze: ToolCommand {
     var quiet = false
 
     func execute() throws(ToolError) {
-        guard !adapters.isEmpty else { throw .usage("give at least one adapter (a PEFT folder or a .safetensors file)") }
-        let arguments = adapters.map(AdapterArgument.init(parsing:))
-        let studyName = name ?? AdapterArgument.defaultStudyName(arguments)
-        guard !studyName.isEmpty, !studyName.contains("/") else { throw .usage("--name must be a non-empty name without '/'") }
         let figureFormats = try parseFormats(figures)
         let started = Date()
-        let progress = ProgressLine(enabled: !quiet)
-        let analysis: StudyAnalysis
-        if let base {
-            let selected = modules.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-            analysis = try FullFineTuneStudy.analyze(base: base, checkpoints: arguments, modules: selected,
-                                                     subspaceRank: subspaceRank, progress: progress.update)
-        } else {
-            guard modules == nil else { throw .usage("--modules applies to full fine-tuning (--base); LoRA adapters are compared on the modules they share") }
-            analysis = try StudyRunner.analyze(arguments, progress: progress.update)
-        }
-        progress.finish()
-        let scoreTable = try scores.map { path throws(ToolError) in try ScoreTable.read(path, tasks: analysis.tasks) }
-        let findings = try StudyFindings.compute(analysis, scores: scoreTable)
-        for warning in analysis.warnings + findings.warnings { printError("tvgeo: warning: \(warning.text)") }
-        let folder = out ?? "output/\(OutputNaming.component(studyName))"
+        let input = try StudyInput.resolve(study.request())
+        let folder = input.folder
+        try OutputFolder.checkTarget(folder)
+        let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
         var files = AnalysisFiles.files(for: analysis, findings: findings)
         if !figureFormats.isEmpty { files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats) }
         try OutputFolder.write(files, to: folder)

@@ -1,0 +1,173 @@
+import AnalysisCore
+import Charts
+import Study
+
+/// What the report shows: a subset of metrics and modules, its title and figure widths.
+public struct ReportSettings: Sendable {
+    public var title: String?
+    /// Metrics shown (all by default), in the canonical order.
+    public var metrics: [DistanceMetric]
+    /// Modules shown; nil shows every analysed module.
+    public var modules: [String]?
+    /// Width of the wide figures in points (heatmaps, profiles); maps take a single column.
+    public var figureWidth: Double
+
+    public init(title: String? = nil, metrics: [DistanceMetric] = DistanceMetric.allCases, modules: [String]? = nil,
+                figureWidth: Double = FigureWidth.doubleColumn) {
+        self.title = title
+        self.metrics = metrics
+        self.modules = modules
+        self.figureWidth = figureWidth
+    }
+}
+
+/// Builds the report document from the study's numbers. Pure: no file access, no clock.
+public enum ReportBuilder {
+    public static func build(name: String, analysis: StudyAnalysis, findings: StudyFindings,
+                             settings: ReportSettings, provenance: Provenance) -> ReportDocument {
+        let modules = settings.modules.map { wanted in analysis.modules.filter(wanted.contains) } ?? analysis.modules
+        let metrics = DistanceMetric.allCases.filter(settings.metrics.contains)
+        let narrow = settings.figureWidth >= 2 * FigureWidth.singleColumn ? FigureWidth.singleColumn : settings.figureWidth
+        let figures = ReportFigures(analysis: analysis, findings: findings, wideWidth: settings.figureWidth, narrowWidth: narrow)
+        var document = ReportDocument(
+            title: settings.title ?? "Task-vector geometry of \(name)",
+            subtitle: "\(analysis.tasks.count) tasks · \(modules.joined(separator: ", ")) · tvgeo \(provenance.toolVersion)",
+            summary: summary(analysis, findings, modules: modules, metrics: metrics),
+            sections: [], figures: [], tables: [], provenance: provenance)
+
+        func add(_ figure: ReportFigure?) -> String? {
+            guard let figure else { return nil }
+            document.figures.append(figure)
+            return figure.name
+        }
+        func add(_ table: ReportTable) -> String {
+            document.tables.append(table)
+            return table.name
+        }
+
+        // Summary, with the poster's table when there are scores.
+        var summaryBlocks: [ReportBlock] = [.bullets(document.summary)]
+        if findings.delta != nil {
+            summaryBlocks.append(.table(add(ReportTables.correlations(findings, modules: modules, metrics: metrics))))
+        }
+        document.sections.append(ReportSection(id: "summary", title: "Summary", blocks: summaryBlocks, startsPage: false))
+
+        // Inputs.
+        var inputs: [ReportBlock] = [
+            .keyValues(inputFacts(analysis, findings, modules: modules)),
+            .table(add(ReportTables.adapters(analysis))),
+        ]
+        let warnings = (analysis.warnings + findings.warnings).map(\.text)
+        if !warnings.isEmpty { inputs += [.subheading("Warnings"), .bullets(warnings)] }
+        let ignored = analysis.adapters.filter { !$0.ignoredTensors.isEmpty }
+            .map { "\($0.task): \($0.ignoredTensors.count) tensor\($0.ignoredTensors.count == 1 ? "" : "s") (\($0.ignoredTensors.prefix(3).joined(separator: ", "))\($0.ignoredTensors.count > 3 ? ", …" : ""))" }
+        if !ignored.isEmpty { inputs += [.subheading("Ignored tensors"), .bullets(ignored)] }
+        document.sections.append(ReportSection(id: "inputs", title: "Inputs", blocks: inputs))
+
+        // One section per metric: per module the heatmap, the two maps and the layer profile.
+        for metric in metrics {
+            var blocks: [ReportBlock] = ReportText.definition(metric).map { [.paragraph("\($0.formula). \($0.text)")] } ?? []
+            for module in modules {
+                guard let heatmap = add(figures.heatmap(metric, module)) else { continue }
+                blocks.append(.subheading(module))
+                blocks.append(.figures([heatmap]))
+                let maps = [add(figures.pcaMap(metric, module)), add(figures.mdsMap(metric, module))].compactMap { $0 }
+                if !maps.isEmpty { blocks.append(.figures(maps)) }
+                if let profile = add(figures.layerProfile(metric, module)) { blocks.append(.figures([profile])) }
+                blocks.append(.table(add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module))))
+            }
+            document.sections.append(ReportSection(id: "metric-\(metric.rawValue)", title: ReportText.metricTitle(metric), blocks: blocks))
+        }
+
+        // The hierarchy view: Grassmann against cosine, cosine against L2.
+        var hierarchy: [ReportBlock] = [.paragraph("Every pair of tasks as one point: how the subspace distance orders pairs against the direction distance, and the direction distance against the magnitude-sensitive L2.")]
+        for module in modules {
+            let names = [(DistanceMetric.grassmann, DistanceMetric.cosine), (.cosine, .l2)]
+                .filter { metrics.contains($0.0) && metrics.contains($0.1) }
+                .compactMap { add(figures.hierarchy(y: $0.0, x: $0.1, module)) }
+            if !names.isEmpty { hierarchy += [.subheading(module), .figures(names)] }
+        }
+        if hierarchy.count > 1 {
+            document.sections.append(ReportSection(id: "hierarchy", title: "Hierarchy of the distances", blocks: hierarchy))
+        }
+
+        // Merge loss.
+        if findings.delta != nil {
+            var blocks: [ReportBlock] = [.paragraph("δ(i, j) = score(i on i) − score(Comb(i, j) on i), the loss of task i when its adapter is averaged with task j's. For each task i, Spearman's ρ between δ(i, ·) and the distance; the tables give the mean (std) over tasks.")]
+            if let name = add(figures.deltaHeatmap()) { blocks.append(.figures([name])) }
+            blocks.append(.table(add(ReportTables.correlationDetails(findings, modules: modules, metrics: metrics))))
+            for module in modules {
+                let names = metrics.compactMap { add(figures.deltaScatter($0, module)) }
+                if !names.isEmpty { blocks += [.subheading(module), .figures(names)] }
+                blocks.append(.table(add(ReportTables.correlationsPerTask(findings, tasks: analysis.tasks, module: module, metrics: metrics))))
+            }
+            document.sections.append(ReportSection(id: "merge-loss", title: "Merge loss and distances", blocks: blocks))
+        }
+
+        document.sections.append(ReportSection(id: "methods", title: "Methods", blocks: [
+            .paragraph("Distances are computed per layer and module from the LoRA factors (thin QR and small SVDs; no d × d matrix is formed), then averaged over layers. PCA centres the rows of the layer-mean matrix; MDS is classical (Torgerson); the task order is average-linkage clustering."),
+            .definitions(ReportText.definitions),
+        ]))
+        document.sections.append(ReportSection(id: "provenance", title: "Provenance", blocks: [
+            .keyValues([KeyValue("tvgeo", provenance.toolVersion), KeyValue("command", provenance.commandLine), KeyValue("date (UTC)", provenance.date)]),
+            .table(add(ReportTable(name: "inputs", data: TableData(
+                title: "Input files", cornerHeader: "Role", columnHeaders: ["path", "bytes", "sha256"],
+                rows: provenance.inputs.map { TableData.Row(header: $0.role, cells: [TableData.Cell($0.path), TableData.Cell("\($0.bytes)"), TableData.Cell($0.sha256)]) },
+                columnAlignments: [.leading, .trailing, .leading]), notes: nil))),
+        ]))
+        return document
+    }
+
+    static func inputFacts(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String]) -> [KeyValue] {
+        var facts = [KeyValue("tasks", analysis.tasks.joined(separator: ", ")), KeyValue("modules", modules.joined(separator: ", "))]
+        let bases = Set(analysis.adapters.compactMap(\.baseModel)).sorted()
+        facts.append(KeyValue("base model", bases.isEmpty ? "not given" : bases.joined(separator: ", ")))
+        let layers = Set(analysis.adapters.flatMap { $0.modules.flatMap(\.layers) }).count
+        facts.append(KeyValue("layers", "\(layers)"))
+        if let k = analysis.subspaceRank { facts.append(KeyValue("subspace rank k (full fine-tuning)", "\(k)")) }
+        facts.append(KeyValue("scores", findings.scores.map { "\($0.path) (\($0.rows.count) rows)" } ?? "none: no merge-loss section"))
+        return facts
+    }
+
+    /// The headline findings, one sentence each.
+    static func summary(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String], metrics: [DistanceMetric]) -> [String] {
+        var lines: [String] = []
+        if findings.delta != nil {
+            for module in modules {
+                let ranked = metrics.compactMap { metric -> (DistanceMetric, CorrelationSummary)? in
+                    guard let s = findings.correlations[metric]?[module]?[.spearman], s.mean != nil else { return nil }
+                    return (metric, s)
+                }.sorted { $0.1.mean! > $1.1.mean! }
+                guard let best = ranked.first, let mean = best.1.mean, let std = best.1.std else {
+                    lines.append("\(module): no metric has a defined correlation with the merge loss.")
+                    continue
+                }
+                let others = ranked.dropFirst().map { "\(ReportText.shortName($0.0)) \(ReportTables.fixed($0.1.mean!))" }
+                lines.append("\(module): \(ReportText.shortName(best.0)) predicts the merge loss best, Spearman ρ \(ReportTables.fixed(mean)) (\(ReportTables.fixed(std))) mean (std) over \(best.1.perTask.compactMap { $0 }.count) tasks\(others.isEmpty ? "" : "; then " + others.joined(separator: ", ")).")
+            }
+        } else {
+            lines.append("No scores were given, so the merge-loss correlations are left out (add --scores FILE).")
+        }
+        let identity = modules.compactMap { module in findings.grassmannIdentity[module].map { (module, $0) } }
+        if let worst = identity.max(by: { $0.1 < $1.1 }) {
+            let size = NumberFormat.scientific(worst.1, decimals: 1)
+            if worst.1 <= 1e-8 {
+                lines.append("Grassmann on ΔW equals Grassmann on B: largest difference \(size) rad over \(identity.map(\.0).joined(separator: ", ")), as Im(BA) = Im(B) when A has full row rank.")
+            } else {
+                lines.append("Grassmann on ΔW differs from Grassmann on B by up to \(size) rad (\(worst.0)): some A is rank-deficient, so Im(BA) ⊊ Im(B) there.")
+            }
+        }
+        let metric = metrics.contains(.cosine) ? DistanceMetric.cosine : metrics.first
+        for module in modules {
+            guard let metric, let mean = analysis.distances[metric]?[module]?.mean, analysis.tasks.count > 2 else { continue }
+            var pairs: [(Int, Int, Double)] = []
+            for i in 0..<mean.count { for j in (i + 1)..<mean.count where mean[i, j].isFinite { pairs.append((i, j, mean[i, j])) } }
+            guard let low = pairs.min(by: { $0.2 < $1.2 }), let high = pairs.max(by: { $0.2 < $1.2 }) else { continue }
+            let t = analysis.tasks
+            lines.append("\(module), \(ReportText.shortName(metric)): closest tasks \(t[low.0]) and \(t[low.1]) (\(NumberFormat.fixed(low.2, decimals: 3))), furthest \(t[high.0]) and \(t[high.1]) (\(NumberFormat.fixed(high.2, decimals: 3))).")
+        }
+        let warningCount = analysis.warnings.count + findings.warnings.count
+        if warningCount > 0 { lines.append("\(warningCount) warning\(warningCount == 1 ? "" : "s"): see Inputs.") }
+        return lines
+    }
+}

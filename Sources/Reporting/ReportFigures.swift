@@ -1,0 +1,143 @@
+import AnalysisCore
+import Charts
+import Study
+
+/// The report's figures as chart values, one scene each, named `<kind>-<metric>-<module>`.
+struct ReportFigures {
+    var analysis: StudyAnalysis
+    var findings: StudyFindings
+    /// Width of the wide figures (heatmaps) in points; the maps and plots take the narrow width.
+    var wideWidth: Double
+    var narrowWidth: Double
+
+    static func name(_ kind: String, _ metric: String, _ module: String?) -> String {
+        ([kind, metric] + (module.map { [OutputNaming.component($0)] } ?? [])).joined(separator: "-")
+    }
+
+    func layersText(_ layered: LayeredDistances) -> String {
+        layered.layerIDs.count == 1 ? "layer \(layered.layerIDs[0])" : "mean over \(layered.layerIDs.count) layers"
+    }
+
+    func heatmap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
+        guard let layered = analysis.distances[metric]?[module] else { return nil }
+        let (title, unit) = AnalysisFigures.label(metric)
+        var heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
+                              title: "\(title) · \(module)", subtitle: "\(analysis.tasks.count) tasks, \(layersText(layered))",
+                              colorScale: .viridis, range: AnalysisFigures.offDiagonalRange(layered.mean),
+                              annotate: analysis.tasks.count <= 12, decimals: metric == .cosine ? 3 : 2, colorBarTitle: unit)
+        var ordered = ""
+        if let order = findings.clustering[metric]?[module]?.order {
+            heatmap.rowOrder = order
+            heatmap.columnOrder = order
+            heatmap.subtitle = "\(analysis.tasks.count) tasks, \(layersText(layered)), in clustering order"
+            ordered = " Tasks in average-linkage order (metrics.json → clustering.\(metric.rawValue).\(module).order)."
+        }
+        return ReportFigure(name: Self.name("heatmap", metric.rawValue, module), scene: heatmap.scene(width: wideWidth),
+                            caption: "\(title) between every pair of tasks, \(layersText(layered)) (metrics.json → distances.\(metric.rawValue).\(module).mean).\(ordered)")
+    }
+
+    func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
+        guard let pca = findings.pca[metric]?[module] else { return nil }
+        let map = ScatterMap(points: points(pca.coordinates),
+                             xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio.first),
+                             yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio.dropFirst().first),
+                             title: "PCA · \(ReportText.shortName(metric)) · \(module)",
+                             subtitle: "rows of the layer-mean distance matrix, centred", equalAspect: true)
+        return ReportFigure(name: Self.name("pca", metric.rawValue, module), scene: map.scene(width: narrowWidth),
+                            caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix (metrics.json → pca.\(metric.rawValue).\(module)).")
+    }
+
+    func mdsMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
+        guard let mds = findings.mds[metric]?[module] else { return nil }
+        let positive = mds.eigenvalues.filter { $0 > 0 }.reduce(0, +)
+        func share(_ k: Int) -> Double? { k < mds.eigenvalues.count && positive > 0 ? max(0, mds.eigenvalues[k]) / positive : nil }
+        let map = ScatterMap(points: points(mds.coordinates),
+                             xTitle: ScatterMap.componentTitle("Dim ", index: 1, explainedVariance: share(0)),
+                             yTitle: ScatterMap.componentTitle("Dim ", index: 2, explainedVariance: share(1)),
+                             title: "MDS · \(ReportText.shortName(metric)) · \(module)",
+                             subtitle: "classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))", equalAspect: true)
+        return ReportFigure(name: Self.name("mds", metric.rawValue, module), scene: map.scene(width: narrowWidth),
+                            caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: map distances approximate the table's (metrics.json → mds.\(metric.rawValue).\(module)).")
+    }
+
+    /// Per task, its mean distance to the other tasks at each layer.
+    func layerProfile(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
+        guard let layered = analysis.distances[metric]?[module], layered.layerIDs.count > 1 else { return nil }
+        let n = analysis.tasks.count
+        let series = analysis.tasks.enumerated().map { i, task in
+            LayerSeries(name: task, values: layered.layers.map { matrix in
+                let values = (0..<n).filter { $0 != i }.map { matrix[i, $0] }.filter(\.isFinite)
+                return values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+            }, layers: layered.layerIDs.map(Double.init))
+        }
+        var profile = LayerProfile(series: series, yTitle: "mean distance to the others (\(ReportText.unit(metric)))",
+                                   title: "Layer profile · \(ReportText.shortName(metric)) · \(module)",
+                                   subtitle: "each task's mean distance to the other tasks, per layer")
+        profile.markers = layered.layerIDs.count <= 16
+        return ReportFigure(name: Self.name("profile", metric.rawValue, module), scene: profile.scene(width: wideWidth),
+                            caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer (metrics.json → distances.\(metric.rawValue).\(module).layers).")
+    }
+
+    /// The poster's hierarchy view: every pair of tasks as a point, one distance against another.
+    func hierarchy(y: DistanceMetric, x: DistanceMetric, _ module: String) -> ReportFigure? {
+        guard let dy = analysis.distances[y]?[module]?.mean, let dx = analysis.distances[x]?[module]?.mean else { return nil }
+        var pairs: [ScatterPoint] = []
+        for i in 0..<analysis.tasks.count {
+            for j in (i + 1)..<analysis.tasks.count {
+                pairs.append(ScatterPoint(label: "\(analysis.tasks[i])–\(analysis.tasks[j])", x: dx[i, j], y: dy[i, j]))
+            }
+        }
+        let rho = Correlation.compute(.spearman, pairs.map(\.x), pairs.map(\.y))
+        let scene = ReportPlots.scatter(points: pairs, xTitle: "\(ReportText.metricTitle(x)) (\(ReportText.unit(x)))",
+                                        yTitle: "\(ReportText.metricTitle(y)) (\(ReportText.unit(y)))",
+                                        title: "\(ReportText.shortName(y)) against \(ReportText.shortName(x)) · \(module)",
+                                        subtitle: "one point per pair of tasks, layer means",
+                                        note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [],
+                                        width: narrowWidth)
+        return ReportFigure(name: "hierarchy-\(y.rawValue)-\(x.rawValue)-\(OutputNaming.component(module))", scene: scene,
+                            caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances (metrics.json → distances.<metric>.\(module).mean); ρ over the pairs.")
+    }
+
+    func deltaHeatmap() -> ReportFigure? {
+        guard let delta = findings.delta else { return nil }
+        let heatmap = Heatmap(values: delta.rows, rowLabels: analysis.tasks, columnLabels: analysis.tasks,
+                              title: "Merge loss δ(i, j)", subtitle: "row: evaluated task i; column: merge partner j",
+                              colorScale: .correlation, annotate: analysis.tasks.count <= 12, decimals: 3,
+                              colorBarTitle: "score(i) − score(Comb(i, j))")
+        return ReportFigure(name: "heatmap-delta", scene: heatmap.scene(width: wideWidth),
+                            caption: "The loss of task i when its adapter is averaged with j's (metrics.json → delta); hatched: no score.")
+    }
+
+    /// δ(i, j) against the layer-mean distance, coloured by the evaluated task.
+    func deltaScatter(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
+        guard let delta = findings.delta, let mean = analysis.distances[metric]?[module]?.mean,
+              let summary = findings.correlations[metric]?[module]?[.spearman] else { return nil }
+        var points: [ScatterPoint] = []
+        for i in 0..<analysis.tasks.count {
+            for j in 0..<analysis.tasks.count where i != j {
+                points.append(ScatterPoint(label: "\(analysis.tasks[i]) with \(analysis.tasks[j])", x: mean[i, j], y: delta[i, j], group: analysis.tasks[i]))
+            }
+        }
+        var note: [String] = []
+        if let m = summary.mean, let s = summary.std {
+            note.append("Spearman ρ = \(NumberFormat.fixed(m, decimals: 2)) (\(NumberFormat.fixed(s, decimals: 2)))")
+            note.append("mean (std) over \(summary.perTask.compactMap { $0 }.count) tasks")
+        } else {
+            note.append("Spearman ρ undefined")
+        }
+        let scene = ReportPlots.scatter(points: points, xTitle: "\(ReportText.metricTitle(metric)) (\(ReportText.unit(metric)))",
+                                        yTitle: "merge loss δ(i, j)",
+                                        title: "δ against \(ReportText.shortName(metric)) · \(module)",
+                                        subtitle: "one point per ordered pair, colour: evaluated task i",
+                                        note: note, width: narrowWidth)
+        return ReportFigure(name: Self.name("delta", metric.rawValue, module), scene: scene,
+                            caption: "Merge loss against the \(ReportText.shortName(metric)) distance (metrics.json → delta, distances.\(metric.rawValue).\(module).mean); ρ: correlations.\(metric.rawValue).\(module).")
+    }
+
+    func points(_ coordinates: [[Double]]) -> [ScatterPoint] {
+        analysis.tasks.enumerated().map { index, task in
+            let c = coordinates[index]
+            return ScatterPoint(label: task, x: c.first ?? .nan, y: c.count > 1 ? c[1] : 0)
+        }
+    }
+}

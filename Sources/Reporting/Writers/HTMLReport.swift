@@ -1,0 +1,129 @@
+import Charts
+import Diagnostics
+import Foundation
+import Mustache
+import ReportTemplates
+
+/// The HTML templates of a report: the default set (`templates/html`, shipped beside the binary),
+/// with any file of a user's `--templates` folder taking the place of the default of that name.
+public struct ReportTemplateSet: Sendable {
+    /// Template names the report uses; `report` is the page, the others are partials.
+    public static let names = ["report", "section", "block", "figure", "table"]
+    public var library: MustacheLibrary
+    /// The style sheet, inlined into the page.
+    public var style: String
+
+    public static func load(override: String? = nil) throws(ToolError) -> ReportTemplateSet {
+        guard let defaults = ReportTemplates.defaultDirectory?.path else {
+            throw .internalError("the default report templates are missing (the tvgeo_ReportTemplates.resources bundle is not beside the binary)")
+        }
+        if let override {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: override, isDirectory: &isDirectory) else {
+                throw .missingInput(path: override, problem: "the templates folder does not exist")
+            }
+            guard isDirectory.boolValue else { throw .usage("--templates must be a folder of .mustache files (\(override) is a file)") }
+        }
+        func read(_ file: String) throws(ToolError) -> String {
+            for folder in [override, defaults].compactMap({ $0 }) {
+                let path = folder + "/" + file
+                guard FileManager.default.fileExists(atPath: path) else { continue }
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw .missingInput(path: path, problem: "cannot read the template")
+                }
+                guard let text = String(validating: data, as: UTF8.self) else {
+                    throw .invalidData(file: path, location: nil, problem: "the template is not valid UTF-8")
+                }
+                return text
+            }
+            throw .internalError("the default template \(file) is missing from \(defaults)")
+        }
+        var library = MustacheLibrary()
+        for name in names {
+            let file = name + ".mustache"
+            let text = try read(file)
+            do {
+                try library.register(text, named: name)
+            } catch {
+                let folder = override.map { FileManager.default.fileExists(atPath: $0 + "/" + file) ? $0 : defaults } ?? defaults
+                throw .invalidData(file: folder + "/" + file, location: nil, problem: "not a valid Mustache template: \(error)")
+            }
+        }
+        return ReportTemplateSet(library: library, style: try read("style.css"))
+    }
+}
+
+/// The report as one self-contained HTML page: the document value turned into the data the
+/// templates receive (documented in docs/report.md), figures inlined as SVG.
+public enum HTMLReport {
+    /// `svg` maps figure names to their rendered SVG files; `files` lists, per figure, the figure
+    /// files written beside the report (for the download links), and per table its table files.
+    public static func render(_ document: ReportDocument, templates: ReportTemplateSet,
+                              svg: [String: Data], files: [String: [String]]) throws(ToolError) -> String {
+        let context = context(document, style: templates.style, svg: svg, files: files)
+        guard let html = templates.library.render(context, withTemplate: "report") else {
+            throw .internalError("the report template did not render")
+        }
+        return html
+    }
+
+    static func context(_ document: ReportDocument, style: String, svg: [String: Data], files: [String: [String]]) -> [String: Any] {
+        func links(_ name: String) -> [[String: Any]] {
+            (files[name] ?? []).map { path in ["href": path, "label": (path as NSString).pathExtension] }
+        }
+        func figure(_ name: String) -> [String: Any]? {
+            guard let figure = document.figure(named: name) else { return nil }
+            return ["name": figure.name, "caption": figure.caption, "svg": svg[name].map(SVGEmbedding.inlineMarkup) ?? "",
+                    "title": figure.scene.title ?? figure.name, "links": links(name), "hasLinks": !(files[name] ?? []).isEmpty]
+        }
+        func table(_ name: String) -> [String: Any]? {
+            guard let table = document.table(named: name) else { return nil }
+            let data = table.data
+            let header = [data.cornerHeader] + data.columnHeaders
+            let rows: [[String: Any]] = data.rows.map { row in
+                ["header": row.header,
+                 "cells": (0..<data.columnCount).map { index -> [String: Any] in
+                     let cell = index < row.cells.count ? row.cells[index] : TableData.Cell("")
+                     let align: String
+                     switch data.alignment(ofColumn: index) {
+                     case .leading: align = "left"
+                     case .center: align = "center"
+                     case .trailing: align = "right"
+                     }
+                     return ["text": cell.text, "bold": cell.emphasis.contains(.bold), "italic": cell.emphasis.contains(.italic), "align": align]
+                 }]
+            }
+            return ["name": table.name, "title": data.title ?? "", "caption": data.caption ?? "", "notes": table.notes ?? "",
+                    "header": header, "rows": rows, "links": links(name), "hasLinks": !(files[name] ?? []).isEmpty]
+        }
+        func block(_ block: ReportBlock) -> [String: Any] {
+            // Every key is present in every block, so that a missing key never resolves in an
+            // enclosing context (Mustache looks names up outward).
+            var entry: [String: Any] = ["subheading": false, "paragraph": false, "bullets": false, "keyValues": false,
+                                        "figures": false, "table": false, "definitions": false]
+            switch block {
+            case .subheading(let text): entry["subheading"] = ["text": text]
+            case .paragraph(let text): entry["paragraph"] = ["text": text]
+            case .bullets(let items): entry["bullets"] = ["items": items]
+            case .keyValues(let pairs): entry["keyValues"] = ["items": pairs.map { ["key": $0.key, "value": $0.value] }]
+            case .figures(let names): entry["figures"] = ["items": names.compactMap(figure), "count": names.count]
+            case .table(let name): entry["table"] = table(name) ?? false
+            case .definitions(let items):
+                entry["definitions"] = ["items": items.map { ["name": $0.name, "mathML": $0.mathML, "formula": $0.formula, "text": $0.text] }]
+            }
+            return entry
+        }
+        let provenance = document.provenance
+        return [
+            "title": document.title,
+            "subtitle": document.subtitle,
+            "style": style,
+            "summary": document.summary,
+            "sections": document.sections.map { section in
+                ["id": section.id, "title": section.title, "startsPage": section.startsPage, "blocks": section.blocks.map(block)]
+            },
+            "provenance": ["version": provenance.toolVersion, "commandLine": provenance.commandLine, "date": provenance.date,
+                           "inputs": provenance.inputs.map { ["role": $0.role, "path": $0.path, "bytes": $0.bytes, "sha256": $0.sha256] }],
+        ]
+    }
+}

@@ -1,0 +1,74 @@
+import Charts
+
+/// A `TableData` as a booktabs `tabular`, ready to `\input` inside the user's own `table`
+/// environment (title and caption are written as comments above it).
+///
+/// Every cell and header is escaped: TeX's special characters become text (`\input{x}` prints as
+/// text and runs nothing), and the symbols tvgeo itself writes (ρ, δ, —, −, ·, …) become LaTeX
+/// commands so that pdflatex compiles the tables of ASCII task names; other non-ASCII text is kept
+/// as UTF-8 (compile with LuaLaTeX or XeLaTeX for, e.g., CJK task names).
+public enum LaTeXTable {
+    public static func text(_ table: TableData) -> String {
+        var lines: [String] = []
+        if let title = table.title { lines.append("% " + comment(title)) }
+        if let caption = table.caption { lines.append("% " + comment(caption)) }
+        lines.append("% Requires \\usepackage{booktabs}. Written by tvgeo.")
+        let columns = (0..<table.columnCount).map { column -> String in
+            switch table.alignment(ofColumn: column) {
+            case .leading: return "l"
+            case .center: return "c"
+            case .trailing: return "r"
+            }
+        }
+        lines.append("\\begin{tabular}{l\(columns.joined())}")
+        lines.append("\\toprule")
+        let header = [table.cornerHeader] + (0..<table.columnCount).map { $0 < table.columnHeaders.count ? table.columnHeaders[$0] : "" }
+        lines.append(header.map(escape).joined(separator: " & ") + " \\\\")
+        lines.append("\\midrule")
+        for row in table.rows {
+            let cells = (0..<table.columnCount).map { index -> String in
+                guard index < row.cells.count else { return "" }
+                let cell = row.cells[index]
+                var text = escape(cell.text)
+                if cell.emphasis.contains(.bold) { text = "\\textbf{\(text)}" }
+                if cell.emphasis.contains(.italic) { text = "\\textit{\(text)}" }
+                return text
+            }
+            lines.append(([escape(row.header)] + cells).joined(separator: " & ") + " \\\\")
+        }
+        lines.append("\\bottomrule")
+        lines.append("\\end{tabular}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Text that LaTeX prints as written.
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if let replacement = replacements[character] {
+                out += replacement
+            } else if character.isNewline {
+                out += " "
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// A comment line: no line break can end the comment early.
+    static func comment(_ text: String) -> String {
+        String(text.map { $0.isNewline ? " " : $0 })
+    }
+
+    private static let replacements: [Character: String] = [
+        "\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "$": "\\$", "&": "\\&", "#": "\\#", "_": "\\_",
+        "%": "\\%", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}", "<": "\\textless{}", ">": "\\textgreater{}",
+        "|": "\\textbar{}", "\"": "\\textquotedbl{}",
+        "—": "---", "–": "--", "−": "\\ensuremath{-}", "·": "\\ensuremath{\\cdot}", "×": "\\ensuremath{\\times}",
+        "±": "\\ensuremath{\\pm}", "≤": "\\ensuremath{\\le}", "≥": "\\ensuremath{\\ge}", "‖": "\\ensuremath{\\|}",
+        "ρ": "\\ensuremath{\\rho}", "δ": "\\ensuremath{\\delta}", "θ": "\\ensuremath{\\theta}", "τ": "\\ensuremath{\\tau}",
+        "Δ": "\\ensuremath{\\Delta}", "α": "\\ensuremath{\\alpha}", "σ": "\\ensuremath{\\sigma}", "…": "\\ldots{}",
+        "\u{00A0}": "~",
+    ]
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import Diagnostics
+import Foundation
+import Reporting
+import Study
+
+/// The options that name a study, shared by `analyze` and `report`.
+struct StudyOptions: ParsableArguments {
+    @Argument(help: "Adapter folders or .safetensors files (with --base: fine-tuned checkpoints), optionally as name=path.")
+    var adapters: [String] = []
+
+    @Option(help: "Study name (default: the adapters' common parent folder).")
+    var name: String?
+
+    @Option(help: "Output folder (default: output/<name>).")
+    var out: String?
+
+    @Option(help: ArgumentHelp("Evaluation scores (CSV with model,task,score[,metric]): adds merge losses δ(i,j) and their correlations with each distance.", valueName: "file.csv"))
+    var scores: String?
+
+    @Option(help: ArgumentHelp("Modules to compare, comma-separated, as tvgeo names them (default: every module the adapters share; with --base: query,value / q_lin,v_lin / q_proj,v_proj, whichever exist).", valueName: "names"))
+    var modules: String?
+
+    @Option(help: ArgumentHelp("Full fine-tuning: the base checkpoint (a .safetensors file, a folder with model.safetensors, or a sharded folder); each ADAPTER is then a fine-tuned checkpoint and τ = W_t − W_0.", valueName: "checkpoint"))
+    var base: String?
+
+    @Option(help: ArgumentHelp("Full fine-tuning: dimension k of the singular subspaces compared by grassmann and grassmann_a (default 8).", valueName: "k"))
+    var subspaceRank: Int?
+
+    func request() -> ReportRequest {
+        var request = ReportRequest()
+        request.adapters = adapters
+        request.name = name
+        request.out = out
+        request.scores = scores
+        request.modules = modules.map(commaSeparated)
+        request.base = base
+        request.subspaceRank = subspaceRank
+        return request
+    }
+}
+
+func commaSeparated(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+}
+
+/// Runs a study with a progress line and prints its warnings.
+enum StudyRun {
+    static func run(_ input: StudyInput, quiet: Bool) throws(ToolError) -> (StudyAnalysis, StudyFindings) {
+        let progress = ProgressLine(enabled: !quiet)
+        let result: (StudyAnalysis, StudyFindings)
+        do {
+            result = try input.run(progress: progress.update)
+        } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+        for warning in result.0.warnings + result.1.warnings { printError("tvgeo: warning: \(warning.text)") }
+        return result
+    }
+}
+
+struct Report: ToolCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the full report of a study: one self-contained HTML page, an A4 PDF, figures, LaTeX and CSV tables, metrics.json.",
+        discussion: """
+        tvgeo report ADAPTER... [--scores FILE] writes into output/<name>/ (or --out DIR): report.html, report.pdf, \
+        metrics.json, figures/<kind>-<metric>-<module>.svg|pdf|png and tables/<name>.tex|csv. \
+        tvgeo report --config study.json reads the same options from a JSON file (snake_case keys: adapters, scores, \
+        name, out, base, subspace_rank, formats, metrics, modules, templates, title, figure_width; paths relative to \
+        the file); options given on the command line win.
+        The report is written into a temporary folder beside DIR and moved into place when complete. A non-empty \
+        DIR that tvgeo did not write is refused unless --force, and then only tvgeo's own file names in it are replaced.
+        Exit codes: 0 success, 64 usage error, 65 invalid input data, 66 input missing or unreadable, \
+        70 internal error, 73 output cannot be written.
+        """
+    )
+
+    @OptionGroup var study: StudyOptions
+
+    @Option(help: ArgumentHelp("A study file (JSON) with the same options; command-line options win.", valueName: "study.json"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("What to write, comma-separated: html, pdf, tex, svg, png, json, csv (default: all).", valueName: "formats"))
+    var formats: String?
+
+    @Option(help: ArgumentHelp("Metrics shown, comma-separated: l2, cosine, grassmann, grassmann_b, grassmann_a (default: all).", valueName: "names"))
+    var metrics: String?
+
+    @Option(help: ArgumentHelp("A folder of Mustache templates replacing the defaults of the same name (report, section, block, figure, table .mustache; style.css).", valueName: "dir"))
+    var templates: String?
+
+    @Option(help: "The report's title (default: \"Task-vector geometry of <name>\").")
+    var title: String?
+
+    @Option(help: ArgumentHelp("Figure width: single (240 pt), double (500 pt, default) or points.", valueName: "width"))
+    var figureWidth: String?
+
+    @Flag(help: "Write into a non-empty folder tvgeo did not create, replacing only tvgeo's own file names there.")
+    var force = false
+
+    @Flag(name: .shortAndLong, help: "Print only warnings and errors.")
+    var quiet = false
+
+    func execute() throws(ToolError) {
+        let started = Date()
+        // Validate everything before reading a tensor.
+        var commandLine = study.request()
+        commandLine.formats = formats.map(commaSeparated)
+        commandLine.metrics = metrics.map(commaSeparated)
+        commandLine.templates = templates
+        commandLine.title = title
+        commandLine.figureWidth = figureWidth
+        let request = try config.map { path throws(ToolError) in try ReportRequest.readConfig(path) }?.overridden(by: commandLine) ?? commandLine
+        let input = try StudyInput.resolve(request)
+        let formats = try request.formats.map { list throws(ToolError) in try ReportFormat.parseList(list) } ?? ReportFormat.allCases
+        let settings = ReportSettings(title: request.title, metrics: try ReportRequest.parseMetrics(request.metrics),
+                                      modules: nil, figureWidth: try ReportRequest.parseFigureWidth(request.figureWidth))
+        let templateSet = formats.contains(.html) ? try ReportTemplateSet.load(override: request.templates) : nil
+        try OutputFolder.checkTarget(input.folder, force: force)
+
+        let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
+        let step = StepLine(enabled: !quiet)
+        let provenance = try Provenance.record(analysis: analysis, scores: input.scores, config: config, base: input.base)
+        let document = ReportBuilder.build(name: input.name, analysis: analysis, findings: findings, settings: settings, provenance: provenance)
+        let files = try ReportFiles.files(document, analysis: analysis, findings: findings, formats: formats,
+                                          templates: templateSet, progress: step.show)
+        step.finish()
+        try OutputFolder.write(files, to: input.folder, force: force)
+        if !quiet {
+            if let table = AnalysisSummary.correlationTable(analysis, findings: findings) { print(table.drop { $0 == "\n" }) }
+            for line in document.summary { print("• " + line) }
+            let seconds = Date().timeIntervalSince(started)
+            let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
+            let tableCount = files.filter { $0.path.hasPrefix("tables/") }.count
+            print("wrote \(input.folder)/: \(formats.contains(.html) ? "report.html, " : "")\(formats.contains(.pdf) ? "report.pdf, " : "")\(figureCount) figure files, \(tableCount) table files in \(String(format: "%.2f", seconds)) s")
+            if formats.contains(.html) { print("open \(input.folder)/report.html") }
+        }
+    }
+}
+
+/// One status line on stderr for the report's steps, only on a terminal.
+final class StepLine: @unchecked Sendable {
+    private let enabled: Bool
+    private var shown = false
+    init(enabled: Bool) { self.enabled = enabled && isatty(2) != 0 }
+    func show(_ text: String) {
+        guard enabled else { return }
+        shown = true
+        FileHandle.standardError.write(Data("\r\u{1B}[K  \(text)…".utf8))
+    }
+    func finish() {
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
