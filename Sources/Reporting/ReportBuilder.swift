@@ -59,14 +59,13 @@ public enum ReportBuilder {
         ]
         let warnings = (analysis.warnings + findings.warnings).map(\.text)
         if !warnings.isEmpty { inputs += [.subheading("Warnings"), .bullets(warnings)] }
-        let ignored = analysis.adapters.filter { !$0.ignoredTensors.isEmpty }
-            .map { "\($0.task): \($0.ignoredTensors.count) tensor\($0.ignoredTensors.count == 1 ? "" : "s") (\($0.ignoredTensors.prefix(3).joined(separator: ", "))\($0.ignoredTensors.count > 3 ? ", …" : ""))" }
-        if !ignored.isEmpty { inputs += [.subheading("Ignored tensors"), .bullets(ignored)] }
+        let ignored = ignoredTensorLines(analysis.adapters)
+        if !ignored.isEmpty { inputs += [.subheading("Ignored tensors (not LoRA factors)"), .bullets(ignored)] }
         document.sections.append(ReportSection(id: "inputs", title: "Inputs", blocks: inputs))
 
         // One section per metric: per module the heatmap, the two maps and the layer profile.
         for metric in metrics {
-            var blocks: [ReportBlock] = ReportText.definition(metric).map { [.paragraph("\($0.formula). \($0.text)")] } ?? []
+            var blocks: [ReportBlock] = ReportText.definition(metric).map { [.definitions([$0])] } ?? []
             for module in modules {
                 guard let heatmap = add(figures.heatmap(metric, module)) else { continue }
                 blocks.append(.subheading(module))
@@ -118,6 +117,23 @@ public enum ReportBuilder {
         return document
     }
 
+    /// One line per distinct set of ignored tensors, naming the adapters that have it.
+    static func ignoredTensorLines(_ adapters: [AdapterSummary]) -> [String] {
+        var groups: [(tensors: [String], tasks: [String])] = []
+        for adapter in adapters where !adapter.ignoredTensors.isEmpty {
+            if let index = groups.firstIndex(where: { $0.tensors == adapter.ignoredTensors }) {
+                groups[index].tasks.append(adapter.task)
+            } else {
+                groups.append((adapter.ignoredTensors, [adapter.task]))
+            }
+        }
+        return groups.map { group in
+            let shown = group.tensors.prefix(4).joined(separator: ", ") + (group.tensors.count > 4 ? ", … (\(group.tensors.count) in all)" : "")
+            let owners = group.tasks.count == adapters.count && adapters.count > 1 ? "every adapter" : group.tasks.joined(separator: ", ")
+            return "\(owners): \(shown)"
+        }
+    }
+
     static func inputFacts(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String]) -> [KeyValue] {
         var facts = [KeyValue("tasks", analysis.tasks.joined(separator: ", ")), KeyValue("modules", modules.joined(separator: ", "))]
         let bases = Set(analysis.adapters.compactMap(\.baseModel)).sorted()
@@ -151,7 +167,9 @@ public enum ReportBuilder {
         let identity = modules.compactMap { module in findings.grassmannIdentity[module].map { (module, $0) } }
         if let worst = identity.max(by: { $0.1 < $1.1 }) {
             let size = NumberFormat.scientific(worst.1, decimals: 1)
-            if worst.1 <= 1e-8 {
+            if worst.1 == 0 {
+                lines.append("Grassmann on ΔW equals Grassmann on B exactly in \(identity.map(\.0).joined(separator: ", ")): Im(BA) = Im(B) when A has full row rank.")
+            } else if worst.1 <= 1e-8 {
                 lines.append("Grassmann on ΔW equals Grassmann on B: largest difference \(size) rad over \(identity.map(\.0).joined(separator: ", ")), as Im(BA) = Im(B) when A has full row rank.")
             } else {
                 lines.append("Grassmann on ΔW differs from Grassmann on B by up to \(size) rad (\(worst.0)): some A is rank-deficient, so Im(BA) ⊊ Im(B) there.")

@@ -11,16 +11,35 @@ public struct AdapterArgument: Equatable, Sendable {
         self.path = path
     }
 
-    /// `name=path` when the text before `=` contains no `/` and the whole text is not itself an
-    /// existing path; otherwise a path whose task name is its folder name or file stem.
+    /// An existing path as given; otherwise `name=path`, split at the last `=` after which an
+    /// existing path follows (so a name may hold `=` or `/`), or else at the first `=` when the text
+    /// before it has no `/` (the path is then reported missing later). Anything else is a path
+    /// whose task name is its folder name or file stem.
     public init(parsing text: String) {
-        if let (name, rest) = Self.splitName(text), case .missing = FileKind.of(text) {
-            task = name
-            path = rest
-        } else {
-            path = text
-            task = Self.taskName(forPath: text)
+        if case .missing = FileKind.of(text) {
+            var end = text.endIndex
+            while let equals = text[..<end].lastIndex(of: "=") {
+                let rest = String(text[text.index(after: equals)...])
+                if equals != text.startIndex, !rest.isEmpty, Self.exists(rest) {
+                    task = String(text[..<equals])
+                    path = rest
+                    return
+                }
+                end = equals
+            }
+            if let (name, rest) = Self.splitName(text) {
+                task = name
+                path = rest
+                return
+            }
         }
+        path = text
+        task = Self.taskName(forPath: text)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        if case .missing = FileKind.of(path) { return false }
+        return true
     }
 
     /// "name=path" as (name, path) when the text before the first `=` is non-empty and has no `/`;

@@ -15,6 +15,12 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(AdapterArgument(parsing: "runs/a=b/cola/"), AdapterArgument(task: "cola", path: "runs/a=b/cola/"))
         XCTAssertEqual(AdapterArgument(parsing: "x/bare_r8.safetensors").task, "bare_r8")
         XCTAssertEqual(AdapterArgument(parsing: "x/rte/adapter_model.safetensors").task, "rte")
+        // A name may hold `=` and `/` when an existing path follows the last `=`.
+        let cola = example + "/cola"
+        XCTAssertEqual(AdapterArgument(parsing: "\"><img src=x onerror=alert(1)>=" + cola), AdapterArgument(task: "\"><img src=x onerror=alert(1)>", path: cola))
+        XCTAssertEqual(AdapterArgument(parsing: "\\input{/etc/passwd}=" + cola), AdapterArgument(task: "\\input{/etc/passwd}", path: cola))
+        XCTAssertEqual(AdapterArgument(parsing: "../../x=" + cola), AdapterArgument(task: "../../x", path: cola))
+        XCTAssertEqual(AdapterArgument(parsing: cola).task, "cola")
         XCTAssertEqual(AdapterArgument.defaultStudyName(["examples/minilm-glue8/adapters/cola", "examples/minilm-glue8/adapters/rte"].map(AdapterArgument.init(parsing:))), "minilm-glue8")
         XCTAssertEqual(AdapterArgument.defaultStudyName(["a", "b"].map(AdapterArgument.init(parsing:))), "study")
         XCTAssertThrowsError(try AdapterArgument.checkUnique([AdapterArgument(task: "a", path: "x/a"), AdapterArgument(task: "a", path: "y/a")])) { error in
