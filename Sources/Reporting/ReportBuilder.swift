@@ -73,7 +73,8 @@ public enum ReportBuilder {
                 let maps = [add(figures.pcaMap(metric, module)), add(figures.mdsMap(metric, module))].compactMap { $0 }
                 if !maps.isEmpty { blocks.append(.figures(maps)) }
                 if let profile = add(figures.layerProfile(metric, module)) { blocks.append(.figures([profile])) }
-                blocks.append(.table(add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module))))
+                // The matrix itself goes to tables/ only: the annotated heatmap shows its values.
+                _ = add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module))
             }
             document.sections.append(ReportSection(id: "metric-\(metric.rawValue)", title: ReportText.metricTitle(metric), blocks: blocks))
         }

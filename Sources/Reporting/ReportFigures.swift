@@ -88,12 +88,12 @@ struct ReportFigures {
             }
         }
         let rho = Correlation.compute(.spearman, pairs.map(\.x), pairs.map(\.y))
-        let scene = ReportPlots.scatter(points: pairs, xTitle: "\(ReportText.metricTitle(x)) (\(ReportText.unit(x)))",
-                                        yTitle: "\(ReportText.metricTitle(y)) (\(ReportText.unit(y)))",
+        let scene = ScatterMap.relation(pairs, xTitle: "\(ReportText.shortName(x)) (\(ReportText.unit(x)))",
+                                        yTitle: "\(ReportText.shortName(y)) (\(ReportText.unit(y)))",
                                         title: "\(ReportText.shortName(y)) against \(ReportText.shortName(x)) · \(module)",
                                         subtitle: "one point per pair of tasks, layer means",
-                                        note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [],
-                                        width: narrowWidth)
+                                        note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [])
+            .scene(width: narrowWidth)
         return ReportFigure(name: "hierarchy-\(y.rawValue)-\(x.rawValue)-\(OutputNaming.component(module))", scene: scene,
                             caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances (metrics.json → distances.<metric>.\(module).mean); ρ over the pairs.")
     }
@@ -125,11 +125,12 @@ struct ReportFigures {
         } else {
             note.append("Spearman ρ undefined")
         }
-        let scene = ReportPlots.scatter(points: points, xTitle: "\(ReportText.metricTitle(metric)) (\(ReportText.unit(metric)))",
+        let scene = ScatterMap.relation(points, xTitle: "\(ReportText.shortName(metric)) (\(ReportText.unit(metric)))",
                                         yTitle: "merge loss δ(i, j)",
                                         title: "δ against \(ReportText.shortName(metric)) · \(module)",
                                         subtitle: "one point per ordered pair, colour: evaluated task i",
-                                        note: note, width: narrowWidth)
+                                        note: note)
+            .scene(width: narrowWidth)
         return ReportFigure(name: Self.name("delta", metric.rawValue, module), scene: scene,
                             caption: "Merge loss against the \(ReportText.shortName(metric)) distance (metrics.json → delta, distances.\(metric.rawValue).\(module).mean); ρ: correlations.\(metric.rawValue).\(module).")
     }

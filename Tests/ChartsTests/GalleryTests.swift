@@ -12,7 +12,7 @@ final class GalleryTests: XCTestCase {
     func testGalleryFiguresAreClear() {
         for width in [FigureWidth.singleColumn, FigureWidth.doubleColumn] {
             let figures = ChartGallery.figures(width: width)
-            XCTAssertEqual(figures.count, 7)
+            XCTAssertEqual(figures.count, 8)
             for figure in figures {
                 XCTAssertEqual(figure.scene.size.width, width, figure.name)
                 assertTextIsClear(figure.scene, name: figure.name)
@@ -28,7 +28,7 @@ final class GalleryTests: XCTestCase {
 
     func testGalleryWritesValidDeterministicFiles() throws {
         let first = try ChartGallery.write(to: Self.directory)
-        XCTAssertEqual(first.count, 7 * 2 * 3 + 1)
+        XCTAssertEqual(first.count, 8 * 2 * 3 + 1)
         let firstBytes = try first.map { try Data(contentsOf: $0) }
         let scratch = try temporaryDirectory("gallery")
         defer { try? FileManager.default.removeItem(at: scratch) }

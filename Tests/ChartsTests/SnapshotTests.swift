@@ -54,6 +54,19 @@ final class SnapshotTests: XCTestCase {
         try assertTextSnapshot(String(decoding: svg, as: UTF8.self), named: "table.svg")
     }
 
+    static func smallRelation() -> ScatterMap {
+        let points = [(0.1, 0.2), (0.25, 0.3), (0.3, 0.28), (0.5, 0.55), (0.62, 0.5), (0.8, 0.9), (.nan, 0.4)].enumerated().map { i, p in
+            ScatterPoint(label: "p\(i)", x: p.0, y: p.1)
+        }
+        return .relation(points, xTitle: "Cosine distance", yTitle: "Merge loss", title: "Merge loss",
+                         note: ["Spearman ρ = 0.94 (n = 6)"], trendLine: true)
+    }
+
+    func testRelationSVG() throws {
+        let svg = try renderer.render(Self.smallRelation().scene(), format: .svg, figureID: "snap-relation")
+        try assertTextSnapshot(String(decoding: svg, as: UTF8.self), named: "relation.svg")
+    }
+
     func testHeatmapPNG() throws {
         let png = try renderer.render(Self.smallHeatmap().scene(), format: .png(scale: 1), figureID: "snap")
         try assertPNGSnapshot(png, named: "heatmap.png")

@@ -1,1 +1,216 @@
-import Testing
+import AnalysisCore
+import Charts
+import Diagnostics
+import Foundation
+import JSONText
+@testable import Reporting
+import Study
+import TVGeoTestSupport
+import XCTest
+
+/// The example study (8 MiniLM adapters and their scores), analysed once for every test.
+enum ExampleStudy {
+    static let adapters = repositoryRoot + "/examples/minilm-glue8/adapters"
+    static let tasks = ["cola", "mrpc", "rte", "sst2", "emotion", "hate", "irony", "offensive"]
+    static let scores = repositoryRoot + "/examples/minilm-glue8/scores.csv"
+
+    static let result: (StudyAnalysis, StudyFindings) = {
+        let input = try! StudyInput.resolve({
+            var request = ReportRequest()
+            request.adapters = tasks.map { adapters + "/" + $0 }
+            request.scores = scores
+            return request
+        }())
+        return try! input.run { _, _ in }
+    }()
+
+    static let provenance = Provenance(toolVersion: "test", commandLine: "tvgeo report …", date: "2026-01-01T00:00:00Z", inputs: [])
+
+    static func document(settings: ReportSettings = ReportSettings(), analysis: StudyAnalysis? = nil, findings: StudyFindings? = nil) -> ReportDocument {
+        ReportBuilder.build(name: "minilm-glue8", analysis: analysis ?? result.0, findings: findings ?? result.1,
+                            settings: settings, provenance: provenance)
+    }
+
+    /// The example with hostile task names: every writer must show them as text.
+    static let hostileNames = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "\\input{/etc/passwd}", "../../x",
+                               "=HYPERLINK(\"x\")", "a&b", "tab\there", "'single'"]
+
+    static func renamed(_ names: [String]) -> (StudyAnalysis, StudyFindings) {
+        var (analysis, findings) = result
+        analysis.tasks = names
+        for index in analysis.adapters.indices { analysis.adapters[index].task = names[index] }
+        return (analysis, findings)
+    }
+}
+
+final class ReportDocumentTests: XCTestCase {
+    func testSectionsFiguresAndTablesOfTheExample() {
+        let document = ExampleStudy.document()
+        XCTAssertEqual(document.sections.map(\.id), ["summary", "inputs", "metric-l2", "metric-cosine", "metric-grassmann",
+                                                     "metric-grassmann_b", "metric-grassmann_a", "hierarchy", "merge-loss", "methods", "provenance"])
+        let names = document.figures.map(\.name)
+        XCTAssertEqual(Set(names).count, names.count, "figure names are unique")
+        for kind in ["heatmap", "pca", "mds", "profile", "delta"] {
+            for metric in DistanceMetric.allCases {
+                for module in ["query", "value"] {
+                    XCTAssertTrue(names.contains("\(kind)-\(metric.rawValue)-\(module)"), "\(kind)-\(metric.rawValue)-\(module)")
+                }
+            }
+        }
+        XCTAssertTrue(names.contains("heatmap-delta"))
+        XCTAssertTrue(names.contains("hierarchy-grassmann-cosine-query"))
+        XCTAssertTrue(names.contains("hierarchy-cosine-l2-value"))
+        XCTAssertEqual(names.count, 5 * 5 * 2 + 1 + 4)
+        // Every block refers to a figure or table that exists.
+        for section in document.sections {
+            for block in section.blocks {
+                switch block {
+                case .figures(let list): list.forEach { XCTAssertNotNil(document.figure(named: $0), $0) }
+                case .table(let name): XCTAssertNotNil(document.table(named: name), name)
+                default: break
+                }
+            }
+        }
+        let tables = document.tables.map(\.name)
+        XCTAssertTrue(tables.contains("correlations"))
+        XCTAssertTrue(tables.contains("distances-grassmann_a-value"))
+    }
+
+    /// The poster's table: cosine is the best metric of both modules on the example (value 0.48).
+    func testCorrelationTableAndHeadline() throws {
+        let document = ExampleStudy.document()
+        let table = try XCTUnwrap(document.table(named: "correlations")).data
+        XCTAssertEqual(table.rows.map(\.header), ["query", "value"])
+        XCTAssertEqual(table.columnHeaders, DistanceMetric.allCases.map(\.rawValue))
+        let value = table.rows[1]
+        XCTAssertEqual(value.cells[1].text, "0.48 (0.37)")
+        XCTAssertEqual(value.cells.filter { $0.emphasis.contains(.bold) }.count, 1)
+        XCTAssertTrue(value.cells[1].emphasis.contains(.bold))
+        let spearman = try XCTUnwrap(ExampleStudy.result.1.correlations[.cosine]?["value"]?[.spearman]?.mean)
+        XCTAssertEqual(try XCTUnwrap(value.cells[1].value), spearman, accuracy: 1e-12)
+        XCTAssertTrue(document.summary[1].hasPrefix("value: cosine predicts the merge loss best, Spearman ρ 0.48 (0.37)"), document.summary[1])
+        XCTAssertTrue(document.summary.contains { $0.hasPrefix("Grassmann on ΔW equals Grassmann on B") })
+    }
+
+    func testWithoutScoresThereIsNoMergeSection() {
+        let (analysis, _) = ExampleStudy.result
+        let findings = try! StudyFindings.compute(analysis, scores: nil)
+        let document = ExampleStudy.document(analysis: analysis, findings: findings)
+        XCTAssertFalse(document.sections.map(\.id).contains("merge-loss"))
+        XCTAssertNil(document.table(named: "correlations"))
+        XCTAssertTrue(document.summary[0].contains("No scores were given"))
+        XCTAssertFalse(document.figures.contains { $0.name.hasPrefix("delta") || $0.name == "heatmap-delta" })
+    }
+
+    func testMetricsAndWidthSettings() {
+        let document = ExampleStudy.document(settings: ReportSettings(title: "Mine", metrics: [.cosine, .grassmann], figureWidth: FigureWidth.singleColumn))
+        XCTAssertEqual(document.title, "Mine")
+        XCTAssertTrue(document.figures.allSatisfy { !$0.name.contains("-l2-") && !$0.name.contains("grassmann_") })
+        XCTAssertTrue(document.figures.allSatisfy { $0.scene.size.width <= FigureWidth.singleColumn + 0.5 }, "every figure fits a single column")
+        XCTAssertTrue(document.figures.contains { $0.name == "hierarchy-grassmann-cosine-query" })
+        XCTAssertFalse(document.figures.contains { $0.name.hasPrefix("hierarchy-cosine-l2") }, "L2 is not shown")
+    }
+}
+
+final class LaTeXTableTests: XCTestCase {
+    func testBooktabsStructureAndBold() throws {
+        let table = try XCTUnwrap(ExampleStudy.document().table(named: "correlations")).data
+        let tex = LaTeXTable.text(table)
+        let lines = tex.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains("\\begin{tabular}{lrrrrr}"))
+        XCTAssertEqual(lines.filter { ["\\toprule", "\\midrule", "\\bottomrule"].contains($0) }.count, 3)
+        XCTAssertTrue(tex.contains("value & 0.13 (0.28) & \\textbf{0.48 (0.37)} &"), tex)
+        XCTAssertTrue(lines.contains("Module & l2 & cosine & grassmann & grassmann\\_b & grassmann\\_a \\\\"))
+    }
+
+    func testEveryTeXSpecialCharacterIsText() {
+        XCTAssertEqual(LaTeXTable.escape("\\input{/etc/passwd}"), "\\textbackslash{}input\\{/etc/passwd\\}")
+        XCTAssertEqual(LaTeXTable.escape("50% & $x_1^2$ #~"), "50\\% \\& \\$x\\_1\\textasciicircum{}2\\$ \\#\\textasciitilde{}")
+        XCTAssertEqual(LaTeXTable.escape("<b>\n"), "\\textless{}b\\textgreater{} ")
+        // No command can survive: every backslash in the output starts one of our replacements.
+        for name in ExampleStudy.hostileNames {
+            let escaped = LaTeXTable.escape(name)
+            XCTAssertFalse(escaped.contains("\\input"), escaped)
+            XCTAssertFalse(escaped.contains("\n"))
+        }
+    }
+}
+
+final class TableCSVTests: XCTestCase {
+    func testFormulaInjectionAndQuoting() {
+        XCTAssertEqual(TableCSV.field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"")
+        XCTAssertEqual(TableCSV.field("@cmd"), "'@cmd")
+        XCTAssertEqual(TableCSV.field("-0.25"), "-0.25")
+        XCTAssertEqual(TableCSV.field("a,b"), "\"a,b\"")
+        XCTAssertEqual(TableCSV.field("plain"), "plain")
+    }
+
+    /// The long-form correlations carry the full-precision numbers of metrics.json.
+    func testCorrelationsCSVMatchesTheFindings() throws {
+        let (analysis, findings) = ExampleStudy.result
+        let text = TableCSV.correlations(findings, tasks: analysis.tasks, modules: analysis.modules, metrics: DistanceMetric.allCases)
+        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(lines[0].prefix(4), ["module", "metric", "coefficient", "mean"])
+        XCTAssertEqual(lines.count, 1 + 2 * 5 * 3)
+        let row = try XCTUnwrap(lines.first { $0[0] == "value" && $0[1] == "cosine" && $0[2] == "spearman" })
+        let expected = try XCTUnwrap(findings.correlations[.cosine]?["value"]?[.spearman])
+        XCTAssertEqual(Double(row[3]), expected.mean)
+        XCTAssertEqual(Double(row[4]), expected.std)
+        // CoLA's δ row is constant: its ρ is undefined, an empty field.
+        XCTAssertEqual(row[11 + analysis.tasks.firstIndex(of: "cola")!], "")
+    }
+}
+
+final class ReportRequestTests: XCTestCase {
+    func testConfigFileWithRelativePathsAndOverrides() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.write("study/study.json", text: """
+        {"adapters": {"cola": "a/cola", "rte": "/abs/rte"}, "scores": "scores.csv", "name": "demo",
+         "formats": ["html", "pdf"], "metrics": ["cosine"], "figure_width": 300, "title": null}
+        """)
+        let request = try ReportRequest.readConfig(path)
+        XCTAssertEqual(request.adapters, ["cola=\(directory.path)/study/a/cola", "rte=/abs/rte"])
+        XCTAssertEqual(request.scores, directory.path + "/study/scores.csv")
+        XCTAssertEqual(request.formats, ["html", "pdf"])
+        XCTAssertEqual(request.figureWidth, "300.0")
+        XCTAssertEqual(try ReportRequest.parseFigureWidth(request.figureWidth), 300)
+        var commandLine = ReportRequest()
+        commandLine.name = "other"
+        let merged = request.overridden(by: commandLine)
+        XCTAssertEqual(merged.name, "other")
+        XCTAssertEqual(merged.adapters, request.adapters)
+        XCTAssertEqual(merged.metrics, ["cosine"])
+    }
+
+    func testConfigErrorsNameTheFileAndKey() {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let cases: [(String, String)] = [
+            ("{\"adapter\": []}", "\"adapter\": unknown option"),
+            ("{\"formats\": \"html\"}", "\"formats\": must be an array of strings"),
+            ("{\"subspace_rank\": 2.5}", "\"subspace_rank\": must be an integer"),
+            ("[1]", "must be a JSON object"),
+            ("{\"name\": ", "not valid JSON"),
+        ]
+        for (index, (text, expected)) in cases.enumerated() {
+            let path = directory.write("c\(index).json", text: text)
+            XCTAssertThrowsError(try ReportRequest.readConfig(path)) { error in
+                let error = error as! ToolError
+                XCTAssertEqual(error.exitCode, 65)
+                XCTAssertTrue(error.message.hasPrefix(path), error.message)
+                XCTAssertTrue(error.message.contains(expected), error.message)
+            }
+        }
+        XCTAssertEqual((try? ReportRequest.readConfig(directory.path + "/missing.json")) == nil, true)
+    }
+
+    func testOptionValidation() {
+        XCTAssertEqual(try ReportFormat.parseList(["pdf", "HTML", "pdf"]), [.html, .pdf])
+        XCTAssertThrowsError(try ReportFormat.parseList(["docx"])) { XCTAssertEqual(($0 as! ToolError).exitCode, 64) }
+        XCTAssertThrowsError(try ReportRequest.parseMetrics(["euclid"])) { XCTAssertEqual(($0 as! ToolError).exitCode, 64) }
+        XCTAssertEqual(try ReportRequest.parseFigureWidth("single"), FigureWidth.singleColumn)
+        XCTAssertThrowsError(try ReportRequest.parseFigureWidth("5000"))
+        XCTAssertThrowsError(try ReportRequest.parseFigureWidth("nan"))
+    }
+}

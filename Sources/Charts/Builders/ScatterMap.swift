@@ -22,7 +22,12 @@ public struct ScatterPoint: Hashable, Sendable {
 /// - Points with a non-finite coordinate are left out and counted in a note under the plot.
 /// - With `equalAspect`, one data unit is as long on both axes; the shorter data range is widened
 ///   (centred) when the plot would otherwise be flatter than 0.45 or taller than 1.1 × its width.
-/// - Labels longer than 40 % of the plot width are truncated with "…".
+/// - Labels longer than 40 % of the plot width are truncated with "…"; with `showsLabels` off no
+///   label is drawn (many unlabelled points, e.g. one per task pair).
+/// - `note` lines go into a framed box inside the plot, in the corner covering the fewest points
+///   (under the plot when the box does not fit inside). With `trendLine`, the least-squares line
+///   of y on x is drawn dashed across the plot and explained in that box; it is left out for fewer
+///   than two points or a constant x.
 public struct ScatterMap: Sendable {
     public var points: [ScatterPoint]
     public var xTitle: String?
@@ -35,6 +40,12 @@ public struct ScatterMap: Sendable {
     public var palette: Palette
     /// Marker radius in points.
     public var markerRadius: Double
+    /// Draw each point's label next to it.
+    public var showsLabels: Bool
+    /// A few lines for the note box, e.g. "Spearman ρ = 0.48 (n = 28)"; empty for no box.
+    public var note: [String]
+    /// A dashed least-squares line of y on x.
+    public var trendLine: Bool
 
     public init(points: [ScatterPoint], xTitle: String? = nil, yTitle: String? = nil, title: String? = nil,
                 subtitle: String? = nil, equalAspect: Bool = true) {
@@ -47,6 +58,23 @@ public struct ScatterMap: Sendable {
         self.showOrigin = true
         self.palette = .okabeIto
         self.markerRadius = 2.8
+        self.showsLabels = true
+        self.note = []
+        self.trendLine = false
+    }
+
+    /// A plot of unlabelled points, one quantity against another: no labels, no equal aspect, no
+    /// origin lines, slightly smaller markers (2.4 pt); `note` lines in a corner box, optionally a
+    /// least-squares trend line.
+    public static func relation(_ points: [ScatterPoint], xTitle: String?, yTitle: String?, title: String? = nil,
+                                subtitle: String? = nil, note: [String] = [], trendLine: Bool = false) -> ScatterMap {
+        var map = ScatterMap(points: points, xTitle: xTitle, yTitle: yTitle, title: title, subtitle: subtitle, equalAspect: false)
+        map.showOrigin = false
+        map.showsLabels = false
+        map.markerRadius = 2.4
+        map.note = note
+        map.trendLine = trendLine
+        return map
     }
 
     /// An axis title carrying the explained variance: ("PC", 1, 0.623) → "PC1 (62.3 %)".
@@ -69,6 +97,8 @@ public struct ScatterMap: Sendable {
 }
 
 struct ScatterLayout {
+    static let trendStyle = Style.stroke(Color(hex: 0x4D4D4D), width: 0.9, dash: [4, 2.5])
+
     let map: ScatterMap
     let width: Double
     let theme: Theme
@@ -151,20 +181,39 @@ struct ScatterLayout {
             if yRange.contains(0) { scene.add(.path(.line(from: Point(x: plot.minX, y: yScale(0)), to: Point(x: plot.maxX, y: yScale(0))), dashed)) }
         }
 
-        // Points, then labels placed around them.
+        // Trend line under the points, then points, the note box and labels placed around them.
         let r = map.markerRadius
         let anchors = shown.map { Point(x: xScale($0.x), y: yScale($0.y)) }
+        var segment: (Point, Point)?
+        if map.trendLine, let fit = LeastSquaresLine(shown.map { ($0.x, $0.y) }) {
+            let ends = (Point(x: plot.minX, y: yScale(fit(xRange.lowerBound))), Point(x: plot.maxX, y: yScale(fit(xRange.upperBound))))
+            segment = ends
+            scene.add(.clipped(plot, [.path(.line(from: ends.0, to: ends.1), Self.trendStyle)]))
+        }
         for (point, anchor) in zip(shown, anchors) {
             scene.add(.path(shape(point.group).path(center: anchor, radius: r),
                             Style(fill: .color(colour(point.group)), stroke: .white, lineWidth: 0.5)))
         }
+        var entries: [(text: String, swatch: LegendEntry.Swatch?)] = map.note.map { ($0, nil) }
+        if segment != nil {
+            entries.append(("least-squares fit", .line(Self.trendStyle.stroke!, width: Self.trendStyle.lineWidth, dash: Self.trendStyle.dash, marker: nil)))
+        }
+        var obstacles: [Rect] = []
+        var noteBelow: [String] = []
+        if let box = NoteBox.layout(entries, plot: plot, points: anchors, markerRadius: r, segment: segment, theme: theme, measurer: measurer) {
+            scene.add(box.marks)
+            obstacles.append(box.frame)
+        } else {
+            noteBelow = map.note
+        }
         let labelStyle = theme.legendStyle
-        let texts = shown.map { measurer.truncate($0.label, style: labelStyle, maxWidth: plot.width * 0.4) }
+        let labelled = map.showsLabels ? shown : []
+        let texts = labelled.map { measurer.truncate($0.label, style: labelStyle, maxWidth: plot.width * 0.4) }
         let requests = zip(texts, anchors).map { text, anchor in
             let size = measurer.measure(text, style: labelStyle)
             return LabelPlacer.Request(anchor: anchor, size: Size(width: size.width, height: size.height), markerRadius: r + 0.5)
         }
-        let placements = LabelPlacer(bounds: plot.insetBy(dx: 1, dy: 1)).place(requests)
+        let placements = LabelPlacer(bounds: plot.insetBy(dx: 1, dy: 1), obstacles: obstacles).place(requests)
         for (i, placement) in placements.enumerated() {
             if placement.needsLeader {
                 let target = placement.rect.nearestPoint(to: anchors[i])
@@ -181,7 +230,9 @@ struct ScatterLayout {
         scene.add(xAxis.marks(scale: xScale, plot: plot))
         var bottom = plot.maxY + xAxis.thickness
         if dropped > 0 {
-            let note = "\(dropped) point\(dropped == 1 ? "" : "s") with non-finite coordinates not shown"
+            noteBelow.append("\(dropped) point\(dropped == 1 ? "" : "s") with non-finite coordinates not shown")
+        }
+        for note in noteBelow where !note.isEmpty {
             let style = theme.text(theme.legendSize, color: theme.mutedTextColor)
             let text = measurer.wrap(note, style: style, maxWidth: width - 2 * m)
             scene.add(.text(TextMark(text, at: Point(x: m, y: bottom + 4), style: style, vertical: .top)))

@@ -37,6 +37,7 @@ public enum ChartGallery {
         let pairs = LayerProfile(series: sample.pairSeries, xTitle: "Layer", yTitle: "Cosine distance",
                                  title: "Pair distances by layer", band: .none)
         let table = TableFigure(sample.correlationTable)
+        let relation = relationScatter(sample)
         return [
             Figure(name: "heatmap-distance-\(w)", scene: distance.scene(width: width)),
             Figure(name: "heatmap-correlation-\(w)", scene: correlation.scene(width: width)),
@@ -45,7 +46,18 @@ public enum ChartGallery {
             Figure(name: "layers-tasks-\(w)", scene: tasks.scene(width: width)),
             Figure(name: "layers-pairs-\(w)", scene: pairs.scene(width: width)),
             Figure(name: "table-correlation-\(w)", scene: table.scene(width: width)),
+            Figure(name: "scatter-pairs-\(w)", scene: relation.scene(width: width)),
         ]
+    }
+
+    /// One unlabelled point per task pair, Grassmann against cosine distance, with Spearman's ρ
+    /// in the note box and a least-squares line.
+    public static func relationScatter(_ sample: GallerySample = .standard) -> ScatterMap {
+        let points = sample.pairDistances.map { ScatterPoint(label: $0.pair, x: $0.cosine, y: $0.grassmann) }
+        let (rho, n) = GallerySample.spearman(sample.pairDistances.map { ($0.cosine, $0.grassmann) })
+        return .relation(points, xTitle: "Cosine distance", yTitle: "Grassmann distance", title: "Distances of task pairs",
+                         subtitle: "One point per pair of tasks",
+                         note: ["Spearman ρ = \(NumberFormat.fixed(rho, decimals: 2)) (n = \(n))"], trendLine: true)
     }
 
     /// Writes every figure at each width in each format into `directory` (created if needed),

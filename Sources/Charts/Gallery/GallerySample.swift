@@ -20,6 +20,9 @@ public struct GallerySample: Sendable {
     /// Layers 0...11, distances of four task pairs.
     public var pairSeries: [LayerSeries]
     public var correlationTable: TableData
+    /// One entry per task pair (i < j): the cosine distance from `distances` (NaN for the missing
+    /// pair) and a second, Grassmann-like distance that grows with it, plus noise.
+    public var pairDistances: [(pair: String, cosine: Double, grassmann: Double)]
 
     public static let standard = GallerySample()
 
@@ -87,6 +90,45 @@ public struct GallerySample: Sendable {
             rowHeaders: modules, columnHeaders: metrics, means: tableMeans, stds: tableStds, decimals: 2, best: .highest,
             cornerHeader: "Module", title: "Correlation with transfer gain",
             caption: "Spearman ρ over 10 tasks, mean (std) across 5 seeds; the best metric of each module in bold.")
+
+        var everyPair: [(pair: String, cosine: Double, grassmann: Double)] = []
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                let c = distances[i][j]
+                let g = min(1, max(0, 0.25 + 0.6 * (c.isNaN ? 0.5 : c) + 0.08 * random.normal()))
+                everyPair.append((tasks[i] + "–" + tasks[j], c, g))
+            }
+        }
+        pairDistances = everyPair
+    }
+
+    /// Spearman's rank correlation of the pairs with both values finite (ties get their mean
+    /// rank) and how many pairs that is; NaN for fewer than two pairs or a constant variable.
+    public static func spearman(_ pairs: [(x: Double, y: Double)]) -> (rho: Double, n: Int) {
+        let finite = pairs.filter { $0.x.isFinite && $0.y.isFinite }
+        func ranks(_ values: [Double]) -> [Double] {
+            let order = values.indices.sorted { values[$0] < values[$1] }
+            var result = [Double](repeating: 0, count: values.count)
+            var start = 0
+            while start < order.count {
+                var end = start
+                while end + 1 < order.count && values[order[end + 1]] == values[order[start]] { end += 1 }
+                for k in start...end { result[order[k]] = Double(start + end) / 2 + 1 }
+                start = end + 1
+            }
+            return result
+        }
+        let rx = ranks(finite.map(\.x)), ry = ranks(finite.map(\.y))
+        let n = Double(finite.count)
+        guard finite.count >= 2 else { return (.nan, finite.count) }
+        let mx = rx.reduce(0, +) / n, my = ry.reduce(0, +) / n
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for (a, b) in zip(rx, ry) {
+            sxy += (a - mx) * (b - my)
+            sxx += (a - mx) * (a - mx)
+            syy += (b - my) * (b - my)
+        }
+        return (sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : .nan, finite.count)
     }
 }
 

@@ -1,7 +1,10 @@
 extension TextMeasurer {
-    /// `text` broken into lines ("\n") at spaces so that each line fits `maxWidth`; a single word
-    /// wider than `maxWidth` is truncated with "…". Existing line breaks are kept.
-    public func wrap(_ text: String, style: TextStyle, maxWidth: Double) -> String {
+    /// `text` broken into lines ("\n") at spaces so that each line fits `maxWidth`. Existing line
+    /// breaks are kept. A single word wider than `maxWidth` is truncated with "…", or, with
+    /// `breakingLongWords`, split over several lines (after a "/", "-", "_", "." or similar when one
+    /// lies in the second half of what fits, else between any two characters), so that long paths
+    /// and hashes stay whole and inside the width. At least one character goes on each line.
+    public func wrap(_ text: String, style: TextStyle, maxWidth: Double, breakingLongWords: Bool = false) -> String {
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var current = ""
@@ -9,14 +12,39 @@ extension TextMeasurer {
                 let candidate = current.isEmpty ? String(word) : current + " " + word
                 if measure(candidate, style: style).width <= maxWidth {
                     current = candidate
-                } else {
-                    if !current.isEmpty { lines.append(current) }
-                    current = truncate(String(word), style: style, maxWidth: maxWidth)
+                    continue
                 }
+                if !current.isEmpty { lines.append(current) }
+                guard breakingLongWords else {
+                    current = truncate(String(word), style: style, maxWidth: maxWidth)
+                    continue
+                }
+                var rest = Array(word)
+                while measure(String(rest), style: style).width > maxWidth && rest.count > 1 {
+                    let cut = TextMeasurer.breakIndex(in: rest, maxWidth: maxWidth) { measure(String(rest[..<$0]), style: style).width }
+                    lines.append(String(rest[..<cut]))
+                    rest.removeFirst(cut)
+                }
+                current = String(rest)
             }
             lines.append(current)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Where to break a word too wide for `maxWidth`: the length (1..<characters.count) of the
+    /// first line. `width(k)` is the width of the first k characters.
+    static func breakIndex(in characters: [Character], maxWidth: Double, width: (Int) -> Double) -> Int {
+        guard characters.count > 1 else { return characters.count }
+        var low = 1, high = characters.count  // the longest fitting prefix lies in low..<high
+        while high - low > 1 {
+            let mid = (low + high) / 2
+            if width(mid) <= maxWidth { low = mid } else { high = mid }
+        }
+        let separators: Set<Character> = ["/", "\\", "-", "_", ".", ":", ",", ";", "=", "+", "|", "–", "—"]
+        var k = low
+        while k > low / 2 && k > 1 && !separators.contains(characters[k - 1]) { k -= 1 }
+        return k > low / 2 && separators.contains(characters[k - 1]) ? k : low
     }
 }
 

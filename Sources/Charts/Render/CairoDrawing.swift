@@ -28,6 +28,14 @@ enum CairoDrawing {
             cairo_clip(cr)
             for inner in marks { draw(inner, on: cr) }
             cairo_restore(cr)
+        case .group(let transform, let marks):
+            // A zero or non-finite scale would leave Cairo with a singular matrix (an error state).
+            guard transform.isDrawable else { return }
+            cairo_save(cr)
+            cairo_translate(cr, transform.dx, transform.dy)
+            cairo_scale(cr, transform.scale, transform.scale)
+            for inner in marks { draw(inner, on: cr) }
+            cairo_restore(cr)
         }
     }
 

@@ -32,21 +32,55 @@ public struct CairoRenderer: Renderer {
             }
             return Data(text.utf8)
         case .pdf:
-            return try renderVector(scene) { sink in
-                let surface = cairo_pdf_surface_create_for_stream(appendToSink, sink, size.width, size.height)!
-                cairo_pdf_surface_restrict_to_version(surface, CAIRO_PDF_VERSION_1_5)
-                // Cairo 1.16 stamps the current time as CreationDate; an empty value omits the entry.
-                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, "")
-                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, "")
-                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "tvgeo")
-                if let title = scene.title, !title.isEmpty {
-                    cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, title)
-                }
-                return surface
-            }
+            return try renderVector(scene) { sink in Self.makePDFSurface(sink, size: size, title: scene.title) }
         case .png(let scale):
             return try renderPNG(scene, scale: scale)
         }
+    }
+
+    /// A multi-page PDF 1.5: one page per scene, each page as large as its scene, with the same
+    /// determinism as `render(_:format:figureID:)` (no dates, Creator "tvgeo", Title `title` when
+    /// given). Cairo embeds the fonts as subsets. Throws `RenderError.noPages` for no scenes and
+    /// `RenderError.invalidSize` when a scene's size is not finite and positive.
+    public func renderPDF(pages: [Scene], title: String?) throws -> Data {
+        guard let first = pages.first else { throw RenderError.noPages }
+        for page in pages {
+            let size = page.size
+            guard size.width.isFinite, size.height.isFinite, size.width > 0, size.height > 0 else {
+                throw RenderError.invalidSize(size)
+            }
+        }
+        let sink = ByteSink()
+        let surface = Self.makePDFSurface(Unmanaged.passUnretained(sink).toOpaque(), size: first.size, title: title)
+        let cr = cairo_create(surface)!
+        for page in pages {
+            // Applies to the page about to be drawn; must come before any drawing on it.
+            cairo_pdf_surface_set_size(surface, page.size.width, page.size.height)
+            CairoDrawing.draw(page, on: cr)
+            cairo_show_page(cr)
+        }
+        let drawStatus = cairo_status(cr)
+        cairo_destroy(cr)
+        cairo_surface_finish(surface)
+        let surfaceStatus = cairo_surface_status(surface)
+        cairo_surface_destroy(surface)
+        try checkCairo(drawStatus)
+        try checkCairo(surfaceStatus)
+        return withExtendedLifetime(sink) { sink.data }
+    }
+
+    /// A PDF 1.5 surface writing into the `ByteSink` at `sink`, without dates, Creator "tvgeo".
+    private static func makePDFSurface(_ sink: UnsafeMutableRawPointer, size: Size, title: String?) -> OpaquePointer {
+        let surface = cairo_pdf_surface_create_for_stream(appendToSink, sink, size.width, size.height)!
+        cairo_pdf_surface_restrict_to_version(surface, CAIRO_PDF_VERSION_1_5)
+        // Cairo 1.16 stamps the current time as CreationDate; an empty value omits the entry.
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, "")
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, "")
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "tvgeo")
+        if let title, !title.isEmpty {
+            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, title)
+        }
+        return surface
     }
 
     private func renderVector(_ scene: Scene, makeSurface: (UnsafeMutableRawPointer) -> OpaquePointer) throws -> Data {

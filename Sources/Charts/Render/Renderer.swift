@@ -38,6 +38,8 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
     /// Cairo reported a failure.
     case cairo(String)
     case unknownFileExtension(String)
+    /// A multi-page document needs at least one page.
+    case noPages
 
     public var description: String {
         switch self {
@@ -45,6 +47,7 @@ public enum RenderError: Error, Equatable, CustomStringConvertible {
         case .invalidSize(let size): return "figure size \(size.width) × \(size.height) pt cannot be drawn"
         case .cairo(let message): return "cairo: \(message)"
         case .unknownFileExtension(let ext): return "no output format for the file extension \"\(ext)\""
+        case .noPages: return "a PDF needs at least one page"
         }
     }
 }

@@ -75,6 +75,9 @@ public indirect enum Mark: Hashable, Sendable {
     case text(TextMark)
     /// Marks drawn only inside `clip`.
     case clipped(Rect, [Mark])
+    /// Marks in their own coordinates, placed on the page by `Transform` (translation and uniform
+    /// scale; line widths and text scale too). See `Scene.placed(at:scale:)`.
+    case group(Transform, [Mark])
 }
 
 /// A figure as a value: a page size in points, an optional background and marks drawn in order.
@@ -97,17 +100,20 @@ public struct Scene: Hashable, Sendable {
     public mutating func add(_ mark: Mark) { marks.append(mark) }
     public mutating func add(_ marks: [Mark]) { self.marks += marks }
 
-    /// Every text mark, including those inside clipped groups, in drawing order.
+    /// Every text mark, including those inside clipped and transformed groups, in drawing order
+    /// and in page coordinates: marks inside a `.group` are moved and their font size scaled
+    /// (`TextMark.transformed(by:)`).
     public var textMarks: [TextMark] {
-        func collect(_ marks: [Mark]) -> [TextMark] {
+        func collect(_ marks: [Mark], _ transform: Transform) -> [TextMark] {
             marks.flatMap { mark -> [TextMark] in
                 switch mark {
-                case .text(let t): return [t]
-                case .clipped(_, let inner): return collect(inner)
+                case .text(let t): return [transform == .identity ? t : t.transformed(by: transform)]
+                case .clipped(_, let inner): return collect(inner, transform)
+                case .group(let inner, let children): return collect(children, transform.concatenating(inner))
                 case .path, .rect: return []
                 }
             }
         }
-        return collect(marks)
+        return collect(marks, .identity)
     }
 }

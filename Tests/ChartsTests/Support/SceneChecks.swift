@@ -47,3 +47,34 @@ func assertTextIsClear(_ scene: Scene, tolerance: Double = 0.05, name: String = 
         }
     }
 }
+
+/// Fails when a mark reaches beyond the page by more than `tolerance` points: paths and
+/// rectangles (with half their stroke), text boxes, and clip regions (what a clip cuts away cannot
+/// leave the page, so the marks inside a clip are not checked). Groups are followed through their
+/// transforms.
+func assertMarksInsidePage(_ scene: Scene, tolerance: Double = 0.01, name: String = "", file: StaticString = #filePath, line: UInt = #line) {
+    let page = Rect(x: 0, y: 0, width: scene.size.width, height: scene.size.height)
+    func check(_ description: String, _ bounds: Rect) {
+        XCTAssertTrue(page.contains(bounds, tolerance: tolerance), "\(name): \(description) at \(bounds) leaves the page", file: file, line: line)
+    }
+    func walk(_ marks: [Mark], _ transform: Transform) {
+        for mark in marks {
+            switch mark {
+            case .rect(let rect, let style):
+                let pad = style.stroke == nil ? 0 : style.lineWidth / 2
+                check("rect", transform.apply(rect.insetBy(dx: -pad, dy: -pad)))
+            case .path(let path, let style):
+                guard let b = path.bounds else { continue }
+                let pad = style.stroke == nil ? 0 : style.lineWidth / 2
+                check("path", transform.apply(b.insetBy(dx: -pad, dy: -pad)))
+            case .text(let text):
+                check("text \"\(text.text)\"", TextMeasurer.shared.bounds(of: text.transformed(by: transform)))
+            case .clipped(let clip, _):
+                check("clip", transform.apply(clip))
+            case .group(let inner, let children):
+                walk(children, transform.concatenating(inner))
+            }
+        }
+    }
+    walk(scene.marks, .identity)
+}
