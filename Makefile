@@ -1,22 +1,29 @@
 # tvgeo — the two commands:
-#   make demo   install what is missing, build in release mode, analyse the embedded example
-#   make test   install what is missing, run the whole test suite
+#   make demo   install what is missing, build in release mode, write the report of the embedded example
+#   make test   install what is missing (with Chromium and pdflatex for the end-to-end checks), run every test
 SWIFT ?= swift
 EXAMPLE := examples/minilm-glue8/adapters
 TASKS := cola mrpc rte sst2 emotion hate irony offensive
 
-.PHONY: demo test deps build clean goldens
+.PHONY: demo test deps test-deps build clean goldens analyze-demo
 
 deps:
 	@bash scripts/install-deps.sh
+
+test-deps:
+	@bash scripts/install-deps.sh --test
 
 build: deps
 	$(SWIFT) build -c release --product tvgeo
 
 demo: build
-	.build/release/tvgeo analyze $(addprefix $(EXAMPLE)/,$(TASKS)) --scores examples/minilm-glue8/scores.csv --name minilm-glue8
+	.build/release/tvgeo report $(addprefix $(EXAMPLE)/,$(TASKS)) --scores examples/minilm-glue8/scores.csv --name minilm-glue8
 
-test: deps
+# The numbers only (metrics.json and CSV), as `tvgeo analyze` writes them.
+analyze-demo: build
+	.build/release/tvgeo analyze $(addprefix $(EXAMPLE)/,$(TASKS)) --scores examples/minilm-glue8/scores.csv --name minilm-glue8-analysis
+
+test: test-deps
 	$(SWIFT) test --parallel
 
 # Regenerates the SciPy reference files the tests compare against (needs numpy and scipy).

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages tvgeo builds against, when they are missing.
+# Installs the Debian packages tvgeo builds against, when they are missing; with --test also what
+# the end-to-end tests use (Chromium renders the HTML report, pdflatex compiles the LaTeX tables).
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -euo pipefail
 packages=(pkg-config libopenblas-dev liblapacke-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-wqy-microhei poppler-utils)
+if [ "${1:-}" = "--test" ]; then
+    packages+=(chromium texlive-latex-base texlive-latex-recommended)
+fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

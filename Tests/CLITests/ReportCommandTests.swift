@@ -170,7 +170,8 @@ final class ReportSafetyTests: XCTestCase {
         }
         guard let browser = HeadlessChromium.detect() else { throw XCTSkip("no Chromium on PATH: the hostile page was not rendered") }
         let load = try browser.load(out + "/report.html")
-        XCTAssertFalse(load.dom.contains("data-pwned"), "no injected script ran")
+        XCTAssertFalse(load.dom.contains("data-pwned=\"1\""), "no injected script ran")
+        XCTAssertTrue(load.dom.contains("setAttribute('data-pwned','1')"), "the name is shown as text")
         XCTAssertEqual(load.consoleErrors, [], "no blocked script or fetch either: nothing was injected")
         XCTAssertEqual(load.networkRequests, [])
         XCTAssertTrue(load.dom.contains("<title>Task-vector geometry of"), "the title, a sentinel a script would change, is intact")
