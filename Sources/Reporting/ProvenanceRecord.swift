@@ -8,20 +8,26 @@ extension Provenance {
     /// every input file: each adapter's config and weights, the scores, the study config.
     public static func record(analysis: StudyAnalysis, scores: String?, config: String?, base: String? = nil,
                               arguments: [String] = CommandLine.arguments) throws(ToolError) -> Provenance {
-        var inputs: [Input] = []
+        var files: [(role: String, path: String)] = []
         var seen: Set<String> = []
-        func add(_ role: String, _ path: String) throws(ToolError) {
+        func add(_ role: String, _ path: String) {
             guard FileKind.of(path) == .regular, seen.insert(path).inserted else { return }
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            inputs.append(Input(role: role, path: path, bytes: bytes, sha256: try SHA256.hex(ofFile: path)))
+            files.append((role, path))
         }
-        if let config { try add("study config", config) }
-        if let base { try add("base checkpoint", base) }
+        if let config { add("study config", config) }
+        if let base { add("base checkpoint", base) }
         for adapter in analysis.adapters {
-            if FileKind.of(adapter.path) == .directory { try add("\(adapter.task) config", adapter.path + "/adapter_config.json") }
-            try add(adapter.task, adapter.weightsPath)
+            if FileKind.of(adapter.path) == .directory { add("\(adapter.task) config", adapter.path + "/adapter_config.json") }
+            add(adapter.task, adapter.weightsPath)
         }
-        if let scores { try add("scores", scores) }
+        if let scores { add("scores", scores) }
+        // The files are hashed on every core at once.
+        let digests = try ConcurrentJobs.run(files.map { file in { Result { () throws(ToolError) in try SHA256.hex(ofFile: file.path) } } })
+        var inputs: [Input] = []
+        for (file, digest) in zip(files, digests) {
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+            inputs.append(Input(role: file.role, path: file.path, bytes: bytes, sha256: digest))
+        }
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
         return Provenance(toolVersion: ToolInfo.version, commandLine: arguments.map(shellQuoted).joined(separator: " "),

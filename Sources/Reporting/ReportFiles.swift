@@ -19,8 +19,26 @@ public enum ReportFiles {
         if wanted.contains(.svg) || wanted.contains(.html) { figureFormats.append(.svg) }
         if wanted.contains(.pdf) { figureFormats.append(.pdf) }
         if wanted.contains(.png) { figureFormats.append(.png) }
-        progress("drawing \(document.figures.count) figures")
-        let rendered = try FigureRendering.render(document.figures, formats: figureFormats)
+        progress("drawing \(document.figures.count) figures\(wanted.contains(.pdf) ? " and report.pdf" : "")")
+        // Every figure file and the PDF report are independent: they are drawn on all cores at
+        // once, the PDF (the longest job) first.
+        var jobs: [@Sendable () -> Result<Data, ToolError>] = []
+        if wanted.contains(.pdf) { jobs.append { Result { () throws(ToolError) in try PDFReport.render(document) } } }
+        let figureJobs = document.figures.indices.flatMap { f in figureFormats.map { (f, $0) } }
+        for (f, format) in figureJobs {
+            let figure = document.figures[f]
+            jobs.append {
+                do {
+                    return .success(try CairoRenderer().render(figure.scene, format: format, figureID: figure.name.replacingOccurrences(of: ".", with: "_")))
+                } catch {
+                    return .failure(.internalError("rendering \(figure.name).\(format.fileExtension): \(error)"))
+                }
+            }
+        }
+        var results = try ConcurrentJobs.run(jobs)
+        let pdf = wanted.contains(.pdf) ? results.removeFirst() : nil
+        var rendered = document.figures.map { _ in [(OutputFormat, Data)]() }
+        for ((f, format), bytes) in zip(figureJobs, results) { rendered[f].append((format, bytes)) }
         var svg: [String: Data] = [:]
         var links: [String: [String]] = [:]
         for (figure, byFormat) in zip(document.figures, rendered) {
@@ -55,10 +73,7 @@ public enum ReportFiles {
             progress("writing report.html")
             files.append(OutputFile("report.html", text: try HTMLReport.render(document, templates: templates, svg: svg, files: links)))
         }
-        if wanted.contains(.pdf) {
-            progress("writing report.pdf")
-            files.append(OutputFile("report.pdf", try PDFReport.render(document)))
-        }
+        if let pdf { files.append(OutputFile("report.pdf", pdf)) }
         return files
     }
 
@@ -92,38 +107,30 @@ public enum ReportFiles {
     }
 }
 
-/// Renders figures in several formats, spread over the cores (each render has its own Cairo
-/// surface; text measurement is shared and thread-safe).
-enum FigureRendering {
-    static func render(_ figures: [ReportFigure], formats: [OutputFormat]) throws(ToolError) -> [[(OutputFormat, Data)]] {
-        let jobs = figures.indices.flatMap { f in formats.indices.map { (f, $0) } }
-        let results = ResultBox(count: jobs.count)
+/// Runs independent jobs on every core and returns their results in order; the first error
+/// (in job order) is thrown.
+enum ConcurrentJobs {
+    static func run<Value>(_ jobs: [@Sendable () -> Result<Value, ToolError>]) throws(ToolError) -> [Value] {
+        let slots = ConcurrentSlots<Value>(count: jobs.count)
         DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
-            let (f, k) = jobs[index]
-            let figure = figures[f]
-            do {
-                let id = figure.name.replacingOccurrences(of: ".", with: "_")
-                results.set(index, .success(try CairoRenderer().render(figure.scene, format: formats[k], figureID: id)))
-            } catch {
-                results.set(index, .failure(ToolError.internalError("rendering \(figure.name).\(formats[k].fileExtension): \(error)")))
-            }
+            slots.set(index, jobs[index]())
         }
-        var out = figures.map { _ in [(OutputFormat, Data)]() }
-        for (index, job) in jobs.enumerated() {
-            switch results.get(index) {
-            case .success(let data): out[job.0].append((formats[job.1], data))
-            case .failure(let error): throw error
-            case nil: throw .internalError("figure \(figures[job.0].name) was not rendered")
-            }
-        }
-        return out
+        var values: [Value] = []
+        for index in jobs.indices { values.append(try slots.value(index)) }
+        return values
     }
+}
 
-    final class ResultBox: @unchecked Sendable {
-        private var values: [Result<Data, ToolError>?]
-        private let lock = NSLock()
-        init(count: Int) { values = Array(repeating: nil, count: count) }
-        func set(_ index: Int, _ value: Result<Data, ToolError>) { lock.lock(); values[index] = value; lock.unlock() }
-        func get(_ index: Int) -> Result<Data, ToolError>? { lock.lock(); defer { lock.unlock() }; return values[index] }
+/// One result slot per job, written by concurrent workers and read once they are done.
+final class ConcurrentSlots<Value>: @unchecked Sendable {
+    private var values: [Result<Value, ToolError>?]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: Result<Value, ToolError>) { lock.lock(); values[index] = value; lock.unlock() }
+    /// The job's value, its error, or an internal error when the job never ran.
+    func value(_ index: Int) throws(ToolError) -> Value {
+        lock.lock(); defer { lock.unlock() }
+        guard let result = values[index] else { throw .internalError("job \(index) did not run") }
+        return try result.get()
     }
 }

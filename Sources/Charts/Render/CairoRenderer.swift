@@ -114,10 +114,6 @@ public struct CairoRenderer: Renderer {
         let drawStatus = cairo_status(cr)
         cairo_destroy(cr)
         try checkCairo(drawStatus)
-        cairo_surface_flush(surface)
-        let sink = ByteSink()
-        let status = cairo_surface_write_to_png_stream(surface, appendToSink, Unmanaged.passUnretained(sink).toOpaque())
-        try checkCairo(status)
-        return withExtendedLifetime(sink) { sink.data }
+        return try PNGEncoder.encode(surface)
     }
 }
