@@ -23,7 +23,11 @@ enum ReportText {
 
     // MathML pieces (tvgeo's own markup; no user text ever goes in here).
     private static func mi(_ s: String) -> String { "<mi>\(s)</mi>" }
-    private static func mo(_ s: String) -> String { "<mo>\(s)</mo>" }
+    /// Brackets keep their size: MathML stretches them around subscripts otherwise.
+    private static func mo(_ s: String) -> String {
+        "()⟨⟩‖".contains(s) ? "<mo stretchy=\"false\">\(s)</mo>" : "<mo>\(s)</mo>"
+    }
+    private static let meanT = "<mover accent=\"true\"><mi>T</mi><mo>‾</mo></mover>"
     private static func sub(_ base: String, _ index: String) -> String { "<msub>\(base)\(index)</msub>" }
     private static func row(_ parts: String...) -> String { "<mrow>\(parts.joined())</mrow>" }
     private static let pair = mo("(") + mi("i") + mo(",") + mi("j") + mo(")")
@@ -71,7 +75,7 @@ enum ReportText {
                    formula: "d_G,A(i,j): the same angles between the row spaces of A_i and A_j",
                    text: "Undefined when an A is zero."),
         Definition(name: "Layer mean", metric: nil,
-                   mathML: math(sub(mi("T̄"), "<mtext>m</mtext>") + pair + mo("=") + "<mfrac><mn>1</mn>\(mi("L"))</mfrac>"
+                   mathML: math(sub(meanT, "<mtext>m</mtext>") + pair + mo("=") + "<mfrac><mn>1</mn>\(mi("L"))</mfrac>"
                                 + "<munder>\(mo("∑"))\(mi("ℓ"))</munder>" + sub(mi("d"), row("<mtext>m</mtext>", mo(","), mi("ℓ"))) + pair),
                    formula: "T̄_m(i,j) = (1/L) Σ_ℓ d_m,ℓ(i,j)",
                    text: "Over the layers where the distance is defined; the heatmaps, maps and correlations use it."),
@@ -82,7 +86,7 @@ enum ReportText {
                    text: "From the scores file; positive when merging with j costs task i."),
         Definition(name: "Correlation with the merge loss", metric: nil,
                    mathML: math(sub(mi("ρ"), mi("i")) + mo("=") + mi("Spearman") + row(mo("("), mi("δ") + row(mo("("), mi("i"), mo(","), mo("·"), mo(")")),
-                                mo(","), sub(mi("T̄"), "<mtext>m</mtext>") + row(mo("("), mi("i"), mo(","), mo("·"), mo(")")), mo(")"))),
+                                mo(","), sub(meanT, "<mtext>m</mtext>") + row(mo("("), mi("i"), mo(","), mo("·"), mo(")")), mo(")"))),
                    formula: "ρ_i = Spearman(δ(i,·), T̄_m(i,·)), reported as mean (std) over tasks i",
                    text: "Average ranks for ties; population std; the 95 % interval of the mean is a percentile bootstrap over tasks."),
     ]

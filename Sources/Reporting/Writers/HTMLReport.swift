@@ -74,6 +74,7 @@ public enum HTMLReport {
         func figure(_ name: String) -> [String: Any]? {
             guard let figure = document.figure(named: name) else { return nil }
             return ["name": figure.name, "caption": figure.caption, "svg": svg[name].map(SVGEmbedding.inlineMarkup) ?? "",
+                    "width": Int(figure.scene.size.width.rounded()),
                     "title": figure.scene.title ?? figure.name, "links": links(name), "hasLinks": !(files[name] ?? []).isEmpty]
         }
         func table(_ name: String) -> [String: Any]? {
