@@ -30,6 +30,8 @@ let package = Package(
             pkgConfig: "pangocairo",
             providers: [.apt(["libpango1.0-dev"])]
         ),
+        // Linux calls Glibc does not expose (an atomic exchange of two paths).
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         // Error values and warnings shared by every layer; no I/O.
         .target(name: "Diagnostics"),
         // A strict JSON parser (untrusted headers and configs) and a stable writer.
@@ -39,7 +41,7 @@ let package = Package(
         // Files: safetensors mapping, PEFT adapter folders, tensor naming.
         .target(name: "TensorIO", dependencies: ["Diagnostics", "JSONText"]),
         // The study pipeline: adapters -> blocks -> core -> metrics document -> JSON/CSV writers.
-        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "Charts"]),
+        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "Charts", "CSystem"]),
         // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
         // reading: plain matrices, labels and points in.
         .target(name: "Charts", dependencies: ["CCairo", "CPango"], exclude: ["README.md"]),

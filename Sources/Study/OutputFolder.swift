@@ -1,3 +1,4 @@
+import CSystem
 import Diagnostics
 import Foundation
 import TensorIO
@@ -112,20 +113,28 @@ public enum OutputFolder {
     /// Builds a folder all or nothing: `fill` writes into a hidden staging folder beside `target`
     /// (which already holds the marker), then the staging folder replaces `target`. On failure
     /// the staging folder is removed and an earlier output stays as it was.
+    ///
+    /// An earlier output is swapped with the new one in one step (`renameat2` with
+    /// RENAME_EXCHANGE), so a kill -9 at any moment leaves the old folder or the new one at the
+    /// target. Where the file system cannot exchange, the old folder is first renamed aside; a run
+    /// killed between the two renames leaves it at `.<name>.tvgeo-old-<pid>`, and the next run puts
+    /// it back. Staging folders left by killed runs are removed by the next run.
     public static func writeFolder(at target: String, fill: (String) throws(ToolError) -> Void) throws(ToolError) {
         try checkTarget(target)
         let manager = FileManager.default
         let trimmed = trim(target)
         let url = URL(fileURLWithPath: trimmed)
         let parent = url.deletingLastPathComponent().path
+        let name = url.lastPathComponent
         let pid = ProcessInfo.processInfo.processIdentifier
-        let staging = parent + "/.\(url.lastPathComponent).tvgeo-tmp-\(pid)"
-        let previous = parent + "/.\(url.lastPathComponent).tvgeo-old-\(pid)"
+        let staging = parent + "/.\(name).tvgeo-tmp-\(pid)"
+        let previous = parent + "/.\(name).tvgeo-old-\(pid)"
         do {
             try manager.createDirectory(atPath: parent, withIntermediateDirectories: true)
         } catch {
             throw .cannotWrite(path: parent, problem: "cannot create the folder (\(describe(error)))")
         }
+        recoverInterruptedRuns(parent: parent, name: name, target: trimmed)
         try? manager.removeItem(atPath: staging)
         do {
             try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
@@ -142,6 +151,11 @@ public enum OutputFolder {
             throw error
         }
         let hadPrevious = FileKind.of(trimmed) == .directory
+        if hadPrevious, tvgeo_exchange_paths(staging, trimmed) == 0 {
+            // The staging path now holds the earlier output.
+            try? manager.removeItem(atPath: staging)
+            return
+        }
         if hadPrevious, rename(trimmed, previous) != 0 {
             let problem = String(cString: strerror(errno))
             try? manager.removeItem(atPath: staging)
@@ -154,6 +168,27 @@ public enum OutputFolder {
             throw .cannotWrite(path: trimmed, problem: problem)
         }
         if hadPrevious { try? manager.removeItem(atPath: previous) }
+    }
+
+    /// Cleans up after runs killed while writing `target`: their staging folders are removed, and
+    /// an earlier output moved aside (`.tvgeo-old-<pid>`) goes back when the target is missing.
+    /// Only folders of processes that no longer exist are touched.
+    static func recoverInterruptedRuns(parent: String, name: String, target: String) {
+        let manager = FileManager.default
+        guard let entries = try? manager.contentsOfDirectory(atPath: parent) else { return }
+        for entry in entries.sorted() {
+            for (kind, restore) in [(".tvgeo-tmp-", false), (".tvgeo-old-", true)] {
+                let prefix = "." + name + kind
+                guard entry.hasPrefix(prefix), let pid = Int32(entry.dropFirst(prefix.count)), !processExists(pid) else { continue }
+                let path = parent + "/" + entry
+                if restore, case .missing = FileKind.of(target), rename(path, target) == 0 { continue }
+                try? manager.removeItem(atPath: path)
+            }
+        }
+    }
+
+    static func processExists(_ pid: Int32) -> Bool {
+        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
     }
 
     static func trim(_ path: String) -> String {

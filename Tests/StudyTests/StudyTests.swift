@@ -153,3 +153,24 @@ final class StudyTests: XCTestCase {
         }
     }
 }
+
+/// What a run killed while writing an output folder leaves, and how the next run recovers it.
+final class OutputRecoveryTests: XCTestCase {
+    func testEarlierOutputMovedAsideComesBackAndStagingGoes() throws {
+        let directory = TemporaryDirectory("recover")
+        defer { directory.remove() }
+        // pid 4194305 is beyond Linux's largest pid (2^22), so that process cannot exist.
+        directory.write(".study.tvgeo-old-4194305/metrics.json", text: "{\"old\": true}")
+        directory.write(".study.tvgeo-tmp-4194305/partial.json", text: "{")
+        directory.write(".other.tvgeo-tmp-4194305/keep.json", text: "{}")
+        OutputFolder.recoverInterruptedRuns(parent: directory.path, name: "study", target: directory.path + "/study")
+        XCTAssertEqual(try String(contentsOfFile: directory.path + "/study/metrics.json", encoding: .utf8), "{\"old\": true}")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), [".other.tvgeo-tmp-4194305", "study"],
+                       "only this target's leftovers are touched")
+        // A live process's staging folder is left alone.
+        let live = ".study.tvgeo-tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        directory.write(live + "/x", text: "")
+        OutputFolder.recoverInterruptedRuns(parent: directory.path, name: "study", target: directory.path + "/study")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/" + live + "/x"))
+    }
+}
