@@ -134,3 +134,16 @@ final class NumberFormatTests: XCTestCase {
         XCTAssertEqual(NumberFormat.scientific(0, decimals: 1), "0")
     }
 }
+
+final class NiceTicksMinimumCountTests: XCTestCase {
+    /// A short axis over −22.5…40.7 with three intervals gets a step of 50 and one tick; asking for
+    /// at least three ticks refines the step.
+    func testMinimumCountRefinesACoarseStep() {
+        XCTAssertEqual(NiceTicks.ticks(-22.5, 40.7, targetCount: 3).values, [0])
+        let refined = NiceTicks.ticks(-22.5, 40.7, targetCount: 3, minimumCount: 3)
+        XCTAssertEqual(refined.values, [-20, 0, 20, 40])
+        XCTAssertEqual(refined.labels, ["−20", "0", "20", "40"])
+        // Already enough: unchanged.
+        XCTAssertEqual(NiceTicks.ticks(0, 10, targetCount: 5, minimumCount: 3).values, NiceTicks.ticks(0, 10, targetCount: 5).values)
+    }
+}

@@ -146,8 +146,8 @@ struct ScatterLayout {
         var yAxis = Axis(side: .left, ticks: NiceTicks.ticks(0, 1), title: map.yTitle, theme: theme, measurer: measurer)
         for _ in 0..<3 {
             let plotWidthGuess = max(plot.width, width * 0.6)
-            xAxis.ticks = NiceTicks.ticks(xRange.lowerBound, xRange.upperBound, targetCount: max(3, Int(plotWidthGuess / 45)))
-            yAxis.ticks = NiceTicks.ticks(yRange.lowerBound, yRange.upperBound, targetCount: max(3, Int(max(plot.height, plotWidthGuess * 0.75) / 40)))
+            xAxis.ticks = NiceTicks.ticks(xRange.lowerBound, xRange.upperBound, targetCount: max(3, Int(plotWidthGuess / 45)), minimumCount: 2)
+            yAxis.ticks = NiceTicks.ticks(yRange.lowerBound, yRange.upperBound, targetCount: max(3, Int(max(plot.height, plotWidthGuess * 0.75) / 40)), minimumCount: 3)
             let left = m + yAxis.thickness
             let right = m + xAxis.overhang * 0.5
             let plotWidth = max(width - left - right, 20)

@@ -60,6 +60,24 @@ public enum NiceTicks {
     ///     otherwise only ticks inside the range are returned (colour bars, padded scatter axes).
     ///   - integerSteps: never step below 1 (layer indices).
     ///   - asciiMinus: label negatives with "-" instead of "−".
+    ///   - minimumCount: ask for more intervals until at least this many ticks fall inside the range
+    ///     (a 1-2-5 step can otherwise leave a short axis with a single tick); at most 50 intervals.
+    public static func ticks(
+        _ lower: Double, _ upper: Double, targetCount: Int = 5,
+        expandToNiceBounds: Bool = false, integerSteps: Bool = false, asciiMinus: Bool = false,
+        minimumCount: Int
+    ) -> TickSet {
+        var count = max(targetCount, 1)
+        var set = ticks(lower, upper, targetCount: count, expandToNiceBounds: expandToNiceBounds,
+                        integerSteps: integerSteps, asciiMinus: asciiMinus)
+        while set.values.count < minimumCount && count < 50 {
+            count += 1
+            set = ticks(lower, upper, targetCount: count, expandToNiceBounds: expandToNiceBounds,
+                        integerSteps: integerSteps, asciiMinus: asciiMinus)
+        }
+        return set
+    }
+
     public static func ticks(
         _ lower: Double, _ upper: Double, targetCount: Int = 5,
         expandToNiceBounds: Bool = false, integerSteps: Bool = false, asciiMinus: Bool = false
