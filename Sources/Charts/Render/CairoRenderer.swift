@@ -50,23 +50,14 @@ public struct CairoRenderer: Renderer {
                 throw RenderError.invalidSize(size)
             }
         }
-        let sink = ByteSink()
-        let surface = Self.makePDFSurface(Unmanaged.passUnretained(sink).toOpaque(), size: first.size, title: title)
-        let cr = cairo_create(surface)!
-        for page in pages {
-            // Applies to the page about to be drawn; must come before any drawing on it.
-            cairo_pdf_surface_set_size(surface, page.size.width, page.size.height)
-            CairoDrawing.draw(page, on: cr)
-            cairo_show_page(cr)
+        return try renderVector(makeSurface: { Self.makePDFSurface($0, size: first.size, title: title) }) { cr, surface in
+            for page in pages {
+                // Applies to the page about to be drawn; must come before any drawing on it.
+                cairo_pdf_surface_set_size(surface, page.size.width, page.size.height)
+                CairoDrawing.draw(page, on: cr)
+                cairo_show_page(cr)
+            }
         }
-        let drawStatus = cairo_status(cr)
-        cairo_destroy(cr)
-        cairo_surface_finish(surface)
-        let surfaceStatus = cairo_surface_status(surface)
-        cairo_surface_destroy(surface)
-        try checkCairo(drawStatus)
-        try checkCairo(surfaceStatus)
-        return withExtendedLifetime(sink) { sink.data }
     }
 
     /// A PDF 1.5 surface writing into the `ByteSink` at `sink`, without dates, Creator "tvgeo".
@@ -84,10 +75,17 @@ public struct CairoRenderer: Renderer {
     }
 
     private func renderVector(_ scene: Scene, makeSurface: (UnsafeMutableRawPointer) -> OpaquePointer) throws -> Data {
+        try renderVector(makeSurface: makeSurface) { cr, _ in CairoDrawing.draw(scene, on: cr) }
+    }
+
+    /// Creates a vector surface writing into a byte sink, lets `draw` paint it, finishes it and
+    /// returns the bytes, or the first Cairo error.
+    private func renderVector(makeSurface: (UnsafeMutableRawPointer) -> OpaquePointer,
+                              draw: (OpaquePointer, OpaquePointer) -> Void) throws -> Data {
         let sink = ByteSink()
         let surface = makeSurface(Unmanaged.passUnretained(sink).toOpaque())
         let cr = cairo_create(surface)!
-        CairoDrawing.draw(scene, on: cr)
+        draw(cr, surface)
         let drawStatus = cairo_status(cr)
         cairo_destroy(cr)
         cairo_surface_finish(surface)
