@@ -25,8 +25,12 @@ public enum ToolError: Error, Equatable, Sendable {
         }
     }
 
-    /// One line, without the program name: "file: tensor: problem".
-    public var message: String {
+    /// One line, without the program name: "file: tensor: problem". Control characters from
+    /// the inputs (a tensor name, a CSV field or a path holding a line break or an escape) are
+    /// written as escapes, so the message stays one line and cannot drive the terminal.
+    public var message: String { Self.escapingControlCharacters(rawMessage) }
+
+    private var rawMessage: String {
         switch self {
         case .usage(let text):
             return text
@@ -43,6 +47,25 @@ public enum ToolError: Error, Equatable, Sendable {
     }
 }
 
+extension ToolError {
+    /// `\n`, `\r`, `\t` and `\u{…}` for the other control characters (C0, DEL, C1).
+    static func escapingControlCharacters(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.properties.generalCategory == .control:
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
 extension ToolError: CustomStringConvertible {
     public var description: String { message }
 }
@@ -51,6 +74,8 @@ extension ToolError: CustomStringConvertible {
 /// Warnings are collected as data and printed and stored in `metrics.json` by the caller.
 public struct Warning: Hashable, Sendable, CustomStringConvertible {
     public var text: String
-    public init(_ text: String) { self.text = text }
+    /// Control characters in `text` (from a tensor name, a config value) are escaped as in
+    /// `ToolError.message`, so a warning prints as one line.
+    public init(_ text: String) { self.text = ToolError.escapingControlCharacters(text) }
     public var description: String { text }
 }

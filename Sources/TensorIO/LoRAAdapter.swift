@@ -71,6 +71,9 @@ public final class LoRAAdapter: Sendable {
             let bin = path + "/adapter_model.bin"
             let hasConfig = FileKind.of(config) == .regular
             let hasSafetensors = FileKind.of(safetensors) == .regular
+            for file in [safetensors, bin] where FileKind.of(file) == .directory {
+                throw .missingInput(path: file, problem: "is a directory, expected a \(file == bin ? ".bin" : ".safetensors") file")
+            }
             guard hasSafetensors || FileKind.of(bin) == .regular else {
                 throw .missingInput(path: safetensors, problem: hasConfig ? "no such file (the folder has adapter_config.json but neither adapter_model.safetensors nor adapter_model.bin)" : "no such file; is \(path) a PEFT adapter folder?")
             }

@@ -202,9 +202,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         // The tensors must tile the data section exactly: no gap, no overlap, nothing after.
         let ordered = tensors.sorted { ($0.byteRange.lowerBound, $0.byteRange.upperBound) < ($1.byteRange.lowerBound, $1.byteRange.upperBound) }
         var expected = 0
-        for tensor in ordered {
+        for (position, tensor) in ordered.enumerated() {
             if tensor.byteRange.lowerBound < expected {
-                let other = ordered.last { $0.byteRange.upperBound > tensor.byteRange.lowerBound && $0.name != tensor.name }
+                // The overlapped tensor is one that starts before this one (not a later one).
+                let other = ordered[..<position].last { $0.byteRange.upperBound > tensor.byteRange.lowerBound }
                 throw .invalidData(file: path, location: tensor.name,
                                    problem: "data_offsets \(tensor.byteRange.lowerBound)..<\(tensor.byteRange.upperBound) overlap \(other.map { "tensor \($0.name)" } ?? "another tensor")")
             }
