@@ -26,7 +26,13 @@ public enum ReportBuilder {
     public static func build(name: String, analysis: StudyAnalysis, findings: StudyFindings,
                              settings: ReportSettings, provenance: Provenance) -> ReportDocument {
         let modules = settings.modules.map { wanted in analysis.modules.filter(wanted.contains) } ?? analysis.modules
-        let metrics = DistanceMetric.allCases.filter(settings.metrics.contains)
+        // A metric undefined everywhere (grassmann_b of full fine-tuning) gets no section.
+        let metrics = DistanceMetric.allCases.filter(settings.metrics.contains).filter { metric in
+            modules.contains { module in
+                guard let mean = analysis.distances[metric]?[module]?.mean else { return false }
+                return (0..<mean.count).contains { i in (0..<mean.count).contains { j in i != j && mean[i, j].isFinite } }
+            }
+        }
         let narrow = settings.figureWidth >= 2 * FigureWidth.singleColumn ? FigureWidth.singleColumn : settings.figureWidth
         let figures = ReportFigures(analysis: analysis, findings: findings, wideWidth: settings.figureWidth, narrowWidth: narrow)
         var document = ReportDocument(
@@ -156,7 +162,9 @@ public enum ReportBuilder {
                     return (metric, s)
                 }.sorted { $0.1.mean! > $1.1.mean! }
                 guard let best = ranked.first, let mean = best.1.mean, let std = best.1.std else {
-                    lines.append("\(module): no metric has a defined correlation with the merge loss.")
+                    let partners = metrics.compactMap { findings.correlations[$0]?[module]?[.spearman]?.perTaskCounts.max() }.max() ?? 0
+                    lines.append("\(module): no metric has a defined correlation with the merge loss"
+                                 + (partners < 3 ? " (Spearman's ρ per task needs at least three merge partners with scores; here at most \(partners))." : "."))
                     continue
                 }
                 let others = ranked.dropFirst().map { "\(ReportText.shortName($0.0)) \(ReportTables.fixed($0.1.mean!))" }

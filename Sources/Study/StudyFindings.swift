@@ -53,14 +53,19 @@ public struct StudyFindings: Sendable {
                     }
                 }
                 if let clustering = TaskMaps.averageLinkage(rows) { findings.clustering[metric, default: [:]][module] = clustering }
-                if rows.joined().contains(where: { !$0.isFinite }) {
+                // (A metric undefined everywhere, grassmann_b of full fine-tuning, is explained by its own warning.)
+                let offDiagonal = rows.enumerated().flatMap { i, row in row.enumerated().filter { $0.offset != i }.map(\.element) }
+                if offDiagonal.contains(where: { !$0.isFinite }) && offDiagonal.contains(where: \.isFinite) {
                     findings.warnings.append(Warning("maps and ordering of \(metric.rawValue) · \(module) are left out: the layer-mean matrix has undefined entries"))
                 }
             }
         }
         for module in analysis.modules {
             guard let a = analysis.distances[.grassmann]?[module]?.mean, let b = analysis.distances[.grassmannB]?[module]?.mean else { continue }
-            findings.grassmannIdentity[module] = zip(a.values, b.values).filter { $0.isFinite && $1.isFinite }.map { abs($0 - $1) }.max() ?? 0
+            // Only where both are defined (grassmann_b is undefined throughout for full fine-tuning).
+            if let largest = zip(a.values, b.values).filter({ $0.isFinite && $1.isFinite }).map({ abs($0 - $1) }).max() {
+                findings.grassmannIdentity[module] = largest
+            }
         }
         guard let scores else { return findings }
         let (delta, missing) = scores.delta(tasks: tasks)
