@@ -64,6 +64,13 @@ WORKLOADS = {
         "groups": 4, "split": [6, 4, 6],
         "base_model": "meta-llama/Llama-2-7b-hf", "task_type": "CAUSAL_LM",
     },
+    # Two 2.1 GB adapters: tvgeo's memory must stay at the blocks in flight (issue: hostile inputs).
+    "big": {
+        "id": 3, "adapters": 2, "layers": 32, "d": 4096, "r": 512, "lora_alpha": 1024,
+        "dtype": "F32", "modules": ["q_proj", "k_proj", "v_proj", "o_proj"], "naming": "llama",
+        "groups": 1, "split": [192, 128, 192],
+        "base_model": "meta-llama/Llama-2-7b-hf", "task_type": "CAUSAL_LM",
+    },
 }
 NEAR_DUP_NOISE = 1e-3
 

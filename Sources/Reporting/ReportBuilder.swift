@@ -54,7 +54,7 @@ public enum ReportBuilder {
         // Summary, with the poster's table when there are scores.
         var summaryBlocks: [ReportBlock] = [.bullets(document.summary)]
         if findings.delta != nil {
-            summaryBlocks.append(.table(add(ReportTables.correlations(findings, modules: modules, metrics: metrics))))
+            summaryBlocks.append(.table(add(ReportTables.correlations(findings, tasks: analysis.tasks, modules: modules, metrics: metrics))))
         }
         document.sections.append(ReportSection(id: "summary", title: "Summary", blocks: summaryBlocks, startsPage: false))
 

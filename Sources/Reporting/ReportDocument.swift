@@ -75,6 +75,8 @@ public struct ReportTable: Sendable {
     public var data: TableData
     /// Notes under the table (what bold means, what a dash means).
     public var notes: String?
+    /// The CSV file when it is not the displayed rows: full-precision numbers, or a long form.
+    public var csv: String? = nil
 }
 
 /// Where the numbers come from: the tool, the command, the time and every input file's digest.

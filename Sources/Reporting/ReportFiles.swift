@@ -61,7 +61,7 @@ public enum ReportFiles {
             }
             if wanted.contains(.csv) {
                 let path = "tables/\(table.name).csv"
-                files.append(OutputFile(path, text: csv(table, document: document, analysis: analysis, findings: findings)))
+                files.append(OutputFile(path, text: table.csv ?? TableCSV.text(table.data)))
                 links[table.name, default: []].append(path)
             }
         }
@@ -75,20 +75,6 @@ public enum ReportFiles {
         }
         if let pdf { files.append(OutputFile("report.pdf", pdf)) }
         return files
-    }
-
-    /// Distance matrices and the correlation table at full precision; other tables as displayed.
-    static func csv(_ table: ReportTable, document: ReportDocument, analysis: StudyAnalysis, findings: StudyFindings) -> String {
-        if table.name == "correlations" {
-            let metrics = DistanceMetric.allCases.filter { table.data.columnHeaders.contains($0.rawValue) }
-            return TableCSV.correlations(findings, tasks: analysis.tasks, modules: table.data.rows.map(\.header), metrics: metrics)
-        }
-        for metric in DistanceMetric.allCases {
-            for module in analysis.modules where table.name == "distances-\(metric.rawValue)-\(OutputNaming.component(module))" {
-                if let layered = analysis.distances[metric]?[module] { return MatrixCSV.text(tasks: analysis.tasks, matrix: layered.mean) }
-            }
-        }
-        return TableCSV.text(table.data)
     }
 
     /// metrics.json with the report's provenance added.

@@ -6,7 +6,7 @@ import Study
 enum ReportTables {
     /// The poster's table: rows are modules, columns metrics, cells the Spearman ρ between δ(i,j)
     /// and the layer-mean distance as "mean (std)" over tasks; the largest mean of each row bold.
-    static func correlations(_ findings: StudyFindings, modules: [String], metrics: [DistanceMetric]) -> ReportTable {
+    static func correlations(_ findings: StudyFindings, tasks: [String], modules: [String], metrics: [DistanceMetric]) -> ReportTable {
         let rows = modules.map { module -> TableData.Row in
             let summaries = metrics.map { findings.correlations[$0]?[module]?[.spearman] }
             let best = summaries.compactMap { $0?.mean }.max()
@@ -19,7 +19,8 @@ enum ReportTables {
                              caption: "Mean (std) over tasks of the per-task Spearman correlation; best per module in bold.",
                              cornerHeader: "Module", columnHeaders: metrics.map(\.rawValue), rows: rows)
         return ReportTable(name: "correlations", data: data,
-                           notes: "Values: metrics.json → correlations.<metric>.<module>.mean and .std. — : no task has a defined ρ.")
+                           notes: "Values: metrics.json → correlations.<metric>.<module>.mean and .std. — : no task has a defined ρ.",
+                           csv: TableCSV.correlations(findings, tasks: tasks, modules: modules, metrics: metrics))
     }
 
     /// Per metric and module: mean, std, the bootstrap interval of the mean, and the pooled ρ of the
@@ -76,7 +77,8 @@ enum ReportTables {
                              caption: "Mean over \(layered.layerIDs.count) layer\(layered.layerIDs.count == 1 ? "" : "s") (\(ReportText.unit(metric))).",
                              cornerHeader: "", columnHeaders: tasks, rows: rows)
         return ReportTable(name: "distances-\(metric.rawValue)-\(OutputNaming.component(module))", data: data,
-                           notes: "Values: metrics.json → distances.\(metric.rawValue).\(module).mean.")
+                           notes: "Values: metrics.json → distances.\(metric.rawValue).\(module).mean.",
+                           csv: MatrixCSV.text(tasks: tasks, matrix: layered.mean))
     }
 
     /// One row per adapter: what was read.
