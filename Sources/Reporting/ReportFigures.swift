@@ -100,9 +100,12 @@ struct ReportFigures {
 
     func deltaHeatmap() -> ReportFigure? {
         guard let delta = findings.delta else { return nil }
+        // Three significant digits for the largest loss (scores may be fractions or percentages).
+        let largest = delta.values.filter(\.isFinite).map(abs).max() ?? 0
+        let decimals = largest >= 100 ? 0 : largest >= 10 ? 1 : largest >= 1 ? 2 : 3
         let heatmap = Heatmap(values: delta.rows, rowLabels: analysis.tasks, columnLabels: analysis.tasks,
                               title: "Merge loss δ(i, j)", subtitle: "row: evaluated task i; column: merge partner j",
-                              colorScale: .correlation, annotate: analysis.tasks.count <= 12, decimals: 3,
+                              colorScale: .correlation, annotate: analysis.tasks.count <= 12, decimals: decimals,
                               colorBarTitle: "score(i) − score(Comb(i, j))")
         return ReportFigure(name: "heatmap-delta", scene: heatmap.scene(width: wideWidth),
                             caption: "The loss of task i when its adapter is averaged with j's (metrics.json → delta); hatched: no score.")
