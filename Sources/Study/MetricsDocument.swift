@@ -201,7 +201,11 @@ public enum MatrixCSV {
 
 /// File names made from module names (which may hold `/` for encoder/decoder stacks).
 public enum OutputNaming {
+    /// ASCII letters, digits, `.`, `_` and `-` kept, anything else `_`; a leading `.` becomes `_`
+    /// too, so a name never makes a hidden file or `..`.
     public static func component(_ text: String) -> String {
-        String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "_" })
+        var name = String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "_" })
+        if name.hasPrefix(".") { name = "_" + name.dropFirst() }
+        return name
     }
 }

@@ -81,4 +81,19 @@ final class MergeCommandTests: XCTestCase {
         try assertFails(["merge", "--method", "ties", example + "/cola", example + "/mrpc", "--out", directory.path + "/o"], 64, "ties")
         try assertFails(["merge", "--all-pairs", example + "/cola", "--out", directory.path + "/o"], 64, "at least two")
     }
+
+    /// Folder names made from task names stay inside --out, whatever the names hold.
+    func testHostileTaskNamesCannotLeaveTheOutputFolder() throws {
+        let out = directory.path + "/pairs"
+        let result = try run(["merge", "--quiet", "--all-pairs", "../../x=" + example + "/cola", "/etc/y=" + example + "/mrpc", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["pairs"], "nothing beside the output folder")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: out).filter { !$0.hasPrefix("manifest") && $0 != ".tvgeo-output" }.sorted()
+        XCTAssertEqual(folders, ["_._.._x+_etc_y", "_etc_y+_._.._x"], "no hidden folder, no path separator")
+        for folder in folders {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + folder + "/adapter_model.safetensors"), folder)
+        }
+        let manifest = try JSONParser.parse(try bytes(out + "/manifest.json"))
+        XCTAssertTrue("\(manifest)".contains("../../x"), "the manifest keeps the task names as given")
+    }
 }
