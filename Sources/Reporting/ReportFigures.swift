@@ -14,36 +14,19 @@ struct ReportFigures {
         ([kind, metric] + (module.map { [OutputNaming.component($0)] } ?? [])).joined(separator: "-")
     }
 
-    func layersText(_ layered: LayeredDistances) -> String {
-        layered.layerIDs.count == 1 ? "layer \(layered.layerIDs[0])" : "mean over \(layered.layerIDs.count) layers"
-    }
-
     func heatmap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
-        guard let layered = analysis.distances[metric]?[module] else { return nil }
-        let (title, unit) = AnalysisFigures.label(metric)
-        var heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
-                              title: "\(title) · \(module)", subtitle: "\(analysis.tasks.count) tasks, \(layersText(layered))",
-                              colorScale: .viridis, range: AnalysisFigures.offDiagonalRange(layered.mean),
-                              annotate: analysis.tasks.count <= 12, decimals: metric == .cosine ? 3 : 2, colorBarTitle: unit)
-        var ordered = ""
-        if let order = findings.clustering[metric]?[module]?.order {
-            heatmap.rowOrder = order
-            heatmap.columnOrder = order
-            heatmap.subtitle = "\(analysis.tasks.count) tasks, \(layersText(layered)), in clustering order"
-            ordered = " Tasks in average-linkage order (metrics.json → clustering.\(metric.rawValue).\(module).order)."
-        }
-        return ReportFigure(name: Self.name("heatmap", metric.rawValue, module), scene: heatmap.scene(width: wideWidth),
-                            caption: "\(title) between every pair of tasks, \(layersText(layered)) (metrics.json → distances.\(metric.rawValue).\(module).mean).\(ordered)")
+        guard let layered = analysis.distances[metric]?[module],
+              let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth) else { return nil }
+        let ordered = findings.clustering[metric]?[module] == nil ? ""
+            : " Tasks in average-linkage order (metrics.json → clustering.\(metric.rawValue).\(module).order)."
+        return ReportFigure(name: Self.name("heatmap", metric.rawValue, module), scene: scene,
+                            caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered)) (metrics.json → distances.\(metric.rawValue).\(module).mean).\(ordered)")
     }
 
     func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
-        guard let pca = findings.pca[metric]?[module] else { return nil }
-        let map = ScatterMap(points: points(pca.coordinates),
-                             xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio.first),
-                             yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio.dropFirst().first),
-                             title: "PCA · \(ReportText.shortName(metric)) · \(module)",
-                             subtitle: "rows of the layer-mean distance matrix, centred", equalAspect: true)
-        return ReportFigure(name: Self.name("pca", metric.rawValue, module), scene: map.scene(width: narrowWidth),
+        guard let scene = AnalysisFigures.pcaMap(metric, module, analysis: analysis, findings: findings, width: narrowWidth,
+                                                 title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
+        return ReportFigure(name: Self.name("pca", metric.rawValue, module), scene: scene,
                             caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix (metrics.json → pca.\(metric.rawValue).\(module)).")
     }
 
@@ -51,7 +34,7 @@ struct ReportFigures {
         guard let mds = findings.mds[metric]?[module] else { return nil }
         let positive = mds.eigenvalues.filter { $0 > 0 }.reduce(0, +)
         func share(_ k: Int) -> Double? { k < mds.eigenvalues.count && positive > 0 ? max(0, mds.eigenvalues[k]) / positive : nil }
-        let map = ScatterMap(points: points(mds.coordinates),
+        let map = ScatterMap(points: AnalysisFigures.points(mds.coordinates, tasks: analysis.tasks),
                              xTitle: ScatterMap.componentTitle("Dim ", index: 1, explainedVariance: share(0)),
                              yTitle: ScatterMap.componentTitle("Dim ", index: 2, explainedVariance: share(1)),
                              title: "MDS · \(ReportText.shortName(metric)) · \(module)",
@@ -136,12 +119,5 @@ struct ReportFigures {
             .scene(width: narrowWidth)
         return ReportFigure(name: Self.name("delta", metric.rawValue, module), scene: scene,
                             caption: "Merge loss against the \(ReportText.shortName(metric)) distance (metrics.json → delta, distances.\(metric.rawValue).\(module).mean); ρ: correlations.\(metric.rawValue).\(module).")
-    }
-
-    func points(_ coordinates: [[Double]]) -> [ScatterPoint] {
-        analysis.tasks.enumerated().map { index, task in
-            let c = coordinates[index]
-            return ScatterPoint(label: task, x: c.first ?? .nan, y: c.count > 1 ? c[1] : 0)
-        }
     }
 }

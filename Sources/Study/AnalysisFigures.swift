@@ -24,16 +24,8 @@ public enum AnalysisFigures {
         var files = try heatmaps(for: analysis, findings: findings, formats: formats, width: width)
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
-                guard let pca = findings.pca[metric]?[module] else { continue }
-                let points = analysis.tasks.enumerated().map { index, task in
-                    ScatterPoint(label: task, x: pca.coordinates[index][0], y: pca.coordinates[index][1])
-                }
-                let map = ScatterMap(points: points,
-                                     xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio[0]),
-                                     yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio[1]),
-                                     title: "PCA of the tasks · \(label(metric).title) · \(module)",
-                                     subtitle: "rows of the layer-mean distance matrix, centred", equalAspect: true)
-                files += try render(map.scene(width: FigureWidth.singleColumn), name: "pca-\(metric.rawValue)-\(OutputNaming.component(module))", formats: formats)
+                guard let scene = pcaMap(metric, module, analysis: analysis, findings: findings, width: FigureWidth.singleColumn) else { continue }
+                files += try render(scene, name: "pca-\(metric.rawValue)-\(OutputNaming.component(module))", formats: formats)
             }
         }
         return files
@@ -57,25 +49,57 @@ public enum AnalysisFigures {
         var files: [OutputFile] = []
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
-                guard let layered = analysis.distances[metric]?[module] else { continue }
-                let (title, unit) = label(metric)
-                let layers = layered.layerIDs.count == 1 ? "layer \(layered.layerIDs[0])" : "mean over \(layered.layerIDs.count) layers"
-                // The colour scale spans the off-diagonal values: the zero diagonal would otherwise
-                // compress every pair into one end of the map (diagonal cells clamp to the low end).
-                var heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
-                                      title: "\(title) · \(module)", subtitle: "\(analysis.tasks.count) tasks, \(layers)",
-                                      colorScale: .viridis, range: offDiagonalRange(layered.mean), annotate: analysis.tasks.count <= 12,
-                                      decimals: metric == .cosine ? 3 : 2, colorBarTitle: unit)
-                // Similar tasks side by side: the average-linkage order of this very matrix.
-                if let order = findings?.clustering[metric]?[module]?.order {
-                    heatmap.rowOrder = order
-                    heatmap.columnOrder = order
-                    heatmap.subtitle = "\(analysis.tasks.count) tasks, \(layers), in clustering order"
-                }
-                files += try render(heatmap.scene(width: width), name: "heatmap-\(metric.rawValue)-\(OutputNaming.component(module))", formats: formats)
+                guard let scene = heatmap(metric, module, analysis: analysis, findings: findings, width: width) else { continue }
+                files += try render(scene, name: "heatmap-\(metric.rawValue)-\(OutputNaming.component(module))", formats: formats)
             }
         }
         return files
+    }
+
+    /// "layer 3" or "mean over 12 layers".
+    public static func layersText(_ layered: LayeredDistances) -> String {
+        layered.layerIDs.count == 1 ? "layer \(layered.layerIDs[0])" : "mean over \(layered.layerIDs.count) layers"
+    }
+
+    /// The layer-mean matrix of one metric and module as a heatmap: viridis over the off-diagonal
+    /// range, values annotated up to 12 tasks, tasks in clustering order when `findings` has one.
+    public static func heatmap(_ metric: DistanceMetric, _ module: String, analysis: StudyAnalysis, findings: StudyFindings?,
+                               width: Double) -> Scene? {
+        guard let layered = analysis.distances[metric]?[module] else { return nil }
+        let (title, unit) = label(metric)
+        // The colour scale spans the off-diagonal values: the zero diagonal would otherwise
+        // compress every pair into one end of the map (diagonal cells clamp to the low end).
+        var heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
+                              title: "\(title) · \(module)", subtitle: "\(analysis.tasks.count) tasks, \(layersText(layered))",
+                              colorScale: .viridis, range: offDiagonalRange(layered.mean), annotate: analysis.tasks.count <= 12,
+                              decimals: metric == .cosine ? 3 : 2, colorBarTitle: unit)
+        // Similar tasks side by side: the average-linkage order of this very matrix.
+        if let order = findings?.clustering[metric]?[module]?.order {
+            heatmap.rowOrder = order
+            heatmap.columnOrder = order
+            heatmap.subtitle = "\(analysis.tasks.count) tasks, \(layersText(layered)), in clustering order"
+        }
+        return heatmap.scene(width: width)
+    }
+
+    /// The tasks on the first two principal components of the rows of the layer-mean matrix.
+    public static func pcaMap(_ metric: DistanceMetric, _ module: String, analysis: StudyAnalysis, findings: StudyFindings,
+                              width: Double, title: String? = nil) -> Scene? {
+        guard let pca = findings.pca[metric]?[module] else { return nil }
+        let map = ScatterMap(points: points(pca.coordinates, tasks: analysis.tasks),
+                             xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio.first),
+                             yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio.dropFirst().first),
+                             title: title ?? "PCA of the tasks · \(label(metric).title) · \(module)",
+                             subtitle: "rows of the layer-mean distance matrix, centred", equalAspect: true)
+        return map.scene(width: width)
+    }
+
+    /// One labelled point per task from 2-D coordinates (a missing second axis is 0).
+    public static func points(_ coordinates: [[Double]], tasks: [String]) -> [ScatterPoint] {
+        tasks.enumerated().map { index, task in
+            let c = coordinates[index]
+            return ScatterPoint(label: task, x: c.first ?? .nan, y: c.count > 1 ? c[1] : 0)
+        }
     }
 
     /// The range of the finite off-diagonal values, or nil when there are none.
