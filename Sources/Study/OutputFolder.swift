@@ -175,8 +175,7 @@ public enum OutputFolder {
     /// Only folders of processes that no longer exist are touched.
     static func recoverInterruptedRuns(parent: String, name: String, target: String) {
         let manager = FileManager.default
-        guard let entries = try? manager.contentsOfDirectory(atPath: parent) else { return }
-        for entry in entries.sorted() {
+        for entry in entries(of: parent, withPrefix: "." + name + ".tvgeo-").sorted() {
             for (kind, restore) in [(".tvgeo-tmp-", false), (".tvgeo-old-", true)] {
                 let prefix = "." + name + kind
                 guard entry.hasPrefix(prefix), let pid = Int32(entry.dropFirst(prefix.count)), !processExists(pid) else { continue }
@@ -185,6 +184,28 @@ public enum OutputFolder {
                 try? manager.removeItem(atPath: path)
             }
         }
+    }
+
+    /// The names in `folder` that start with `prefix`, read with readdir: the parent of an output
+    /// folder may be a crowded /tmp, where building a string for every entry costs milliseconds.
+    static func entries(of folder: String, withPrefix prefix: String) -> [String] {
+        guard let directory = opendir(folder) else { return [] }
+        defer { closedir(directory) }
+        let wanted = Array(prefix.utf8)
+        // A file name has at most 255 bytes, so a longer prefix matches nothing.
+        guard wanted.count < 256 else { return [] }
+        var found: [String] = []
+        while let entry = readdir(directory) {
+            let matches = withUnsafeBytes(of: &entry.pointee.d_name) { raw -> Bool in
+                for (index, byte) in wanted.enumerated() where raw[index] != byte { return false }
+                return true
+            }
+            guard matches else { continue }
+            found.append(withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            })
+        }
+        return found
     }
 
     static func processExists(_ pid: Int32) -> Bool {
