@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "TensorIO", "AnalysisCore", "JSONText", "TVGeoTestSupport"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Study", "Charts", "JSONText", "TVGeoTestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Study", "Charts", "JSONText", "TVGeoTestSupport"], exclude: ["__Snapshots__"]),
         .testTarget(name: "CLITests", dependencies: ["tvgeo", "Study", "JSONText", "TVGeoTestSupport"]),
     ]
 )

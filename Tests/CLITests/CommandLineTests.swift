@@ -29,6 +29,18 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    func testModulesRestrictTheAnalysis() throws {
+        let out = directory.path + "/value-only"
+        let result = try run(["analyze", "-q", example + "/cola", example + "/mrpc", "--modules", "value", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let metrics = try JSONParser.parse(try readFile(out + "/metrics.json"))
+        XCTAssertEqual(metrics["modules"], .array([.string("value")]))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/distances-l2-query.csv"))
+        let unknown = try run(["analyze", "-q", example + "/cola", example + "/mrpc", "--modules", "key", "--out", directory.path + "/never"])
+        XCTAssertEqual(unknown.status, 64, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("they share query, value"), unknown.stderr)
+    }
+
     func testDefaultOutputFolderIsNamedAfterTheStudy() throws {
         let result = try run(["analyze", "--quiet", example + "/rte", example + "/hate"])
         XCTAssertEqual(result.status, 0, result.stderr)

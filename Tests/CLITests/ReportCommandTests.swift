@@ -224,6 +224,27 @@ final class ReportSafetyTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/elsewhere/metrics.json"))
     }
 
+    /// --figure-width single: every standalone figure is one column (240 pt) wide; --modules and
+    /// --metrics narrow the report.
+    func testFigureWidthModulesAndMetrics() throws {
+        let out = directory.path + "/narrow"
+        let result = try runTVGeo(["report", "-q", adapters[0], adapters[1], adapters[2], "--out", out, "--formats", "pdf,json",
+                                   "--figure-width", "single", "--modules", "value", "--metrics", "cosine,grassmann"], in: directory.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let figures = try FileManager.default.contentsOfDirectory(atPath: out + "/figures").sorted()
+        XCTAssertEqual(figures, ["heatmap-cosine-value.pdf", "heatmap-grassmann-value.pdf", "hierarchy-grassmann-cosine-value.pdf",
+                                 "mds-cosine-value.pdf", "mds-grassmann-value.pdf", "pca-cosine-value.pdf", "pca-grassmann-value.pdf",
+                                 "profile-cosine-value.pdf", "profile-grassmann-value.pdf"])
+        guard runTool("pdfinfo", ["-v"]) != nil else { throw XCTSkip("pdfinfo (poppler-utils) is not installed") }
+        for figure in figures {
+            let info = try XCTUnwrap(runTool("pdfinfo", [out + "/figures/" + figure])).output
+            let size = info.split(separator: "\n").first { $0.hasPrefix("Page size:") } ?? ""
+            XCTAssertTrue(size.contains(" 240 x "), "\(figure): \(size)")
+        }
+        let metrics = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))))
+        XCTAssertEqual(metrics["modules"], .array([.string("value")]))
+    }
+
     func testOptionErrorsAreUsageErrorsAndWriteNothing() throws {
         let cases: [([String], Int32, String)] = [
             (["--formats", "docx"], 64, "unknown report format"),
