@@ -71,7 +71,7 @@ public enum ReportFiles {
         }
         if wanted.contains(.html), let templates {
             progress("writing report.html")
-            files.append(OutputFile("report.html", text: try HTMLReport.render(document, templates: templates, svg: svg, files: links)))
+            files.append(OutputFile("report.html", text: try HTMLReport.render(document, templates: templates, svg: svg, files: links, hasMetricsFile: wanted.contains(.json))))
         }
         if let pdf { files.append(OutputFile("report.pdf", pdf)) }
         return files

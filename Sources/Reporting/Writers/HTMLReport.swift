@@ -58,9 +58,11 @@ public struct ReportTemplateSet: Sendable {
 public enum HTMLReport {
     /// `svg` maps figure names to their rendered SVG files; `files` lists, per figure, the figure
     /// files written beside the report (for the download links), and per table its table files.
+    /// `hasMetricsFile` says whether metrics.json is written beside the page (the footer points to it).
     public static func render(_ document: ReportDocument, templates: ReportTemplateSet,
-                              svg: [String: Data], files: [String: [String]]) throws(ToolError) -> String {
-        let context = context(document, style: templates.style, svg: svg, files: files)
+                              svg: [String: Data], files: [String: [String]], hasMetricsFile: Bool = true) throws(ToolError) -> String {
+        var context = context(document, style: templates.style, svg: svg, files: files)
+        context["hasMetricsFile"] = hasMetricsFile
         guard let html = templates.library.render(context, withTemplate: "report") else {
             throw .internalError("the report template did not render")
         }
