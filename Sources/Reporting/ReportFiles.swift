@@ -71,7 +71,8 @@ public enum ReportFiles {
         }
         if wanted.contains(.html), let templates {
             progress("writing report.html")
-            files.append(OutputFile("report.html", text: try HTMLReport.render(document, templates: templates, svg: svg, files: links, hasMetricsFile: wanted.contains(.json))))
+            files.append(OutputFile("report.html", text: try HTMLReport.render(document, templates: templates, svg: svg, files: links,
+                                                                                beside: [(ReportFormat.pdf, "report.pdf"), (.json, "metrics.json")].filter { wanted.contains($0.0) }.map(\.1))))
         }
         if let pdf { files.append(OutputFile("report.pdf", pdf)) }
         return files

@@ -58,11 +58,14 @@ public struct ReportTemplateSet: Sendable {
 public enum HTMLReport {
     /// `svg` maps figure names to their rendered SVG files; `files` lists, per figure, the figure
     /// files written beside the report (for the download links), and per table its table files.
-    /// `hasMetricsFile` says whether metrics.json is written beside the page (the footer points to it).
+    /// `beside` names the other files written next to the page (report.pdf, metrics.json): the
+    /// header links to them and the footer points to metrics.json when it is there.
     public static func render(_ document: ReportDocument, templates: ReportTemplateSet,
-                              svg: [String: Data], files: [String: [String]], hasMetricsFile: Bool = true) throws(ToolError) -> String {
+                              svg: [String: Data], files: [String: [String]], beside: [String] = ["metrics.json"]) throws(ToolError) -> String {
         var context = context(document, style: templates.style, svg: svg, files: files)
-        context["hasMetricsFile"] = hasMetricsFile
+        context["hasMetricsFile"] = beside.contains("metrics.json")
+        context["downloads"] = beside.map { ["href": $0, "label": $0] }
+        context["hasDownloads"] = !beside.isEmpty
         guard let html = templates.library.render(context, withTemplate: "report") else {
             throw .internalError("the report template did not render")
         }
