@@ -135,28 +135,53 @@ public enum BlockGeometry {
         }
         var nearPairs = 0, sineBranches = 0
         for i in 0..<count { setIdentical(i, i) }
+        let kernel = PairKernel(maxRank: block.ranks.max() ?? 0, outFeatures: block.outFeatures, inFeatures: block.inFeatures)
         for i in 0..<count {
             for j in (i + 1)..<max(count, i + 1) {
                 if identical.contains(j * count + i) {
                     setIdentical(i, j)
                     continue
                 }
+                let sumSquares = norms[i] * norms[i] + norms[j] * norms[j]
+                func isNear(_ l2: Double, _ cosine: Double) -> Bool {
+                    l2 * l2 < cancellationThreshold * sumSquares || cosine < cancellationThreshold
+                }
+                if bases[i].isWholeHost && bases[j].isWholeHost {
+                    // The usual case: every subspace is its whole host basis.
+                    kernel.load(i, j, block: block)
+                    let inner = kernel.inner(bases[i].core, bases[j].core)
+                    var l2 = (max(0, sumSquares - 2 * inner)).squareRoot()
+                    var cosine = norms[i] > 0 && norms[j] > 0 ? min(2, max(0, 1 - inner / (norms[i] * norms[j]))) : .nan
+                    if isNear(l2, cosine), kernel.canStackDifference {
+                        nearPairs += 1
+                        let cores = (bases[i].core, bases[j].core)
+                        l2 = try kernel.differenceNorm(first: 1, second: 1, cores: cores, block: block)
+                        if norms[i] > 0 && norms[j] > 0 {
+                            let unit = try kernel.differenceNorm(first: 1 / norms[i], second: 1 / norms[j], cores: cores, block: block)
+                            cosine = min(2, unit * unit / 2)
+                        }
+                    } else if isNear(l2, cosine) {
+                        nearPairs += 1
+                        (l2, cosine) = try stackedDistances(block: block, bases: bases, norms: norms, i, j)
+                    }
+                    set(.l2, i, j, l2)
+                    set(.cosine, i, j, cosine)
+                    let (onB, refinedB) = try kernel.grassmann(onA: false, block: block)
+                    let (onA, refinedA) = try kernel.grassmann(onA: true, block: block)
+                    // Im(ΔW) = Im(B) = span(U) here: one computation serves both.
+                    set(.grassmann, i, j, onB)
+                    set(.grassmannB, i, j, onB)
+                    set(.grassmannA, i, j, onA)
+                    sineBranches += (refinedB ? 1 : 0) + (refinedA ? 1 : 0)
+                    continue
+                }
                 let mu = cross(block.gramU, i, j), mv = cross(block.gramV, i, j)
                 let inner = Matrix.frobeniusInner(bases[i].core, mu * bases[j].core * mv.transposed)
-                let sumSquares = norms[i] * norms[i] + norms[j] * norms[j]
                 var l2 = (max(0, sumSquares - 2 * inner)).squareRoot()
                 var cosine = norms[i] > 0 && norms[j] > 0 ? min(2, max(0, 1 - inner / (norms[i] * norms[j]))) : .nan
-                if l2 * l2 < cancellationThreshold * sumSquares || cosine < cancellationThreshold {
+                if isNear(l2, cosine) {
                     nearPairs += 1
-                    let stacked = try StackedDifference(
-                        u: [host(block.b, rows: block.outFeatures, i), host(block.b, rows: block.outFeatures, j)],
-                        v: [host(block.aTransposed, rows: block.inFeatures, i), host(block.aTransposed, rows: block.inFeatures, j)],
-                        cores: [bases[i].core, bases[j].core])
-                    l2 = stacked.norm(first: 1, second: 1)
-                    if norms[i] > 0 && norms[j] > 0 {
-                        let unit = stacked.norm(first: 1 / norms[i], second: 1 / norms[j])
-                        cosine = min(2, unit * unit / 2)
-                    }
+                    (l2, cosine) = try stackedDistances(block: block, bases: bases, norms: norms, i, j)
                 }
                 set(.l2, i, j, l2)
                 set(.cosine, i, j, cosine)
@@ -186,6 +211,26 @@ public enum BlockGeometry {
         for kind in SubspaceKind.allCases { ranks[kind] = bases.map { $0.subspace(kind).rank } }
         return BlockGeometryResult(distances: distances, norms: norms, subspaceRanks: ranks,
                                    nearPairs: nearPairs, sineBranches: sineBranches)
+    }
+
+    /// l2 and cosine of a nearly equal pair from the thin QRs of the stacked host bases.
+    private static func stackedDistances(block: StackedBlock, bases: [AdapterBasis], norms: [Double],
+                                         _ i: Int, _ j: Int) throws(ToolError) -> (Double, Double) {
+        func host(_ stack: [Double], rows: Int, _ index: Int) -> Matrix {
+            let columns = block.columns(index)
+            return Matrix(rows: rows, cols: columns.count, values: Array(stack[(columns.lowerBound * rows)..<(columns.upperBound * rows)]))
+        }
+        let stacked = try StackedDifference(
+            u: [host(block.b, rows: block.outFeatures, i), host(block.b, rows: block.outFeatures, j)],
+            v: [host(block.aTransposed, rows: block.inFeatures, i), host(block.aTransposed, rows: block.inFeatures, j)],
+            cores: [bases[i].core, bases[j].core])
+        let l2 = stacked.norm(first: 1, second: 1)
+        var cosine = Double.nan
+        if norms[i] > 0 && norms[j] > 0 {
+            let unit = stacked.norm(first: 1 / norms[i], second: 1 / norms[j])
+            cosine = min(2, unit * unit / 2)
+        }
+        return (l2, cosine)
     }
 
     /// √(Σθ²) between two subspaces given the cross product of their host bases
@@ -251,17 +296,34 @@ struct Subspace {
 struct AdapterBasis {
     var core: Matrix
     var norm: Double
+    /// All three subspaces are the whole host bases (full-rank R, S and C).
+    var isWholeHost: Bool
     private var subspaces: [Subspace]
 
     init(r: Matrix, s: Matrix, scaling: Double, outFeatures: Int, inFeatures: Int) throws(ToolError) {
         core = Matrix.multiply(r, s, transposeB: true).scaled(by: scaling)
         norm = core.frobeniusNorm
         let rank = r.cols
+        // Usually R and S have full rank and C = s·R·Sᵀ is well conditioned: then all three
+        // subspaces are whole hosts, decided from the singular values of R and S alone, since
+        // σ_min(C)/σ_max(C) ≥ (σ_min(R)/σ_max(R))·(σ_min(S)/σ_max(S)). The margin of 4 keeps
+        // borderline cores on the exact path below.
+        let sigmaR = try Factorizations.singularValues(r), sigmaS = try Factorizations.singularValues(s)
+        if Factorizations.numericalRank(sigmaR, rows: outFeatures, cols: rank) == rank,
+           Factorizations.numericalRank(sigmaS, rows: inFeatures, cols: rank) == rank,
+           let maxR = sigmaR.first, let minR = sigmaR.last, let maxS = sigmaS.first, let minS = sigmaS.last,
+           scaling != 0, (minR / maxR) * (minS / maxS) > 4 * Double(max(outFeatures, inFeatures)) * Double.ulpOfOne {
+            let whole = Subspace(wholeHostOfRank: rank)
+            subspaces = [whole, whole, whole]
+            isWholeHost = true
+            return
+        }
         subspaces = [
             try Subspace(core: core, denseRows: outFeatures, denseCols: inFeatures),
             try Subspace(core: r, denseRows: outFeatures, denseCols: rank),
             try Subspace(core: s, denseRows: inFeatures, denseCols: rank),
         ]
+        isWholeHost = subspaces.allSatisfy(\.isWholeHost)
     }
 
     func subspace(_ kind: SubspaceKind) -> Subspace {

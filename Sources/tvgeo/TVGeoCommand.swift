@@ -15,6 +15,11 @@ struct TVGeo: ParsableCommand {
         version: ToolInfo.version,
         subcommands: [Report.self, Analyze.self, Merge.self, Convert.self]
     )
+
+    static func main() {
+        ProcessMemory.keepFreedMemory()
+        main(nil)
+    }
 }
 
 struct Analyze: ToolCommand {
