@@ -1,6 +1,16 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Where Debian's libcairo2-dev and libpango1.0-dev put their headers (`pkg-config --cflags
+// pangocairo`). Given here rather than through pkg-config, which would also link the libraries
+// at start-up: GraphicsLoader loads them on first use instead.
+let graphicsHeaderFolders = [
+    "/usr/include/cairo", "/usr/include/pango-1.0", "/usr/include/glib-2.0", "/usr/include/harfbuzz",
+    "/usr/include/freetype2", "/usr/include/libpng16", "/usr/include/fribidi", "/usr/include/pixman-1",
+    "/usr/lib/x86_64-linux-gnu/glib-2.0/include", "/usr/lib/aarch64-linux-gnu/glib-2.0/include",
+]
+let graphicsHeaders: [SwiftSetting] = [.unsafeFlags(graphicsHeaderFolders.flatMap { ["-Xcc", "-I" + $0] })]
+
 let package = Package(
     name: "tvgeo",
     products: [
@@ -21,13 +31,11 @@ let package = Package(
         .systemLibrary(
             name: "CCairo",
             path: "Sources/CCairo",
-            pkgConfig: "cairo",
             providers: [.apt(["libcairo2-dev"])]
         ),
         .systemLibrary(
             name: "CPango",
             path: "Sources/CPango",
-            pkgConfig: "pangocairo",
             providers: [.apt(["libpango1.0-dev"])]
         ),
         // Linux calls Glibc does not expose (an atomic exchange of two paths).
@@ -44,7 +52,11 @@ let package = Package(
         .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "Charts", "CSystem"]),
         // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
         // reading: plain matrices, labels and points in.
-        .target(name: "Charts", dependencies: ["CCairo", "CPango"], exclude: ["README.md"]),
+        // Cairo and Pango loaded on first use (dlopen), so commands that draw nothing start fast.
+        .target(name: "GraphicsLoader", dependencies: ["CCairo", "CPango"],
+                cSettings: [.unsafeFlags(graphicsHeaderFolders.map { "-I" + $0 })], linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "Charts", dependencies: ["CCairo", "CPango", "GraphicsLoader"], exclude: ["README.md"],
+                swiftSettings: graphicsHeaders),
         // The report: one document value (sections, figures, tables) walked by writers for HTML
         // (Mustache templates), a paged PDF (the chart kit's renderer), LaTeX and CSV.
         .target(
@@ -60,11 +72,13 @@ let package = Package(
             dependencies: [
                 "Study", "Reporting", "Diagnostics", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: graphicsHeaders
         ),
         // Builders for test inputs (safetensors bytes, adapter folders, random factors).
-        .target(name: "TVGeoTestSupport", dependencies: ["JSONText", "AnalysisCore", "CCairo"], path: "Tests/Support"),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"]),
+        .target(name: "TVGeoTestSupport", dependencies: ["JSONText", "AnalysisCore", "CCairo", "GraphicsLoader"], path: "Tests/Support",
+                swiftSettings: graphicsHeaders),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"], swiftSettings: graphicsHeaders),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
         .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),

@@ -123,7 +123,7 @@ final class PairKernel {
     func grassmann(onA: Bool, block: StackedBlock) throws(ToolError) -> (Double, Bool) {
         let cross = onA ? mv : mu
         let k = min(ri, rj)
-        try singularValues(cross, rows: ri, cols: rj, into: sigma)
+        try cosines(cross, into: sigma)
         var squared = 0.0
         var needsSines = false
         for m in 0..<k {
@@ -209,6 +209,34 @@ final class PairKernel {
         }
         if onA { directionV = swap } else { directionU = swap }
         return triangle
+    }
+
+    /// The singular values (descending) of the rᵢ × rⱼ cross product M, the cosines of the principal
+    /// angles: the square roots of the eigenvalues of the k × k Gram matrix of M (k = min(rᵢ, rⱼ)),
+    /// about three times faster than an SVD at k = 8. Squaring costs accuracy only for small
+    /// singular values (an eigenvalue error δ moves σ by δ/2σ), so when the smallest eigenvalue is
+    /// below 1e-8 (σ < 1e-4, an angle within 1e-4 of 90°) the SVD is used instead; above it the
+    /// error in the distance stays below about 1e-11 relative.
+    private func cosines(_ cross: UnsafeMutablePointer<Double>, into values: UnsafeMutablePointer<Double>) throws(ToolError) {
+        let k = min(ri, rj)
+        // copy = MᵀM (rⱼ ≤ rᵢ) or MMᵀ, k × k.
+        for col in 0..<k {
+            for row in col..<k {
+                var sum = 0.0
+                if rj <= ri {
+                    for index in 0..<ri { sum += cross[index + row * ri] * cross[index + col * ri] }
+                } else {
+                    for index in 0..<rj { sum += cross[row + index * ri] * cross[col + index * ri] }
+                }
+                copy[row + col * k] = sum
+                copy[col + row * k] = sum
+            }
+        }
+        if SmallSymmetricEigen.values(copy, n: k, into: values, scratch: work), k > 0, values[k - 1] >= 1e-8 {
+            for m in 0..<k { values[m] = values[m].squareRoot() }
+            return
+        }
+        try singularValues(cross, rows: ri, cols: rj, into: values)
     }
 
     /// Singular values (descending) of a rows × cols column-major matrix, which is left intact.

@@ -76,6 +76,34 @@ final class BlockGeometryTests: XCTestCase {
         XCTAssertEqual(result.distances[.grassmannB]![0, 1], alpha, accuracy: 1e-13)
     }
 
+    /// Principal angles near 90° make the Gram-matrix cosines inaccurate (σ = √λ): the pair kernel
+    /// must switch to the SVD there, and agree with the analytic angles on both sides of its
+    /// switch (σ = 1e-4) and across the sine-branch threshold.
+    func testPrincipalAnglesNearNinetyDegreesAndAcrossTheSwitches() throws {
+        var rng = SeededRandom(seed: 17)
+        for pair in [(Double.pi / 2 - 1e-7, 0.4), (Double.pi / 2 - 1e-5, 0.4), (Double.pi / 2 - 1e-3, 1e-3),
+                     (Double.pi / 2 - 1e-4, Double.pi / 2), (0.05, 0.02), (1e-6, 1e-8)] {
+            // span(e₀…e₃) against span(cos θₖ·eₖ + sin θₖ·e₄₊ₖ), each basis turned within its own
+            // span by a random rotation so that the cross product is not diagonal.
+            let angles = [pair.0, pair.1, 0.7, 1.0]
+            var b1 = Matrix(zeros: 8, 4), b2 = Matrix(zeros: 8, 4)
+            for k in 0..<4 {
+                b1[k, k] = 1
+                b2[k, k] = cos(angles[k])
+                b2[4 + k, k] = sin(angles[k])
+            }
+            let turn1 = try Factorizations.thinQR(Matrix(rows: 4, cols: 4, values: rng.gaussians(16))).q
+            let turn2 = try Factorizations.thinQR(Matrix(rows: 4, cols: 4, values: rng.gaussians(16))).q
+            let a = Matrix(rows: 4, cols: 5, values: rng.gaussians(20))
+            let result = try BlockGeometry.analyze([factors(b: b1 * turn1, a: turn1.transposed * a),
+                                                    factors(b: b2 * turn2, a: turn2.transposed * a)])
+            let expected = angles.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            for metric in [DistanceMetric.grassmann, .grassmannB] {
+                XCTAssertEqual(result.distances[metric]![0, 1], expected, accuracy: expected * 1e-10, "\(metric) at \(angles)")
+            }
+        }
+    }
+
     func testOrthogonalSubspacesAndOppositeUpdates() throws {
         let b1 = Matrix(rows: 4, cols: 2, values: [1, 0, 0, 0, 0, 1, 0, 0])
         let b2 = Matrix(rows: 4, cols: 2, values: [0, 0, 1, 0, 0, 0, 0, 1])
