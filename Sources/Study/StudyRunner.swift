@@ -12,9 +12,24 @@ public enum StudyRunner {
 
     public static func analyze(_ arguments: [AdapterArgument], progress: Progress? = nil) throws(ToolError) -> StudyAnalysis {
         try AdapterArgument.checkUnique(arguments)
+        // Adapters are read and validated on all cores; a failure is reported for the first bad
+        // argument in command-line order, whichever thread saw it first.
+        let loaded = ResultSlots<Result<LoRAAdapter, ToolError>>(count: arguments.count)
+        DispatchQueue.concurrentPerform(iterations: min(arguments.count, max(1, ProcessInfo.processInfo.activeProcessorCount))) { _ in
+            while let index = loaded.claimNextIgnoringFailures() {
+                do throws(ToolError) {
+                    loaded.store(.success(try LoRAAdapter(task: arguments[index].task, path: arguments[index].path)), at: index)
+                } catch {
+                    loaded.store(.failure(error), at: index)
+                }
+            }
+        }
         var adapters: [LoRAAdapter] = []
-        for argument in arguments {
-            adapters.append(try LoRAAdapter(task: argument.task, path: argument.path))
+        for slot in loaded.values {
+            switch slot! {
+            case .success(let adapter): adapters.append(adapter)
+            case .failure(let error): throw error
+            }
         }
         return try analyze(adapters, progress: progress)
     }
@@ -218,6 +233,14 @@ final class ResultSlots<Value: Sendable>: @unchecked Sendable {
     func claimNext() -> Int? {
         lock.lock(); defer { lock.unlock() }
         guard error == nil, next < slots.count else { return nil }
+        defer { next += 1 }
+        return next
+    }
+
+    /// The next unclaimed index, or nil when all are claimed (failures do not stop the claims).
+    func claimNextIgnoringFailures() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < slots.count else { return nil }
         defer { next += 1 }
         return next
     }
