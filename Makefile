@@ -13,8 +13,10 @@ deps:
 test-deps:
 	@bash scripts/install-deps.sh --test
 
+# The Swift runtime and Foundation are linked statically: a start-up without loading and
+# relocating them is ~5 ms faster (a seventh of a short `analyze`), for an ~80 MB executable.
 build: deps
-	$(SWIFT) build -c release --product tvgeo
+	$(SWIFT) build -c release --static-swift-stdlib --product tvgeo
 
 demo: build
 	.build/release/tvgeo report $(addprefix $(EXAMPLE)/,$(TASKS)) --scores examples/minilm-glue8/scores.csv --name minilm-glue8

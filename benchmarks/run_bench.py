@@ -485,8 +485,8 @@ def main(argv=None) -> int:
             ap.error(f"unknown workload {w!r}")
 
     if not os.path.exists(TVGEO):
-        print("building tvgeo (swift build -c release --product tvgeo) ...", flush=True)
-        subprocess.run(["swift", "build", "-c", "release", "--product", "tvgeo"], cwd=ROOT, check=True)
+        print("building tvgeo (swift build -c release --static-swift-stdlib --product tvgeo, as make build does) ...", flush=True)
+        subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "tvgeo"], cwd=ROOT, check=True)
 
     machine = machine_info()
     git = git_info()

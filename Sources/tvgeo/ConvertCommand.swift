@@ -4,6 +4,7 @@ import Study
 
 struct Convert: ToolCommand {
     static let configuration = CommandConfiguration(
+        commandName: "convert",
         abstract: "Write a PyTorch .bin checkpoint (torch.save zip format) as safetensors, without running its pickle.",
         discussion: """
         Only the pickle opcodes and globals of a plain state dict are accepted; anything else (a file that \

@@ -7,6 +7,7 @@ extension MergeMethod: ExpressibleByArgument {}
 
 struct Merge: ToolCommand {
     static let configuration = CommandConfiguration(
+        commandName: "merge",
         abstract: "Merge two LoRA adapters into a PEFT adapter folder hosted by the first (comb, cat or svd).",
         discussion: """
         tvgeo merge [--method comb|cat|svd] HOST PARTNER --out DIR writes DIR/adapter_config.json, \

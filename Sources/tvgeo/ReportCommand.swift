@@ -63,6 +63,7 @@ enum StudyRun {
 
 struct Report: ToolCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Write the full report of a study: one self-contained HTML page, an A4 PDF, figures, LaTeX and CSV tables, metrics.json.",
         discussion: """
         tvgeo report ADAPTER... [--scores FILE] writes into output/<name>/ (or --out DIR): report.html, report.pdf, \

@@ -1,3 +1,4 @@
+import AnalysisCore
 import ArgumentParser
 import Diagnostics
 import Foundation
@@ -16,8 +17,13 @@ struct TVGeo: ParsableCommand {
         subcommands: [Report.self, Analyze.self, Merge.self, Convert.self]
     )
 
+    /// Process set-up before parsing. Subcommand names are spelt out in their configurations
+    /// because ArgumentParser would otherwise derive each from its type name at run time
+    /// (demangling, about a millisecond of every start).
     static func main() {
         ProcessMemory.keepFreedMemory()
+        // BLAS runs on tvgeo's own threads; stop OpenBLAS's pool before it spins through parsing.
+        BLASThreads.useSingleThread()
         main(nil)
         // Every output is written, synced and closed here: leave without running the libraries'
         // exit handlers and freeing what the kernel takes back anyway (a few ms of a short run).
@@ -28,6 +34,7 @@ struct TVGeo: ParsableCommand {
 
 struct Analyze: ToolCommand {
     static let configuration = CommandConfiguration(
+        commandName: "analyze",
         abstract: "Compute l2, cosine and Grassmann distances between LoRA adapters, per module and layer.",
         discussion: """
         Each ADAPTER is a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) or a \
