@@ -49,28 +49,60 @@ public enum TensorRole: Equatable, Sendable {
 
 public enum TensorNaming {
     /// Classifies a tensor name from an adapter file.
+    ///
+    /// Works on the name's UTF-8 bytes (it runs for every tensor of every adapter, hundreds per
+    /// file): the dot-separated components are byte ranges, and Strings are made only for the
+    /// parts a LoRA factor's name keeps.
     public static func role(of name: String) -> TensorRole {
-        var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        if parts.count >= 2, parts[0] == "base_model", parts[1] == "model" { parts.removeFirst(2) }
-        if parts.contains("lora_magnitude_vector") { return .unsupportedMethod("DoRA (lora_magnitude_vector)") }
-        if parts.contains(where: { $0.hasPrefix("ia3_") }) { return .unsupportedMethod("IA³ (\(parts.first { $0.hasPrefix("ia3_") }!))") }
-        if parts.contains("lora_E") { return .unsupportedMethod("AdaLoRA (lora_E)") }
-        if parts.contains("prompt_embeddings") { return .unsupportedMethod("prompt tuning (prompt_embeddings)") }
-        if parts.contains("lora_embedding_A") || parts.contains("lora_embedding_B") { return .loraEmbedding }
-        guard let factorIndex = parts.lastIndex(where: { $0 == "lora_A" || $0 == "lora_B" }),
-              let factor = LoRATensorName.Factor(rawValue: parts[factorIndex]) else { return .other }
+        if let role = name.utf8.withContiguousStorageIfAvailable({ role(utf8: $0) }) { return role }
+        return Array(name.utf8).withUnsafeBufferPointer { role(utf8: $0) }
+    }
+
+    private static func role(utf8 bytes: UnsafeBufferPointer<UInt8>) -> TensorRole {
+        var parts: [Range<Int>] = []
+        parts.reserveCapacity(16)
+        var start = 0
+        for index in 0..<bytes.count where bytes[index] == UInt8(ascii: ".") {
+            parts.append(start..<index)
+            start = index + 1
+        }
+        parts.append(start..<bytes.count)
+        func equals(_ part: Range<Int>, _ text: StaticString) -> Bool {
+            guard part.count == text.utf8CodeUnitCount else { return false }
+            let expected = text.utf8Start
+            for offset in 0..<part.count where bytes[part.lowerBound + offset] != expected[offset] { return false }
+            return true
+        }
+        func hasPrefix(_ part: Range<Int>, _ text: StaticString) -> Bool {
+            part.count >= text.utf8CodeUnitCount && equals(part.lowerBound..<(part.lowerBound + text.utf8CodeUnitCount), text)
+        }
+        func string(_ part: Range<Int>) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: bytes[part]), as: UTF8.self)
+        }
+        if parts.count >= 2, equals(parts[0], "base_model"), equals(parts[1], "model") { parts.removeFirst(2) }
+        if parts.contains(where: { equals($0, "lora_magnitude_vector") }) { return .unsupportedMethod("DoRA (lora_magnitude_vector)") }
+        if let ia3 = parts.first(where: { hasPrefix($0, "ia3_") }) { return .unsupportedMethod("IA³ (\(string(ia3)))") }
+        if parts.contains(where: { equals($0, "lora_E") }) { return .unsupportedMethod("AdaLoRA (lora_E)") }
+        if parts.contains(where: { equals($0, "prompt_embeddings") }) { return .unsupportedMethod("prompt tuning (prompt_embeddings)") }
+        if parts.contains(where: { equals($0, "lora_embedding_A") || equals($0, "lora_embedding_B") }) { return .loraEmbedding }
+        guard let factorIndex = parts.lastIndex(where: { equals($0, "lora_A") || equals($0, "lora_B") }) else { return .other }
+        let factor: LoRATensorName.Factor = equals(parts[factorIndex], "lora_A") ? .a : .b
         // After the factor: `weight`, or an adapter name then `weight`.
-        let tail = parts[(factorIndex + 1)...]
-        guard tail.last == "weight", tail.count <= 2 else { return .other }
-        let module = Array(parts[..<factorIndex])
-        guard !module.isEmpty else { return .other }
-        let modulePath = module.joined(separator: ".")
-        if let layerIndex = module.firstIndex(where: isLayerIndex), layerIndex + 1 < module.count {
-            return .lora(LoRATensorName(stack: Array(module[..<layerIndex]), layer: Int(module[layerIndex])!,
-                                        inLayerPath: Array(module[(layerIndex + 1)...]), factor: factor,
+        let tailCount = parts.count - factorIndex - 1
+        guard tailCount >= 1, tailCount <= 2, equals(parts[parts.count - 1], "weight") else { return .other }
+        guard factorIndex > 0 else { return .other }
+        let module = parts[..<factorIndex]
+        let modulePath = string(module.first!.lowerBound..<module.last!.upperBound)
+        func isLayerIndex(_ part: Range<Int>) -> Bool {
+            !part.isEmpty && part.count <= 9 && part.allSatisfy { bytes[$0] >= UInt8(ascii: "0") && bytes[$0] <= UInt8(ascii: "9") }
+        }
+        if let layerIndex = module.firstIndex(where: isLayerIndex), layerIndex + 1 < module.endIndex {
+            let layer = bytes[parts[layerIndex]].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+            return .lora(LoRATensorName(stack: module[..<layerIndex].map(string), layer: layer,
+                                        inLayerPath: module[(layerIndex + 1)...].map(string), factor: factor,
                                         modulePath: modulePath))
         }
-        return .lora(LoRATensorName(stack: [], layer: 0, inLayerPath: module, factor: factor, modulePath: modulePath))
+        return .lora(LoRATensorName(stack: [], layer: 0, inLayerPath: module.map(string), factor: factor, modulePath: modulePath))
     }
 
     /// A full weight `….layer.3.attention.self.query.weight` as (module key, layer, module path), or
