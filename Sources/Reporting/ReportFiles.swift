@@ -67,7 +67,7 @@ public enum ReportFiles {
         }
 
         if wanted.contains(.json) {
-            files.append(OutputFile("metrics.json", text: JSONWriter.string(metricsJSON(document, analysis: analysis, findings: findings))))
+            files.append(OutputFile("metrics.json", text: JSONWriter.stringInParallel(metricsJSON(document, analysis: analysis, findings: findings))))
         }
         if wanted.contains(.html), let templates {
             progress("writing report.html")

@@ -5,7 +5,7 @@ import JSONText
 /// The files `tvgeo analyze` writes, as (relative path, contents): one table, several writers.
 public enum AnalysisFiles {
     public static func files(for analysis: StudyAnalysis, findings: StudyFindings? = nil, tool: ToolInfo = ToolInfo()) -> [OutputFile] {
-        var files = [OutputFile("metrics.json", text: JSONWriter.string(MetricsDocument.json(analysis, findings: findings, tool: tool)))]
+        var files = [OutputFile("metrics.json", text: JSONWriter.stringInParallel(MetricsDocument.json(analysis, findings: findings, tool: tool)))]
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let layered = analysis.distances[metric]?[module] else { continue }

@@ -62,4 +62,32 @@ final class JSONTextTests: XCTestCase {
         let parsed = try JSONParser.parse(JSONWriter.string(.array(values.map(JSONValue.double))))
         XCTAssertEqual(parsed.arrayValue?.compactMap(\.numberValue), values)
     }
+
+    /// The parallel writer must produce exactly the serial text, whatever the nesting.
+    func testParallelWriterWritesTheSameTextAsTheSerialOne() {
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
+        func value(depth: Int) -> JSONValue {
+            switch next() % (depth > 3 ? 4 : 7) {
+            case 0: return .null
+            case 1: return .double(Double(Int64(bitPattern: next())) / 3e12)
+            case 2: return .int(Int(truncatingIfNeeded: next() % 1000))
+            case 3: return .string(["a", "τ\"q\"", "line\nbreak", ""][Int(next() % 4)])
+            case 4, 5: return .object((0..<Int(next() % 5)).map { ("k\($0)", value(depth: depth + 1)) })
+            default: return .array((0..<Int(next() % 5)).map { _ in value(depth: depth + 1) })
+            }
+        }
+        for _ in 0..<300 {
+            let document = JSONValue.object((0..<Int(next() % 6)).map { ("key\($0)", value(depth: 0)) })
+            XCTAssertEqual(JSONWriter.stringInParallel(document), JSONWriter.string(document))
+        }
+        XCTAssertEqual(JSONWriter.stringInParallel(.array([.int(1)])), JSONWriter.string(.array([.int(1)])))
+        XCTAssertEqual(JSONWriter.stringInParallel(.object([])), "{}\n")
+    }
 }
