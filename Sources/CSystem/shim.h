@@ -14,6 +14,12 @@ static inline int tvgeo_exchange_paths(const char *a, const char *b) {
 // sync_file_range(2), also _GNU_SOURCE only.
 extern int sync_file_range(int fd, long long offset, long long nbytes, unsigned int flags);
 
+/// Starts writing a file's dirty pages to the device without waiting (SYNC_FILE_RANGE_WRITE).
+/// Returns 0, or -1 with errno set.
+static inline int tvgeo_start_write_out(int fd) {
+    return sync_file_range(fd, 0, 0, 2u);
+}
+
 /// Writes a file's dirty pages to the device and waits for them, without the cache flush and
 /// journal commit of fsync (SYNC_FILE_RANGE_WAIT_BEFORE | WRITE | WAIT_AFTER). Returns 0, or -1
 /// with errno set.

@@ -53,17 +53,22 @@ public enum OutputFolder {
                 }
             }
             // Durable before the rename, at the cost of one disk flush rather than one per file
-            // (the batch method of Git's core.fsyncMethod): each file's pages were written out
-            // when it was created, and syncing the folders commits the file system's journal,
-            // which holds every file's metadata, then flushes the device once.
+            // (the batch method of Git's core.fsyncMethod): every file's pages were sent to the
+            // device when it was created, all in flight together; here each write-out is waited
+            // for, then syncing the folders commits the file system's journal, which holds every
+            // file's metadata, and flushes the device once.
+            for path in ([marker] + files.map(\.path)).map({ staging + "/" + $0 }) {
+                if let problem = waitForWriteOut(path) { throw .cannotWrite(path: trim(target), problem: problem) }
+            }
             for folder in folders.sorted(by: >) {
                 if let problem = sync(folder) { throw .cannotWrite(path: trim(target), problem: problem) }
             }
         }
     }
 
-    /// Creates `path` (which must not exist) holding `bytes`, written out to the device but not
-    /// yet committed (see `sync`). Returns the system's description of a failure, nil on success.
+    /// Creates `path` (which must not exist) holding `bytes`, its write-out to the device started
+    /// but not waited for (see `waitForWriteOut` and `sync`). Returns the system's description of a
+    /// failure, nil on success.
     static func createFile(_ path: String, _ bytes: Data) -> String? {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else { return String(cString: strerror(errno)) }
@@ -81,11 +86,20 @@ public enum OutputFolder {
             }
         }
         // Start the data on its way to the disk (a full fsync where that is not supported).
-        if failure == nil, tvgeo_write_out(descriptor) != 0, fsync(descriptor) != 0 {
+        if failure == nil, tvgeo_start_write_out(descriptor) != 0, fsync(descriptor) != 0 {
             failure = String(cString: strerror(errno))
         }
         if close(descriptor) != 0, failure == nil { failure = String(cString: strerror(errno)) }
         return failure
+    }
+
+    /// Waits until a created file's pages are on the device (see `createFile`); a full fsync where
+    /// the file system cannot say. Returns the system's description of a failure, nil on success.
+    static func waitForWriteOut(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(descriptor) }
+        return tvgeo_write_out(descriptor) == 0 || fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
     }
 
     /// Flushes a file's or a folder's data and entry to the disk. Returns the system's
