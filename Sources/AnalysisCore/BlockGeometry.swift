@@ -305,14 +305,21 @@ struct AdapterBasis {
         norm = core.frobeniusNorm
         let rank = r.cols
         // Usually R and S have full rank and C = s·R·Sᵀ is well conditioned: then all three
-        // subspaces are whole hosts, decided from the singular values of R and S alone, since
-        // σ_min(C)/σ_max(C) ≥ (σ_min(R)/σ_max(R))·(σ_min(S)/σ_max(S)). The margin of 4 keeps
-        // borderline cores on the exact path below.
-        let sigmaR = try Factorizations.singularValues(r), sigmaS = try Factorizations.singularValues(s)
-        if Factorizations.numericalRank(sigmaR, rows: outFeatures, cols: rank) == rank,
-           Factorizations.numericalRank(sigmaS, rows: inFeatures, cols: rank) == rank,
-           let maxR = sigmaR.first, let minR = sigmaR.last, let maxS = sigmaS.first, let minS = sigmaS.last,
-           scaling != 0, (minR / maxR) * (minS / maxS) > 4 * Double(max(outFeatures, inFeatures)) * Double.ulpOfOne {
+        // subspaces are whole hosts, decided from R and S alone, since
+        // σ_min(C)/σ_max(C) ≥ (σ_min(R)/σ_max(R))·(σ_min(S)/σ_max(S)); the product must clear
+        // SciPy's rank tolerance of the dense ΔW (which also covers B's and Aᵀ's) with a margin
+        // of 4, so borderline cores stay on the exact path below. The ratios are first bounded
+        // from the eigenvalues of RᵀR and SᵀS (cheap, enough for any well-conditioned factor),
+        // then, if that cannot decide, from the singular values.
+        let tolerance = 4 * Double(max(outFeatures, inFeatures)) * Double.ulpOfOne
+        var wellConditioned = Self.conditionLowerBound(r) * Self.conditionLowerBound(s) > tolerance
+        if !wellConditioned {
+            let sigmaR = try Factorizations.singularValues(r), sigmaS = try Factorizations.singularValues(s)
+            if let maxR = sigmaR.first, let minR = sigmaR.last, let maxS = sigmaS.first, let minS = sigmaS.last, maxR > 0, maxS > 0 {
+                wellConditioned = (minR / maxR) * (minS / maxS) > tolerance
+            }
+        }
+        if wellConditioned, scaling != 0 {
             let whole = Subspace(wholeHostOfRank: rank)
             subspaces = [whole, whole, whole]
             isWholeHost = true
@@ -324,6 +331,31 @@ struct AdapterBasis {
             try Subspace(core: s, denseRows: inFeatures, denseCols: rank),
         ]
         isWholeHost = subspaces.allSatisfy(\.isWholeHost)
+    }
+
+    /// A lower bound on σ_min(M)/σ_max(M) for a small square M, from the eigenvalues of MᵀM
+    /// widened by their error (rounding of the product and of the eigensolver, well within
+    /// 32·n·ε·λ_max); 0 when that error could hide σ_min (a ratio below about 3e-7), or on NaN.
+    static func conditionLowerBound(_ matrix: Matrix) -> Double {
+        let n = matrix.cols
+        guard n > 0, matrix.rows == n else { return 0 }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: n * n + 3 * n) { buffer in
+            let gram = buffer.baseAddress!, values = gram + n * n, scratch = values + n
+            matrix.values.withUnsafeBufferPointer { m in
+                for j in 0..<n {
+                    for i in j..<n {
+                        var sum = 0.0
+                        for k in 0..<n { sum += m[k + i * n] * m[k + j * n] }
+                        gram[i + j * n] = sum
+                        gram[j + i * n] = sum
+                    }
+                }
+            }
+            guard SmallSymmetricEigen.values(gram, n: n, into: values, scratch: scratch), values[0] > 0 else { return 0 }
+            let slack = 32 * Double(n) * Double.ulpOfOne * values[0]
+            guard values[n - 1] - slack > 0 else { return 0 }
+            return ((values[n - 1] - slack) / (values[0] + slack)).squareRoot()
+        }
     }
 
     func subspace(_ kind: SubspaceKind) -> Subspace {

@@ -397,4 +397,26 @@ final class SmallSymmetricEigenTests: XCTestCase {
         clock_gettime(CLOCK_MONOTONIC, &end)
         return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
     }
+
+    /// The cheap full-rank test of a LoRA factor's triangle: a lower bound on σ_min/σ_max that is
+    /// never above the truth, close to it for well-conditioned factors, and 0 where the
+    /// eigenvalues of RᵀR cannot resolve it (the caller then takes the SVD).
+    func testConditionLowerBoundOfKnownSpectra() throws {
+        var rng = SplitMix64(seed: 7)
+        for ratio in [1.0, 0.3, 1e-3, 1e-5, 1e-6, 1e-7, 1e-9, 1e-12, 0] {
+            let n = 8
+            var sigma = (0..<n).map { 1 - Double($0) / Double(n) * 0.5 }
+            sigma[n - 1] = ratio
+            var diagonal = Matrix(zeros: n, n)
+            for k in 0..<n { diagonal[k, k] = sigma[k] * 3.5 }
+            let m = try randomOrthogonal(n, &rng) * diagonal * randomOrthogonal(n, &rng).transposed
+            let bound = AdapterBasis.conditionLowerBound(m)
+            let truth = sigma.min()! / sigma.max()!
+            XCTAssertLessThanOrEqual(bound, truth * (1 + 1e-10) + 1e-15, "ratio \(ratio)")
+            if ratio >= 1e-5 { XCTAssertGreaterThan(bound, truth * 0.99, "ratio \(ratio)") }
+            if ratio <= 1e-9 { XCTAssertEqual(bound, 0, "ratio \(ratio)") }
+        }
+        XCTAssertEqual(AdapterBasis.conditionLowerBound(Matrix(zeros: 4, 4)), 0)
+        XCTAssertEqual(AdapterBasis.conditionLowerBound(Matrix(rows: 2, cols: 2, values: [.nan, 0, 0, 1])), 0)
+    }
 }
