@@ -142,6 +142,16 @@ public struct JSONParser {
 
         mutating func parseString() throws(JSONSyntaxError) -> String {
             index += 1  // opening quote
+            // Most strings (tensor names, keys) have no escape: validate the run and return it.
+            var end = index
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                guard let text = String(validating: bytes[index..<end], as: UTF8.self) else {
+                    throw JSONSyntaxError(offset: index, reason: "invalid UTF-8 in a string")
+                }
+                index = end + 1
+                return text
+            }
             var scalars = String.UnicodeScalarView()
             var runStart = index
             // Plain runs are validated as UTF-8 in one piece; escapes are decoded by hand.
@@ -224,6 +234,13 @@ public struct JSONParser {
                 let digits = index
                 while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
                 guard index > digits else { throw fail("digits expected in exponent") }
+            }
+            // Integers of up to 18 digits (shapes, offsets) fit an Int without a String.
+            let digitStart = bytes[start] == UInt8(ascii: "-") ? start + 1 : start
+            if isInteger, index - digitStart <= 18 {
+                var value = 0
+                for position in digitStart..<index { value = value * 10 + Int(bytes[position] - UInt8(ascii: "0")) }
+                return .int(digitStart == start ? value : -value)
             }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             if isInteger, let value = Int(text) { return .int(value) }
