@@ -11,8 +11,8 @@
    interpreter start-up included -- and measures whole-process wall time and
    peak RSS (os.wait4 on the child: ru_maxrss):
      naive    python3 benchmarks/naive_numpy.py    (seed only, once)
-     lowrank  python3 benchmarks/lowrank_numpy.py  (3 runs on seed, 1 on wide)
-     tvgeo    .build/release/tvgeo analyze --quiet (3 runs on seed, 1 on wide)
+     lowrank  python3 benchmarks/lowrank_numpy.py  (9 runs on seed, 1 on wide)
+     tvgeo    .build/release/tvgeo analyze --quiet (9 runs on seed, 1 on wide)
    Repeated runs are interleaved (tvgeo, lowrank, tvgeo, ...); the median wall
    time and the largest peak RSS are reported.  Before timing, every adapter
    file is read once so all sides start from a warm page cache.
@@ -477,7 +477,7 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-naive", action="store_true", help="do not run the (slow) naive path")
     ap.add_argument("--adapters", type=int, help="shrink the workloads (quick iteration)")
     ap.add_argument("--layers", type=int, help="shrink the workloads (quick iteration)")
-    ap.add_argument("--repeats", type=int, default=3, help="runs of tvgeo and lowrank on seed (default 3)")
+    ap.add_argument("--repeats", type=int, default=9, help="runs of tvgeo and lowrank on seed (default 9: a process of a few tens of ms is at the mercy of a shared machine, the median of 9 much less)")
     args = ap.parse_args(argv)
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in names:
