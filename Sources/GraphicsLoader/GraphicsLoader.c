@@ -101,35 +101,46 @@ static const char *const library_files[LIBRARY_COUNT] = {
 TVGEO_GRAPHICS_FUNCTIONS(DECLARE_POINTER, DECLARE_VOID_POINTER)
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static char load_failure[512];
 
-static void fail(const char *what, const char *detail) {
-    fprintf(stderr, "tvgeo: error: cannot load %s (%s); drawing needs Cairo and Pango "
-                    "(Debian: apt-get install libcairo2 libpango-1.0-0 libpangocairo-1.0-0)\n",
-            what, detail ? detail : "unknown reason");
-    exit(70);
+static int fail(const char *what, const char *detail) {
+    snprintf(load_failure, sizeof load_failure,
+             "cannot load %s (%s); drawing needs Cairo and Pango "
+             "(Debian: apt-get install libcairo2 libpango-1.0-0 libpangocairo-1.0-0)",
+             what, detail ? detail : "unknown reason");
+    return 0;
 }
 
-static void *symbol(void *library, const char *library_file, const char *name) {
-    void *address = dlsym(library, name);
-    if (!address) fail(library_file, dlerror());
-    return address;
-}
-
-static void load_libraries(void) {
+static int load_libraries_or_fail(void) {
     void *libraries[LIBRARY_COUNT];
     for (int index = 0; index < LIBRARY_COUNT; index++) {
         libraries[index] = dlopen(library_files[index], RTLD_NOW | RTLD_LOCAL);
-        if (!libraries[index]) fail(library_files[index], dlerror());
+        if (!libraries[index]) return fail(library_files[index], dlerror());
     }
 #define RESOLVE(library, type, name, parameters, arguments) \
-    real_##name = (type (*) parameters)symbol(libraries[library], library_files[library], #name);
+    if (!(real_##name = (type (*) parameters)dlsym(libraries[library], #name))) return fail(library_files[library], dlerror());
 #define RESOLVE_VOID(library, type, name, parameters, arguments) \
-    real_##name = (void (*) parameters)symbol(libraries[library], library_files[library], #name);
+    if (!(real_##name = (void (*) parameters)dlsym(libraries[library], #name))) return fail(library_files[library], dlerror());
     TVGEO_GRAPHICS_FUNCTIONS(RESOLVE, RESOLVE_VOID)
+    return 1;
 }
 
-void tvgeo_load_graphics_libraries(void) {
+static void load_libraries(void) {
+    (void)load_libraries_or_fail();
+}
+
+const char *tvgeo_graphics_load_error(void) {
     pthread_once(&load_once, load_libraries);
+    return load_failure[0] ? load_failure : NULL;
+}
+
+// Callers check tvgeo_graphics_load_error() before drawing; reaching a function without the
+// libraries is a bug, reported on stderr with the internal-error exit code.
+static void tvgeo_load_graphics_libraries(void) {
+    if (tvgeo_graphics_load_error()) {
+        fprintf(stderr, "tvgeo: error: %s\n", load_failure);
+        exit(70);
+    }
 }
 
 // Each function of the list, defined here under its own name: it loads the libraries once,

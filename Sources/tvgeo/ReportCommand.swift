@@ -120,6 +120,8 @@ struct Report: ToolCommand {
                                       modules: nil, figureWidth: try ReportRequest.parseFigureWidth(request.figureWidth))
         let templateSet = formats.contains(.html) ? try ReportTemplateSet.load(override: request.templates) : nil
         try OutputFolder.checkTarget(input.folder, force: force)
+        // Every report lays out text with Pango, whatever its formats.
+        try requireGraphicsLibraries()
 
         let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
         let step = StepLine(enabled: !quiet)

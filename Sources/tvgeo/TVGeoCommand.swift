@@ -59,6 +59,7 @@ struct Analyze: ToolCommand {
         let input = try StudyInput.resolve(study.request())
         let folder = input.folder
         try OutputFolder.checkTarget(folder)
+        if !figureFormats.isEmpty { try requireGraphicsLibraries() }
         let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
         var files = AnalysisFiles.files(for: analysis, findings: findings)
         if !figureFormats.isEmpty { files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats) }
@@ -71,6 +72,11 @@ struct Analyze: ToolCommand {
             print("wrote \(folder)/metrics.json, \(analysis.modules.count * 5) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") in \(String(format: "%.2f", seconds)) s")
         }
     }
+}
+
+/// Cairo and Pango load on first use; a command that will draw checks them before any work.
+func requireGraphicsLibraries() throws(ToolError) {
+    if let problem = GraphicsLibraries.loadError() { throw .internalError(problem) }
 }
 
 /// "svg,png" → formats; an unknown name is a usage error.

@@ -10,10 +10,11 @@ struct CommandOutcome {
 
 /// Runs the `tvgeo` built beside this test bundle in `workingDirectory`. Both pipes are drained
 /// at once, so a long stderr cannot block the child while stdout is being read.
-func runTVGeo(_ arguments: [String], in workingDirectory: String) throws -> CommandOutcome {
+func runTVGeo(_ arguments: [String], in workingDirectory: String, environment: [String: String]? = nil) throws -> CommandOutcome {
     let process = Process()
     process.executableURL = Bundle.main.bundleURL.appendingPathComponent("tvgeo")
     process.arguments = arguments
+    if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
