@@ -52,13 +52,29 @@ final class PairKernel {
         copy = .allocate(capacity: square)
         sigma = .allocate(capacity: maxRank)
         sines = .allocate(capacity: maxRank)
-        // dgesvd with no vectors needs max(3·min + max, 5·min); generous for the unblocked path.
-        workCount = max(1, 16 * maxRank + 64)
+        // Enough for LAPACK's blocked paths (asked once: dgesvd without vectors on rank × rank,
+        // dgeqrf on d × rank); too little would silently select the unblocked BLAS-2 code, which
+        // is many times slower at large ranks. Also ≥ 2·rank for the eigensolver's scratch.
+        workCount = Self.workspace(maxRank: maxRank, rows: max(outFeatures, inFeatures))
         work = .allocate(capacity: workCount)
         residual = .allocate(capacity: max(outFeatures, inFeatures) * maxRank)
         tau = .allocate(capacity: maxRank)
         triangleU = .allocate(capacity: square)
         triangleV = .allocate(capacity: square)
+    }
+
+    private static func workspace(maxRank: Int, rows: Int) -> Int {
+        var size = max(64, 16 * maxRank + 64)
+        guard maxRank > 0 else { return size }
+        var query = 0.0, matrix = 0.0, values = 0.0, left = 0.0, right = 0.0
+        if LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "N")), Int32(maxRank), Int32(maxRank),
+                               &matrix, Int32(maxRank), &values, &left, 1, &right, 1, &query, -1) == 0 {
+            size = max(size, Int(query))
+        }
+        if LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, Int32(rows), Int32(maxRank), &matrix, Int32(max(1, rows)), &values, &query, -1) == 0 {
+            size = max(size, Int(query))
+        }
+        return size
     }
 
     deinit {
@@ -211,6 +227,9 @@ final class PairKernel {
         return triangle
     }
 
+    /// Above this rank the eigensolver (unblocked, O(k³) in plain loops) loses to LAPACK's SVD.
+    static let eigenLimit = 32
+
     /// The singular values (descending) of the rᵢ × rⱼ cross product M, the cosines of the principal
     /// angles: the square roots of the eigenvalues of the k × k Gram matrix of M (k = min(rᵢ, rⱼ)),
     /// about three times faster than an SVD at k = 8. Squaring costs accuracy only for small
@@ -219,6 +238,10 @@ final class PairKernel {
     /// error in the distance stays below about 1e-11 relative.
     private func cosines(_ cross: UnsafeMutablePointer<Double>, into values: UnsafeMutablePointer<Double>) throws(ToolError) {
         let k = min(ri, rj)
+        guard k <= Self.eigenLimit else {
+            try singularValues(cross, rows: ri, cols: rj, into: values)
+            return
+        }
         // copy = MᵀM (rⱼ ≤ rᵢ) or MMᵀ, k × k.
         for col in 0..<k {
             for row in col..<k {
@@ -232,7 +255,7 @@ final class PairKernel {
                 copy[col + row * k] = sum
             }
         }
-        if SmallSymmetricEigen.values(copy, n: k, into: values, scratch: work), k > 0, values[k - 1] >= 1e-8 {
+        if k <= Self.eigenLimit, SmallSymmetricEigen.values(copy, n: k, into: values, scratch: work), k > 0, values[k - 1] >= 1e-8 {
             for m in 0..<k { values[m] = values[m].squareRoot() }
             return
         }

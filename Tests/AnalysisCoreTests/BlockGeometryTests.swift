@@ -172,6 +172,25 @@ final class BlockGeometryTests: XCTestCase {
         }
     }
 
+    /// Ranks above the pair kernel's eigensolver limit take LAPACK's SVD for the cosines, and a
+    /// nearly equal pair at such ranks the residual-triangle path: both against the dense result.
+    func testLargeRanksMatchDenseComputation() throws {
+        var rng = SeededRandom(seed: 41)
+        let first = randomFactors(&rng, out: 90, in: 80, rank: 40)
+        var close = first
+        close.b.values = close.b.values.map { $0 * (1 + 1e-4 * rng.gaussian()) }
+        let adapters = [first, randomFactors(&rng, out: 90, in: 80, rank: 36), close, randomFactors(&rng, out: 90, in: 80, rank: 8)]
+        let result = try BlockGeometry.analyze(adapters)
+        XCTAssertGreaterThan(result.nearPairs, 0)
+        for metric in DistanceMetric.allCases {
+            var dense = PairMatrix(count: adapters.count)
+            for i in adapters.indices {
+                for j in adapters.indices { dense[i, j] = i == j ? 0 : DenseReference.distance(metric, adapters[i], adapters[j]) }
+            }
+            assertMatricesClose(result.distances[metric]!, dense, relative: 1e-9, absolute: 1e-12, "\(metric) at large ranks")
+        }
+    }
+
     func testSymmetricWithZeroDiagonal() throws {
         let result = try BlockGeometry.analyze(relatedAdapters(seed: 5, count: 6, ranks: [4, 2, 4, 8, 4, 1]))
         for metric in DistanceMetric.allCases {
