@@ -142,30 +142,22 @@ public enum BlockGeometry {
                     setIdentical(i, j)
                     continue
                 }
+                // ⟨ΔWᵢ, ΔWⱼ⟩ from the cores and the host cross products, whatever the subspaces.
+                kernel.load(i, j, block: block)
+                let inner = kernel.inner(bases[i].core, bases[j].core)
                 let sumSquares = norms[i] * norms[i] + norms[j] * norms[j]
-                func isNear(_ l2: Double, _ cosine: Double) -> Bool {
-                    l2 * l2 < cancellationThreshold * sumSquares || cosine < cancellationThreshold
+                var l2 = (max(0, sumSquares - 2 * inner)).squareRoot()
+                var cosine = norms[i] > 0 && norms[j] > 0 ? min(2, max(0, 1 - inner / (norms[i] * norms[j]))) : .nan
+                if l2 * l2 < cancellationThreshold * sumSquares || cosine < cancellationThreshold {
+                    nearPairs += 1
+                    (l2, cosine) = kernel.canStackDifference
+                        ? try kernel.stackedDistances(cores: (bases[i].core, bases[j].core), norms: (norms[i], norms[j]), block: block)
+                        : try stackedDistances(block: block, bases: bases, norms: norms, i, j)
                 }
+                set(.l2, i, j, l2)
+                set(.cosine, i, j, cosine)
                 if bases[i].isWholeHost && bases[j].isWholeHost {
                     // The usual case: every subspace is its whole host basis.
-                    kernel.load(i, j, block: block)
-                    let inner = kernel.inner(bases[i].core, bases[j].core)
-                    var l2 = (max(0, sumSquares - 2 * inner)).squareRoot()
-                    var cosine = norms[i] > 0 && norms[j] > 0 ? min(2, max(0, 1 - inner / (norms[i] * norms[j]))) : .nan
-                    if isNear(l2, cosine), kernel.canStackDifference {
-                        nearPairs += 1
-                        let cores = (bases[i].core, bases[j].core)
-                        l2 = try kernel.differenceNorm(first: 1, second: 1, cores: cores, block: block)
-                        if norms[i] > 0 && norms[j] > 0 {
-                            let unit = try kernel.differenceNorm(first: 1 / norms[i], second: 1 / norms[j], cores: cores, block: block)
-                            cosine = min(2, unit * unit / 2)
-                        }
-                    } else if isNear(l2, cosine) {
-                        nearPairs += 1
-                        (l2, cosine) = try stackedDistances(block: block, bases: bases, norms: norms, i, j)
-                    }
-                    set(.l2, i, j, l2)
-                    set(.cosine, i, j, cosine)
                     let (onB, refinedB) = try kernel.grassmann(onA: false, block: block)
                     let (onA, refinedA) = try kernel.grassmann(onA: true, block: block)
                     // Im(ΔW) = Im(B) = span(U) here: one computation serves both.
@@ -176,15 +168,6 @@ public enum BlockGeometry {
                     continue
                 }
                 let mu = cross(block.gramU, i, j), mv = cross(block.gramV, i, j)
-                let inner = Matrix.frobeniusInner(bases[i].core, mu * bases[j].core * mv.transposed)
-                var l2 = (max(0, sumSquares - 2 * inner)).squareRoot()
-                var cosine = norms[i] > 0 && norms[j] > 0 ? min(2, max(0, 1 - inner / (norms[i] * norms[j]))) : .nan
-                if isNear(l2, cosine) {
-                    nearPairs += 1
-                    (l2, cosine) = try stackedDistances(block: block, bases: bases, norms: norms, i, j)
-                }
-                set(.l2, i, j, l2)
-                set(.cosine, i, j, cosine)
 
                 var computedDelta: Double?
                 for metric in [DistanceMetric.grassmann, .grassmannB, .grassmannA] {
@@ -213,7 +196,8 @@ public enum BlockGeometry {
                                    nearPairs: nearPairs, sineBranches: sineBranches)
     }
 
-    /// l2 and cosine of a nearly equal pair from the thin QRs of the stacked host bases.
+    /// l2 and cosine of a nearly equal pair from the thin QRs of the stacked host bases, where
+    /// a host has fewer rows than the two ranks together (`PairKernel` handles the others).
     private static func stackedDistances(block: StackedBlock, bases: [AdapterBasis], norms: [Double],
                                          _ i: Int, _ j: Int) throws(ToolError) -> (Double, Double) {
         func host(_ stack: [Double], rows: Int, _ index: Int) -> Matrix {

@@ -4,9 +4,11 @@ import Diagnostics
 import Glibc
 #endif
 
-/// The per-pair work of one block when every subspace of both adapters is its whole host basis
-/// (full-rank cores, the usual case), done in scratch memory allocated once per block: no array
-/// is created per pair, and LAPACK is called without its per-call workspace query.
+/// The per-pair work of one block, done in scratch memory allocated once per block: no array is
+/// created per pair, and LAPACK is called without its per-call workspace query. Every pair gets
+/// its inner product and, when nearly equal, its cancellation-free l2 and cosine here; the
+/// Grassmann distances only when every subspace of both adapters is its whole host basis
+/// (full-rank cores, the usual case; the others take `BlockGeometry.grassmannDistance`).
 ///
 /// Reads UᵢᵀUⱼ and VᵢᵀVⱼ straight out of the block's Gram matrices. Results agree with the
 /// general path (`BlockGeometry.grassmannDistance`, `StackedDifference`) to rounding.
@@ -162,7 +164,7 @@ final class PairKernel {
     /// [Hᵢ, Hⱼ] = [Hᵢ, Q]·[[I, HᵢᵀHⱼ], [0, T]], so the norm is that of the small
     /// (rᵢ + rⱼ)-square product of those triangles with diag(α·Cᵢ, −β·Cⱼ).
     /// Needs d ≥ rᵢ + rⱼ for both hosts (the caller checks `canStackDifference`).
-    func differenceNorm(first: Double, second: Double, cores: (Matrix, Matrix), block: StackedBlock) throws(ToolError) -> Double {
+    private func differenceNorm(first: Double, second: Double, cores: (Matrix, Matrix), block: StackedBlock) throws(ToolError) -> Double {
         let t1 = try stackedTriangle(onA: false, block: block)
         let t2 = try stackedTriangle(onA: true, block: block)
         let n = ri + rj
@@ -174,6 +176,15 @@ final class PairKernel {
             for row in 0..<rj { middle[ri + row, ri + col] = -second * cores.1[row, col] }
         }
         return Matrix.multiply(t1 * middle, t2, transposeB: true).frobeniusNorm
+    }
+
+    /// l2 and cosine distance of a nearly equal pair without cancellation (needs
+    /// `canStackDifference`); the cosine distance is ½‖ΔWᵢ/‖ΔWᵢ‖ − ΔWⱼ/‖ΔWⱼ‖‖², NaN if a norm is 0.
+    func stackedDistances(cores: (Matrix, Matrix), norms: (Double, Double), block: StackedBlock) throws(ToolError) -> (Double, Double) {
+        let l2 = try differenceNorm(first: 1, second: 1, cores: cores, block: block)
+        guard norms.0 > 0 && norms.1 > 0 else { return (l2, .nan) }
+        let unit = try differenceNorm(first: 1 / norms.0, second: 1 / norms.1, cores: cores, block: block)
+        return (l2, min(2, unit * unit / 2))
     }
 
     /// True when both hosts have room for the stacked bases (d ≥ rᵢ + rⱼ).
