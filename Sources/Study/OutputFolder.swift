@@ -146,6 +146,7 @@ public enum OutputFolder {
     /// either the old or the new file. A path must stay inside the folder.
     static func replaceFiles(_ files: [OutputFile], in folder: String) throws(ToolError) {
         let pid = ProcessInfo.processInfo.processIdentifier
+        var folders: Set<String> = []
         for file in files {
             guard !file.path.hasPrefix("/"), !file.path.split(separator: "/").contains("..") else {
                 throw .internalError("output path \(file.path) leaves the output folder")
@@ -158,7 +159,11 @@ public enum OutputFolder {
                 if case .directory = FileKind.of(path) {
                     throw ToolError.cannotWrite(path: path, problem: "a folder has this name; remove it or choose another --out")
                 }
-                try file.contents.write(to: URL(fileURLWithPath: temporary))
+                _ = unlink(temporary)
+                if let problem = createFile(temporary, file.contents) ?? waitForWriteOut(temporary) {
+                    throw ToolError.cannotWrite(path: path, problem: problem)
+                }
+                folders.insert(url.deletingLastPathComponent().path)
                 guard rename(temporary, path) == 0 else {
                     throw ToolError.cannotWrite(path: path, problem: String(cString: strerror(errno)))
                 }
@@ -169,6 +174,10 @@ public enum OutputFolder {
                 try? FileManager.default.removeItem(atPath: temporary)
                 throw .cannotWrite(path: path, problem: describe(error))
             }
+        }
+        // The renames and the new files' metadata reach the disk in one journal commit.
+        for changed in folders.sorted() {
+            if let problem = sync(changed) { throw .cannotWrite(path: changed, problem: problem) }
         }
     }
 
