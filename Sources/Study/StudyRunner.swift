@@ -13,10 +13,11 @@ public enum StudyRunner {
     public static func analyze(_ arguments: [AdapterArgument], progress: Progress? = nil) throws(ToolError) -> StudyAnalysis {
         try AdapterArgument.checkUnique(arguments)
         // Adapters are read and validated on all cores; a failure is reported for the first bad
-        // argument in command-line order, whichever thread saw it first.
+        // argument in command-line order, whichever thread saw it first (failures are stored as
+        // results, never `fail`ed, so every argument is still claimed).
         let loaded = ResultSlots<Result<LoRAAdapter, ToolError>>(count: arguments.count)
         DispatchQueue.concurrentPerform(iterations: min(arguments.count, max(1, ProcessInfo.processInfo.activeProcessorCount))) { _ in
-            while let index = loaded.claimNextIgnoringFailures() {
+            while let index = loaded.claimNext() {
                 do throws(ToolError) {
                     loaded.store(.success(try LoRAAdapter(task: arguments[index].task, path: arguments[index].path)), at: index)
                 } catch {
@@ -233,14 +234,6 @@ final class ResultSlots<Value: Sendable>: @unchecked Sendable {
     func claimNext() -> Int? {
         lock.lock(); defer { lock.unlock() }
         guard error == nil, next < slots.count else { return nil }
-        defer { next += 1 }
-        return next
-    }
-
-    /// The next unclaimed index, or nil when all are claimed (failures do not stop the claims).
-    func claimNextIgnoringFailures() -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard next < slots.count else { return nil }
         defer { next += 1 }
         return next
     }
