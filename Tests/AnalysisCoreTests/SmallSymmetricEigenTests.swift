@@ -1,30 +1,12 @@
 @testable import AnalysisCore
 import CLapack
+import TVGeoTestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// SplitMix64: a tiny deterministic generator, so every matrix below is reproducible.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    mutating func symmetricUnit() -> Double {
-        Double(next() >> 11) * 0x1p-52 - 1
-    }
-}
 
 final class SmallSymmetricEigenTests: XCTestCase {
     private let eps = Double.ulpOfOne
@@ -56,11 +38,11 @@ final class SmallSymmetricEigenTests: XCTestCase {
         return values.reversed()
     }
 
-    private func randomSymmetric(_ n: Int, _ rng: inout SplitMix64, scale: Double = 1) -> [Double] {
+    private func randomSymmetric(_ n: Int, _ rng: inout SeededRandom, scale: Double = 1) -> [Double] {
         var a = [Double](repeating: 0, count: n * n)
         for j in 0..<n {
             for i in j..<n {
-                let x = scale * rng.symmetricUnit()
+                let x = scale * Double.random(in: -1..<1, using: &rng)
                 a[i + j * n] = x
                 a[j + i * n] = x
             }
@@ -68,11 +50,11 @@ final class SmallSymmetricEigenTests: XCTestCase {
         return a
     }
 
-    private func randomMatrix(_ rows: Int, _ cols: Int, _ rng: inout SplitMix64) -> Matrix {
-        Matrix(rows: rows, cols: cols, values: (0..<(rows * cols)).map { _ in rng.symmetricUnit() })
+    private func randomMatrix(_ rows: Int, _ cols: Int, _ rng: inout SeededRandom) -> Matrix {
+        Matrix(rows: rows, cols: cols, values: (0..<(rows * cols)).map { _ in Double.random(in: -1..<1, using: &rng) })
     }
 
-    private func randomOrthogonal(_ n: Int, _ rng: inout SplitMix64) throws -> Matrix {
+    private func randomOrthogonal(_ n: Int, _ rng: inout SeededRandom) throws -> Matrix {
         let q = try Factorizations.thinQR(randomMatrix(n, n, &rng)).q
         XCTAssertEqual(q.rows, n)
         XCTAssertEqual(q.cols, n)
@@ -134,7 +116,7 @@ final class SmallSymmetricEigenTests: XCTestCase {
     // MARK: - Random symmetric matrices vs LAPACK
 
     func testRandomSymmetricMatchesLAPACK() {
-        var rng = SplitMix64(seed: 0x5EED_0001)
+        var rng = SeededRandom(seed: 0x5EED_0001)
         for n in Array(1...16) + [32, 64] {
             for trial in 0..<(n <= 16 ? 20 : 5) {
                 let a = randomSymmetric(n, &rng)
@@ -149,7 +131,7 @@ final class SmallSymmetricEigenTests: XCTestCase {
     // MARK: - Gram matrices
 
     func testGramMatricesMatchLAPACK() throws {
-        var rng = SplitMix64(seed: 0x5EED_0002)
+        var rng = SeededRandom(seed: 0x5EED_0002)
         for n in [8, 16] {
             for trial in 0..<10 {
                 let m = randomMatrix(n, n, &rng)
@@ -164,7 +146,7 @@ final class SmallSymmetricEigenTests: XCTestCase {
     }
 
     func testGramMatricesWithSpreadSingularValues() throws {
-        var rng = SplitMix64(seed: 0x5EED_0003)
+        var rng = SeededRandom(seed: 0x5EED_0003)
         for n in [8, 16] {
             for trial in 0..<10 {
                 let q1 = try randomOrthogonal(n, &rng), q2 = try randomOrthogonal(n, &rng)
@@ -211,7 +193,7 @@ final class SmallSymmetricEigenTests: XCTestCase {
     }
 
     func testFourFoldRepeatedEigenvalue() throws {
-        var rng = SplitMix64(seed: 0x5EED_0004)
+        var rng = SeededRandom(seed: 0x5EED_0004)
         let spectrum = [2.0, 2, 2, 2, 1, 0, -1, 5]
         for trial in 0..<10 {
             let q = try randomOrthogonal(8, &rng)
@@ -224,9 +206,9 @@ final class SmallSymmetricEigenTests: XCTestCase {
     }
 
     func testTridiagonalWithTinyOffDiagonals() {
-        var rng = SplitMix64(seed: 0x5EED_0005)
+        var rng = SeededRandom(seed: 0x5EED_0005)
         for n in [2, 8, 16] {
-            let d = (0..<n).map { _ in rng.symmetricUnit() }
+            let d = (0..<n).map { _ in Double.random(in: -1..<1, using: &rng) }
             let a = tridiagonal(d, [Double](repeating: 1e-300, count: n - 1))
             let got = ours(a, n)
             XCTAssertTrue(got.ok)
@@ -243,11 +225,11 @@ final class SmallSymmetricEigenTests: XCTestCase {
     }
 
     func testHugeEntriesDoNotOverflow() {
-        var rng = SplitMix64(seed: 0x5EED_0006)
+        var rng = SeededRandom(seed: 0x5EED_0006)
         for scale in [1e150, 1e300, 1e-150, 1e-300] {
             for n in [3, 8, 16] {
-                let d = (0..<n).map { _ in scale * rng.symmetricUnit() }
-                let e = (0..<(n - 1)).map { _ in scale * rng.symmetricUnit() }
+                let d = (0..<n).map { _ in scale * Double.random(in: -1..<1, using: &rng) }
+                let e = (0..<(n - 1)).map { _ in scale * Double.random(in: -1..<1, using: &rng) }
                 let tri = tridiagonal(d, e)
                 let dense = randomSymmetric(n, &rng, scale: scale)
                 for (label, a) in [("tridiagonal", tri), ("dense", dense)] {
@@ -266,10 +248,10 @@ final class SmallSymmetricEigenTests: XCTestCase {
     }
 
     func testAlreadyTridiagonalInput() {
-        var rng = SplitMix64(seed: 0x5EED_0007)
+        var rng = SeededRandom(seed: 0x5EED_0007)
         for n in [2, 3, 8, 16, 64] {
-            let d = (0..<n).map { _ in rng.symmetricUnit() }
-            let e = (0..<(n - 1)).map { _ in rng.symmetricUnit() }
+            let d = (0..<n).map { _ in Double.random(in: -1..<1, using: &rng) }
+            let e = (0..<(n - 1)).map { _ in Double.random(in: -1..<1, using: &rng) }
             let a = tridiagonal(d, e)
             let want = reference(a, n)
             let got = ours(a, n)
@@ -288,7 +270,7 @@ final class SmallSymmetricEigenTests: XCTestCase {
     // MARK: - Non-finite input
 
     func testNaNAndInfinityAreRejected() {
-        var rng = SplitMix64(seed: 0x5EED_0008)
+        var rng = SeededRandom(seed: 0x5EED_0008)
         for bad in [Double.nan, .infinity, -.infinity] {
             for n in [1, 2, 8] {
                 var a = randomSymmetric(n, &rng)
@@ -306,7 +288,7 @@ final class SmallSymmetricEigenTests: XCTestCase {
     // MARK: - Invariants
 
     func testOrthogonalSimilarityAndTrace() throws {
-        var rng = SplitMix64(seed: 0x5EED_0009)
+        var rng = SeededRandom(seed: 0x5EED_0009)
         for n in [4, 8, 16, 32] {
             for trial in 0..<5 {
                 let a = randomSymmetric(n, &rng)
@@ -334,7 +316,7 @@ final class SmallSymmetricEigenTests: XCTestCase {
         #else
         let calls = 100_000
         #endif
-        var rng = SplitMix64(seed: 0x5EED_000A)
+        var rng = SeededRandom(seed: 0x5EED_000A)
         for n in [8, 16] {
             let source = randomSymmetric(n, &rng)
             // Buffers allocated once, outside the timed loops, for both solvers.
@@ -402,7 +384,7 @@ final class SmallSymmetricEigenTests: XCTestCase {
     /// never above the truth, close to it for well-conditioned factors, and 0 where the
     /// eigenvalues of RᵀR cannot resolve it (the caller then takes the SVD).
     func testConditionLowerBoundOfKnownSpectra() throws {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for ratio in [1.0, 0.3, 1e-3, 1e-5, 1e-6, 1e-7, 1e-9, 1e-12, 0] {
             let n = 8
             var sigma = (0..<n).map { 1 - Double($0) / Double(n) * 0.5 }
