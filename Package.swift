@@ -49,7 +49,8 @@ let package = Package(
         // Files: safetensors mapping, PEFT adapter folders, tensor naming.
         .target(name: "TensorIO", dependencies: ["Diagnostics", "JSONText"]),
         // The study pipeline: adapters -> blocks -> core -> metrics document -> JSON/CSV writers.
-        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "Charts", "CSystem"]),
+        // Numbers only: no chart, no Cairo.
+        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "CSystem"]),
         // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
         // reading: plain matrices, labels and points in.
         // Cairo and Pango loaded on first use (dlopen), so commands that draw nothing start fast.
@@ -57,11 +58,14 @@ let package = Package(
                 cSettings: [.unsafeFlags(graphicsHeaderFolders.map { "-I" + $0 })], linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "Charts", dependencies: ["CCairo", "CPango", "GraphicsLoader"], exclude: ["README.md"],
                 swiftSettings: graphicsHeaders),
+        // A study's figures as chart scenes (heatmaps, maps) and the one place that names figures;
+        // used by `analyze --figures` and by the report.
+        .target(name: "StudyFigures", dependencies: ["Study", "Charts", "AnalysisCore", "Diagnostics"]),
         // The report: one document value (sections, figures, tables) walked by writers for HTML
         // (Mustache templates), a paged PDF (the chart kit's renderer), LaTeX and CSV.
         .target(
             name: "Reporting",
-            dependencies: ["Study", "Charts", "AnalysisCore", "TensorIO", "Diagnostics", "JSONText", "ReportTemplates",
+            dependencies: ["Study", "StudyFigures", "Charts", "AnalysisCore", "TensorIO", "Diagnostics", "JSONText", "ReportTemplates",
                            .product(name: "Mustache", package: "swift-mustache")]
         ),
         // The default HTML templates (templates/html), shipped as a resource bundle beside the binary.
@@ -70,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "tvgeo",
             dependencies: [
-                "Study", "Reporting", "Diagnostics", "Charts",
+                "Study", "StudyFigures", "Reporting", "Diagnostics", "Charts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: graphicsHeaders

@@ -27,7 +27,8 @@ public struct PairMatrix: Sendable, Equatable {
 
 /// Everything the core computes for one block.
 public struct BlockGeometryResult: Sendable {
-    /// One symmetric matrix per metric; NaN where the distance is undefined.
+    /// One symmetric matrix per metric that applies to LoRA (and only those); NaN where the
+    /// distance is undefined.
     public var distances: [DistanceMetric: PairMatrix]
     /// ‖ΔW_i‖_F per adapter.
     public var norms: [Double]
@@ -61,7 +62,7 @@ public enum BlockGeometry {
     /// Below this ratio l2²/(‖a‖²+‖b‖²) (or this cosine distance) the stacked-QR path is used.
     public static let cancellationThreshold = 1e-2
     /// Below this d² (rad²) the angles are refined with the sine branch.
-    public static let sineThreshold = 1e-2
+    public static let sineThreshold = PrincipalAngles.sineThreshold
 
     /// Convenience for callers holding separate factors: copies them into a `StackedBlock`.
     public static func analyze(_ adapters: [LoRAFactors]) throws(ToolError) -> BlockGeometryResult {
@@ -118,11 +119,11 @@ public enum BlockGeometry {
             return Matrix(rows: rows, cols: columns.count, values: Array(stack[(columns.lowerBound * rows)..<(columns.upperBound * rows)]))
         }
         let norms = bases.map(\.norm)
+        // A matrix exists only for a metric the kernel fills (see `DistanceMetric.applying(to:)`).
         var distances: [DistanceMetric: PairMatrix] = [:]
-        for metric in DistanceMetric.allCases { distances[metric] = PairMatrix(count: count) }
         func set(_ metric: DistanceMetric, _ i: Int, _ j: Int, _ value: Double) {
-            distances[metric]![i, j] = value
-            distances[metric]![j, i] = value
+            distances[metric, default: PairMatrix(count: count)][i, j] = value
+            distances[metric, default: PairMatrix(count: count)][j, i] = value
         }
         // The distance of an adapter to itself, or to a bit-identical copy, is exactly zero
         // where it is defined (rounding in the pair path would otherwise leave ~1e-15).
@@ -158,8 +159,11 @@ public enum BlockGeometry {
                 set(.cosine, i, j, cosine)
                 if bases[i].isWholeHost && bases[j].isWholeHost {
                     // The usual case: every subspace is its whole host basis.
-                    let (onB, refinedB) = try kernel.grassmann(onA: false, block: block)
-                    let (onA, refinedA) = try kernel.grassmann(onA: true, block: block)
+                    let anglesB = try kernel.principalAngles(onA: false, block: block)
+                    let onB = PrincipalAngles.grassmannDistance(anglesB.angles, count: anglesB.count)
+                    let anglesA = try kernel.principalAngles(onA: true, block: block)
+                    let onA = PrincipalAngles.grassmannDistance(anglesA.angles, count: anglesA.count)
+                    let (refinedB, refinedA) = (anglesB.refined, anglesA.refined)
                     // Im(ΔW) = Im(B) = span(U) here: one computation serves both.
                     set(.grassmann, i, j, onB)
                     set(.grassmannB, i, j, onB)
@@ -180,11 +184,12 @@ public enum BlockGeometry {
                         continue
                     }
                     let onA = kind == .a
-                    let (value, refined) = try grassmannDistance(p, q, hostCross: onA ? mv : mu) {
+                    let (angles, refined) = try principalAngles(p, q, hostCross: onA ? mv : mu) {
                         onA ? (host(block.aTransposed, rows: block.inFeatures, i), host(block.aTransposed, rows: block.inFeatures, j))
                             : (host(block.b, rows: block.outFeatures, i), host(block.b, rows: block.outFeatures, j))
                     }
                     if refined { sineBranches += 1 }
+                    let value = angles.map(PrincipalAngles.grassmannDistance) ?? .nan
                     set(metric, i, j, value)
                     if metric == .grassmann { computedDelta = value }
                 }
@@ -217,21 +222,21 @@ public enum BlockGeometry {
         return (l2, cosine)
     }
 
-    /// √(Σθ²) between two subspaces given the cross product of their host bases
-    /// (UᵢᵀUⱼ for Im(ΔW) and Im(B), VᵢᵀVⱼ for Im(Aᵀ)); NaN when either subspace is {0}.
+    /// The principal angles between two subspaces given the cross product of their host bases
+    /// (UᵢᵀUⱼ for Im(ΔW) and Im(B), VᵢᵀVⱼ for Im(Aᵀ)); nil when either subspace is {0}.
     /// `hosts` gives the two host bases, only needed (and only formed) for the sine branch.
     /// Also says whether the sine branch was used.
-    static func grassmannDistance(_ first: Subspace, _ second: Subspace, hostCross: Matrix,
-                                  hosts: () -> (Matrix, Matrix)) throws(ToolError) -> (Double, Bool) {
-        guard first.rank > 0, second.rank > 0 else { return (.nan, false) }
+    static func principalAngles(_ first: Subspace, _ second: Subspace, hostCross: Matrix,
+                                hosts: () -> (Matrix, Matrix)) throws(ToolError) -> ([Double]?, Bool) {
+        guard first.rank > 0, second.rank > 0 else { return (nil, false) }
         // YᵢᵀYⱼ = Eᵢᵀ (HᵢᵀHⱼ) Eⱼ, with H the orthonormal host basis and E the coefficients.
         var cross = hostCross
         if let coefficients = second.coefficients { cross = cross * coefficients }
         if let coefficients = first.coefficients { cross = Matrix.multiply(coefficients, transposeA: true, cross) }
         let cosines = try Factorizations.singularValues(cross)
-        var angles = cosines.map { acos(min(1, $0)) }
-        var squared = angles.reduce(0) { $0 + $1 * $1 }
-        let refine = squared < sineThreshold && cosines.contains { $0 * $0 >= 0.5 }
+        let k = cosines.count
+        var angles = [Double](repeating: 0, count: k)
+        let refine = angles.withUnsafeMutableBufferPointer { PrincipalAngles.fromCosines(cosines, count: k, into: $0.baseAddress!) }
         if refine {
             let (firstHost, secondHost) = hosts()
             let firstBasis = first.basis(host: firstHost), secondBasis = second.basis(host: secondHost)
@@ -243,13 +248,9 @@ public enum BlockGeometry {
                 residual = firstBasis - secondBasis * cross.transposed
             }
             let sines = try Factorizations.singularValues(residual)
-            let k = cosines.count
-            for m in 0..<k where cosines[m] * cosines[m] >= 0.5 {
-                angles[m] = asin(min(1, sines[k - 1 - m]))
-            }
-            squared = angles.reduce(0) { $0 + $1 * $1 }
+            angles.withUnsafeMutableBufferPointer { PrincipalAngles.refine($0.baseAddress!, cosines: cosines, sines: sines, count: k) }
         }
-        return (squared.squareRoot(), refine)
+        return (angles, refine)
     }
 }
 

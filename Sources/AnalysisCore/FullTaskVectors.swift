@@ -36,8 +36,8 @@ public enum FullTaskVectors {
     /// `deltas` are τ_i, column-major d_out × d_in, all of one shape.
     public static func analyze(_ deltas: [Matrix], subspaceRank: Int, seed: UInt64 = Bootstrap.seed) throws(ToolError) -> BlockResult {
         let count = deltas.count
+        // A matrix exists only for a metric the kernel fills (see `DistanceMetric.applying(to:)`).
         var distances: [DistanceMetric: PairMatrix] = [:]
-        for metric in DistanceMetric.allCases { distances[metric] = PairMatrix(count: count) }
         guard let first = deltas.first else { return BlockResult(distances: distances, norms: [], spectra: []) }
         for (index, delta) in deltas.enumerated() where delta.rows != first.rows || delta.cols != first.cols {
             throw .internalError("block shape mismatch: task vector \(index) is \(delta.rows)×\(delta.cols), 0 is \(first.rows)×\(first.cols)")
@@ -49,8 +49,8 @@ public enum FullTaskVectors {
             left.append(u); right.append(v); spectra.append(spectrum)
         }
         func set(_ metric: DistanceMetric, _ i: Int, _ j: Int, _ value: Double) {
-            distances[metric]![i, j] = value
-            distances[metric]![j, i] = value
+            distances[metric, default: PairMatrix(count: count)][i, j] = value
+            distances[metric, default: PairMatrix(count: count)][j, i] = value
         }
         for i in 0..<count {
             set(.l2, i, i, 0)
@@ -65,8 +65,8 @@ public enum FullTaskVectors {
                 for (metric, bases) in [(DistanceMetric.grassmann, left), (.grassmannA, right)] {
                     let p = Subspace(wholeHostOfRank: bases[i].cols), q = Subspace(wholeHostOfRank: bases[j].cols)
                     let cross = Matrix.multiply(bases[i], transposeA: true, bases[j])
-                    let (value, _) = try BlockGeometry.grassmannDistance(p, q, hostCross: cross) { (bases[i], bases[j]) }
-                    set(metric, i, j, value)
+                    let (angles, _) = try BlockGeometry.principalAngles(p, q, hostCross: cross) { (bases[i], bases[j]) }
+                    set(metric, i, j, angles.map(PrincipalAngles.grassmannDistance) ?? .nan)
                 }
             }
         }

@@ -8,10 +8,10 @@ import Glibc
 /// created per pair, and LAPACK is called without its per-call workspace query. Every pair gets
 /// its inner product and, when nearly equal, its cancellation-free l2 and cosine here; the
 /// Grassmann distances only when every subspace of both adapters is its whole host basis
-/// (full-rank cores, the usual case; the others take `BlockGeometry.grassmannDistance`).
+/// (full-rank cores, the usual case; the others take `BlockGeometry.principalAngles`).
 ///
 /// Reads UᵢᵀUⱼ and VᵢᵀVⱼ straight out of the block's Gram matrices. Results agree with the
-/// general path (`BlockGeometry.grassmannDistance`, `StackedDifference`) to rounding.
+/// general path (`BlockGeometry.principalAngles`, `StackedDifference`) to rounding.
 final class PairKernel {
     private let maxRank: Int
     private let outFeatures: Int
@@ -25,6 +25,7 @@ final class PairKernel {
     private let copy: UnsafeMutablePointer<Double>
     private let sigma: UnsafeMutablePointer<Double>
     private let sines: UnsafeMutablePointer<Double>
+    private let angles: UnsafeMutablePointer<Double>
     private let work: UnsafeMutablePointer<Double>
     private let workCount: Int
     /// d × r residual of one host basis against the other (near pairs and the sine branch).
@@ -54,6 +55,7 @@ final class PairKernel {
         copy = .allocate(capacity: square)
         sigma = .allocate(capacity: maxRank)
         sines = .allocate(capacity: maxRank)
+        angles = .allocate(capacity: maxRank)
         // Enough for LAPACK's blocked paths (asked once: dgesvd without vectors on rank × rank,
         // dgeqrf on d × rank); too little would silently select the unblocked BLAS-2 code, which
         // is many times slower at large ranks. Also ≥ 2·rank for the eigensolver's scratch.
@@ -80,7 +82,7 @@ final class PairKernel {
     }
 
     deinit {
-        for pointer in [mu, mv, product, product2, copy, sigma, sines, work, residual, tau, triangleU, triangleV] {
+        for pointer in [mu, mv, product, product2, copy, sigma, sines, angles, work, residual, tau, triangleU, triangleV] {
             pointer.deallocate()
         }
     }
@@ -136,28 +138,18 @@ final class PairKernel {
         }
     }
 
-    /// √(Σθ²) between span(Uᵢ) and span(Uⱼ) (`onA` false) or span(Vᵢ) and span(Vⱼ), with the
-    /// sine branch of `BlockGeometry.grassmannDistance`; also says whether it was taken.
-    func grassmann(onA: Bool, block: StackedBlock) throws(ToolError) -> (Double, Bool) {
+    /// The principal angles between span(Uᵢ) and span(Uⱼ) (`onA` false) or span(Vᵢ) and span(Vⱼ),
+    /// with the sine branch of `PrincipalAngles`: min(rᵢ, rⱼ) angles in `angles`, valid until
+    /// the next call; also says whether the sine branch was taken.
+    func principalAngles(onA: Bool, block: StackedBlock) throws(ToolError) -> (angles: UnsafePointer<Double>, count: Int, refined: Bool) {
         let cross = onA ? mv : mu
         let k = min(ri, rj)
         try cosines(cross, into: sigma)
-        var squared = 0.0
-        var needsSines = false
-        for m in 0..<k {
-            let angle = acos(min(1, sigma[m]))
-            squared += angle * angle
-            if sigma[m] * sigma[m] >= 0.5 { needsSines = true }
-        }
-        guard squared < BlockGeometry.sineThreshold, needsSines else { return (squared.squareRoot(), false) }
+        guard PrincipalAngles.fromCosines(sigma, count: k, into: angles) else { return (UnsafePointer(angles), k, false) }
         let triangle = try residualTriangle(onA: onA, block: block)
         try singularValues(triangle, rows: k, cols: k, into: sines)
-        squared = 0
-        for m in 0..<k {
-            let angle = sigma[m] * sigma[m] >= 0.5 ? asin(min(1, sines[k - 1 - m])) : acos(min(1, sigma[m]))
-            squared += angle * angle
-        }
-        return (squared.squareRoot(), true)
+        PrincipalAngles.refine(angles, cosines: sigma, sines: sines, count: k)
+        return (UnsafePointer(angles), k, true)
     }
 
     /// ‖α·ΔWᵢ − β·ΔWⱼ‖_F without cancellation: with E = Hⱼ − Hᵢ·(HᵢᵀHⱼ) = Q·T (Householder),

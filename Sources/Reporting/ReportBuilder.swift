@@ -26,13 +26,9 @@ public enum ReportBuilder {
     public static func build(name: String, analysis: StudyAnalysis, findings: StudyFindings,
                              settings: ReportSettings, provenance: Provenance) -> ReportDocument {
         let modules = settings.modules.map { wanted in analysis.modules.filter(wanted.contains) } ?? analysis.modules
-        // A metric undefined everywhere (grassmann_b of full fine-tuning) gets no section.
-        let metrics = DistanceMetric.allCases.filter(settings.metrics.contains).filter { metric in
-            modules.contains { module in
-                guard let mean = analysis.distances[metric]?[module]?.mean else { return false }
-                return (0..<mean.count).contains { i in (0..<mean.count).contains { j in i != j && mean[i, j].isFinite } }
-            }
-        }
+        // The metrics that apply to this kind of fine-tuning (their descriptors say which), as
+        // requested. One that applies is never silently dropped: the study's kernels fill it.
+        let metrics = DistanceMetric.applying(to: analysis.kind).filter(settings.metrics.contains)
         let narrow = settings.figureWidth >= 2 * FigureWidth.singleColumn ? FigureWidth.singleColumn : settings.figureWidth
         let figures = ReportFigures(analysis: analysis, findings: findings, wideWidth: settings.figureWidth, narrowWidth: narrow)
         var document = ReportDocument(
@@ -71,7 +67,7 @@ public enum ReportBuilder {
 
         // One section per metric: per module the heatmap, the two maps and the layer profile.
         for metric in metrics {
-            var blocks: [ReportBlock] = ReportText.definition(metric).map { [.definitions([$0])] } ?? []
+            var blocks: [ReportBlock] = [.definitions([ReportText.definition(metric)])]
             for module in modules {
                 guard let heatmap = add(figures.heatmap(metric, module)) else { continue }
                 blocks.append(.subheading(module))
@@ -82,7 +78,7 @@ public enum ReportBuilder {
                 // The matrix itself goes to tables/ only: the annotated heatmap shows its values.
                 _ = add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module))
             }
-            document.sections.append(ReportSection(id: "metric-\(metric.rawValue)", title: ReportText.metricTitle(metric), blocks: blocks))
+            document.sections.append(ReportSection(id: "metric-\(metric.id)", title: ReportText.metricTitle(metric), blocks: blocks))
         }
 
         // The hierarchy view: Grassmann against cosine, cosine against L2.
@@ -112,7 +108,7 @@ public enum ReportBuilder {
 
         document.sections.append(ReportSection(id: "methods", title: "Methods", blocks: [
             .paragraph("Distances are computed per layer and module from the LoRA factors (thin QR and small SVDs; no d × d matrix is formed), then averaged over layers. PCA centres the rows of the layer-mean matrix; MDS is classical (Torgerson); the task order is average-linkage clustering."),
-            .definitions(ReportText.definitions),
+            .definitions(ReportText.definitions(for: analysis.kind)),
         ]))
         document.sections.append(ReportSection(id: "provenance", title: "Provenance", blocks: [
             .keyValues([KeyValue("tvgeo", provenance.toolVersion), KeyValue("command", provenance.commandLine), KeyValue("date (UTC)", provenance.date)]),

@@ -1,6 +1,7 @@
 import AnalysisCore
 import Charts
 import Study
+import StudyFigures
 
 /// The report's figures as chart values, one scene each, named `<kind>-<metric>-<module>`.
 struct ReportFigures {
@@ -10,24 +11,20 @@ struct ReportFigures {
     var wideWidth: Double
     var narrowWidth: Double
 
-    static func name(_ kind: String, _ metric: String, _ module: String?) -> String {
-        ([kind, metric] + (module.map { [OutputNaming.component($0)] } ?? [])).joined(separator: "-")
-    }
-
     func heatmap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let layered = analysis.distances[metric]?[module],
               let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth) else { return nil }
         let ordered = findings.clustering[metric]?[module] == nil ? ""
-            : " Tasks in average-linkage order (metrics.json → clustering.\(metric.rawValue).\(module).order)."
-        return ReportFigure(name: Self.name("heatmap", metric.rawValue, module), scene: scene,
-                            caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered)) (metrics.json → distances.\(metric.rawValue).\(module).mean).\(ordered)")
+            : " Tasks in average-linkage order (metrics.json → clustering.\(metric.id).\(module).order)."
+        return ReportFigure(name: FigureName.of(.heatmap, metric, module: module), scene: scene,
+                            caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered)) (metrics.json → distances.\(metric.id).\(module).mean).\(ordered)")
     }
 
     func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let scene = AnalysisFigures.pcaMap(metric, module, analysis: analysis, findings: findings, width: narrowWidth,
                                                  title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
-        return ReportFigure(name: Self.name("pca", metric.rawValue, module), scene: scene,
-                            caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix (metrics.json → pca.\(metric.rawValue).\(module)).")
+        return ReportFigure(name: FigureName.of(.pca, metric, module: module), scene: scene,
+                            caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix (metrics.json → pca.\(metric.id).\(module)).")
     }
 
     func mdsMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
@@ -39,8 +36,8 @@ struct ReportFigures {
                              yTitle: ScatterMap.componentTitle("Dim ", index: 2, explainedVariance: share(1)),
                              title: "MDS · \(ReportText.shortName(metric)) · \(module)",
                              subtitle: "classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))", equalAspect: true)
-        return ReportFigure(name: Self.name("mds", metric.rawValue, module), scene: map.scene(width: narrowWidth),
-                            caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: map distances approximate the table's (metrics.json → mds.\(metric.rawValue).\(module)).")
+        return ReportFigure(name: FigureName.of(.mds, metric, module: module), scene: map.scene(width: narrowWidth),
+                            caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: map distances approximate the table's (metrics.json → mds.\(metric.id).\(module)).")
     }
 
     /// Per task, its mean distance to the other tasks at each layer.
@@ -57,8 +54,8 @@ struct ReportFigures {
                                    title: "Layer profile · \(ReportText.shortName(metric)) · \(module)",
                                    subtitle: "each task's mean distance to the other tasks, per layer")
         profile.markers = layered.layerIDs.count <= 16
-        return ReportFigure(name: Self.name("profile", metric.rawValue, module), scene: profile.scene(width: wideWidth),
-                            caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer (metrics.json → distances.\(metric.rawValue).\(module).layers).")
+        return ReportFigure(name: FigureName.of(.profile, metric, module: module), scene: profile.scene(width: wideWidth),
+                            caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer (metrics.json → distances.\(metric.id).\(module).layers).")
     }
 
     /// The poster's hierarchy view: every pair of tasks as a point, one distance against another.
@@ -77,7 +74,7 @@ struct ReportFigures {
                                         subtitle: "one point per pair of tasks, layer means",
                                         note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [])
             .scene(width: narrowWidth)
-        return ReportFigure(name: "hierarchy-\(y.rawValue)-\(x.rawValue)-\(OutputNaming.component(module))", scene: scene,
+        return ReportFigure(name: FigureName.of(.hierarchy, y, x, module: module), scene: scene,
                             caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances (metrics.json → distances.<metric>.\(module).mean); ρ over the pairs.")
     }
 
@@ -90,7 +87,7 @@ struct ReportFigures {
                               title: "Merge loss δ(i, j)", subtitle: "row: evaluated task i; column: merge partner j",
                               colorScale: .correlation, annotate: analysis.tasks.count <= 12, decimals: decimals,
                               colorBarTitle: "score(i) − score(Comb(i, j))")
-        return ReportFigure(name: "heatmap-delta", scene: heatmap.scene(width: wideWidth),
+        return ReportFigure(name: FigureName.deltaHeatmap, scene: heatmap.scene(width: wideWidth),
                             caption: "The loss of task i when its adapter is averaged with j's (metrics.json → delta); hatched: no score.")
     }
 
@@ -117,7 +114,7 @@ struct ReportFigures {
                                         subtitle: "one point per ordered pair, colour: evaluated task i",
                                         note: note)
             .scene(width: narrowWidth)
-        return ReportFigure(name: Self.name("delta", metric.rawValue, module), scene: scene,
-                            caption: "Merge loss against the \(ReportText.shortName(metric)) distance (metrics.json → delta, distances.\(metric.rawValue).\(module).mean); ρ: correlations.\(metric.rawValue).\(module).")
+        return ReportFigure(name: FigureName.of(.delta, metric, module: module), scene: scene,
+                            caption: "Merge loss against the \(ReportText.shortName(metric)) distance (metrics.json → delta, distances.\(metric.id).\(module).mean); ρ: correlations.\(metric.id).\(module).")
     }
 }

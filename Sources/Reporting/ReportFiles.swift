@@ -97,27 +97,9 @@ public enum ReportFiles {
 /// Runs independent jobs on every core and returns their results in order; the first error
 /// (in job order) is thrown.
 enum ConcurrentJobs {
-    static func run<Value>(_ jobs: [@Sendable () -> Result<Value, ToolError>]) throws(ToolError) -> [Value] {
-        let slots = ConcurrentSlots<Value>(count: jobs.count)
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
-            slots.set(index, jobs[index]())
+    static func run<Value: Sendable>(_ jobs: [@Sendable () -> Result<Value, ToolError>]) throws(ToolError) -> [Value] {
+        try ConcurrentWork.map(count: jobs.count, onFailure: .runAllThenFirstInOrder) { index throws(ToolError) in
+            try jobs[index]().get()
         }
-        var values: [Value] = []
-        for index in jobs.indices { values.append(try slots.value(index)) }
-        return values
-    }
-}
-
-/// One result slot per job, written by concurrent workers and read once they are done.
-final class ConcurrentSlots<Value>: @unchecked Sendable {
-    private var values: [Result<Value, ToolError>?]
-    private let lock = NSLock()
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: Result<Value, ToolError>) { lock.lock(); values[index] = value; lock.unlock() }
-    /// The job's value, its error, or an internal error when the job never ran.
-    func value(_ index: Int) throws(ToolError) -> Value {
-        lock.lock(); defer { lock.unlock() }
-        guard let result = values[index] else { throw .internalError("job \(index) did not run") }
-        return try result.get()
     }
 }

@@ -126,13 +126,19 @@ public struct ReportRequest: Sendable, Equatable {
         return request
     }
 
+    /// The validated study this request names (nothing is read yet).
+    public func studyInput() throws(ToolError) -> StudyInput {
+        try StudyInput.resolve(adapters: adapters, name: name, out: out, scores: scores, base: base,
+                               modules: modules, subspaceRank: subspaceRank)
+    }
+
     /// "cosine,l2" → metrics in canonical order; nil means all.
     public static func parseMetrics(_ names: [String]?) throws(ToolError) -> [DistanceMetric] {
         guard let names else { return DistanceMetric.allCases }
         var chosen: [DistanceMetric] = []
         for name in names.map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
-            guard let metric = DistanceMetric(rawValue: name) else {
-                throw .usage("unknown metric \"\(name)\" (use \(DistanceMetric.allCases.map(\.rawValue).joined(separator: ", ")))")
+            guard let metric = DistanceMetric(id: name) else {
+                throw .usage("unknown metric \"\(name)\" (use \(DistanceMetric.idList))")
             }
             if !chosen.contains(metric) { chosen.append(metric) }
         }

@@ -17,7 +17,7 @@ enum ReportTables {
         }
         let data = TableData(title: "Spearman ρ between the merge loss δ(i,j) and each distance",
                              caption: "Mean (std) over tasks of the per-task Spearman correlation; best per module in bold.",
-                             cornerHeader: "Module", columnHeaders: metrics.map(\.rawValue), rows: rows)
+                             cornerHeader: "Module", columnHeaders: metrics.map(\.id), rows: rows)
         return ReportTable(name: "correlations", data: data,
                            notes: "Values: metrics.json → correlations.<metric>.<module>.mean and .std. — : no task has a defined ρ.",
                            csv: TableCSV.correlations(findings, tasks: tasks, modules: modules, metrics: metrics))
@@ -31,7 +31,7 @@ enum ReportTables {
             for metric in metrics {
                 guard let summary = findings.correlations[metric]?[module]?[.spearman] else { continue }
                 let tasksWithValue = summary.perTask.compactMap { $0 }.count
-                rows.append(TableData.Row(header: "\(module) · \(metric.rawValue)", cells: [
+                rows.append(TableData.Row(header: "\(module) · \(metric.id)", cells: [
                     number(summary.mean), number(summary.std),
                     TableData.Cell(summary.ci95.map { "[\(fixed($0.0)), \(fixed($0.1))]" } ?? "—"),
                     TableData.Cell("\(tasksWithValue)"),
@@ -60,7 +60,7 @@ enum ReportTables {
         }
         let data = TableData(title: "Per-task Spearman ρ · \(module)",
                              caption: "ρ between δ(i,j) and the distance over the partners j of task i, with its two-sided p-value (exact permutation for n ≤ 9).",
-                             cornerHeader: "Task", columnHeaders: metrics.map(\.rawValue), rows: rows)
+                             cornerHeader: "Task", columnHeaders: metrics.map(\.id), rows: rows)
         return ReportTable(name: "correlations-per-task-\(OutputNaming.component(module))", data: data,
                            notes: "Values: metrics.json → correlations.<metric>.\(module).per_task. — : undefined (a constant δ row or fewer than three partners).")
     }
@@ -76,8 +76,8 @@ enum ReportTables {
         let data = TableData(title: "\(ReportText.metricTitle(metric)) · \(module)",
                              caption: "Mean over \(layered.layerIDs.count) layer\(layered.layerIDs.count == 1 ? "" : "s") (\(ReportText.unit(metric))).",
                              cornerHeader: "", columnHeaders: tasks, rows: rows)
-        return ReportTable(name: "distances-\(metric.rawValue)-\(OutputNaming.component(module))", data: data,
-                           notes: "Values: metrics.json → distances.\(metric.rawValue).\(module).mean.",
+        return ReportTable(name: "distances-\(metric.id)-\(OutputNaming.component(module))", data: data,
+                           notes: "Values: metrics.json → distances.\(metric.id).\(module).mean.",
                            csv: MatrixCSV.text(tasks: tasks, matrix: layered.mean))
     }
 

@@ -9,7 +9,7 @@ public enum AnalysisFiles {
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let layered = analysis.distances[metric]?[module] else { continue }
-                files.append(OutputFile("distances-\(metric.rawValue)-\(OutputNaming.component(module)).csv",
+                files.append(OutputFile("distances-\(metric.id)-\(OutputNaming.component(module)).csv",
                                         text: MatrixCSV.text(tasks: analysis.tasks, matrix: layered.mean)))
             }
         }
@@ -31,7 +31,7 @@ public enum AnalysisSummary {
             for metric in DistanceMetric.allCases {
                 guard let layered = analysis.distances[metric]?[module] else { continue }
                 lines.append("")
-                lines.append("\(metric.rawValue) · \(module) · mean over layers \(layered.layerIDs.map(String.init).joined(separator: ","))")
+                lines.append("\(metric.id) · \(module) · mean over layers \(layered.layerIDs.map(String.init).joined(separator: ","))")
                 lines.append(pad("") + analysis.tasks.map(pad).joined())
                 for (index, row) in layered.mean.rows.enumerated() {
                     lines.append(pad(analysis.tasks[index]) + row.map { pad($0.isNaN ? "—" : String(format: "%.4g", $0)) }.joined())
@@ -49,7 +49,7 @@ public enum AnalysisSummary {
         let width = 15
         func pad(_ text: String) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
         var lines = ["", "Spearman ρ between δ(i,j) and the layer-mean distance, mean (std) over tasks; * best per module",
-                     pad("module") + metrics.map { pad($0.rawValue) }.joined()]
+                     pad("module") + metrics.map { pad($0.id) }.joined()]
         for module in analysis.modules {
             let summaries = metrics.map { findings.correlations[$0]?[module]?[.spearman] }
             let best = summaries.compactMap { $0?.mean }.max()

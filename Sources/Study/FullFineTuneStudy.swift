@@ -4,8 +4,9 @@ import Dispatch
 import Foundation
 import TensorIO
 
-/// The study of full fine-tuning task vectors τ = W_t − W_0: a base checkpoint, N fine-tuned
-/// checkpoints, the selected 2-D weights of every layer, one block at a time.
+/// The full fine-tuning pipeline (sibling of `LoRAStudy`): task vectors τ = W_t − W_0 from a
+/// base checkpoint and N fine-tuned checkpoints, the selected 2-D weights of every layer, one
+/// block at a time.
 public enum FullFineTuneStudy {
     /// Attention query and value projections of BERT/RoBERTa, DistilBERT and LLaMA-style models.
     public static let defaultModules = ["query", "value", "q_lin", "v_lin", "q_proj", "v_proj"]
@@ -13,10 +14,10 @@ public enum FullFineTuneStudy {
     static let conv1DModules: Set<String> = ["c_attn", "c_proj", "c_fc"]
 
     public static func analyze(base basePath: String, checkpoints arguments: [AdapterArgument], modules requested: [String]?,
-                               subspaceRank: Int, progress: StudyRunner.Progress? = nil) throws(ToolError) -> StudyAnalysis {
+                               subspaceRank: Int, progress: StudyProgress? = nil) throws(ToolError) -> StudyAnalysis {
         BLASThreads.useSingleThread()
         try AdapterArgument.checkUnique(arguments)
-        guard subspaceRank >= 1 else { throw .usage("--subspace-rank must be at least 1") }
+        try StudyBlocks.checkSubspaceRank(subspaceRank)
         let base = try Checkpoint(path: basePath)
         var weights: [BlockKey: (name: String, modulePath: String, shape: [Int])] = [:]
         for name in base.tensorNames {
@@ -26,21 +27,13 @@ public enum FullFineTuneStudy {
         }
         let names = TensorNaming.moduleNames(for: weights.keys.map(\.module))
         let available = Set(names.values)
-        let wanted: [String]
-        if let requested {
-            let unknown = requested.filter { !available.contains($0) }
-            guard unknown.isEmpty else {
-                throw .usage("--modules: \(unknown.joined(separator: ", ")) not in \(basePath) (its 2-D weights per layer: \(available.sorted().joined(separator: ", ")))")
-            }
-            wanted = requested
-        } else {
-            wanted = defaultModules.filter(available.contains)
-            guard !wanted.isEmpty else {
-                throw .usage("no attention query/value weights found in \(basePath); choose with --modules (available: \(available.sorted().joined(separator: ", ")))")
-            }
+        let wanted = try StudyBlocks.selectModules(requested, available: available.sorted(), source: basePath,
+                                                   having: "its 2-D weights per layer:")
+        let chosen = requested == nil ? defaultModules.filter(available.contains) : wanted
+        guard !chosen.isEmpty else {
+            throw .usage("no attention query/value weights found in \(basePath); choose with --modules (available: \(available.sorted().joined(separator: ", ")))")
         }
-        let blocks = weights.keys.filter { wanted.contains(names[$0.module]!) }
-            .sorted { names[$0.module]! == names[$1.module]! ? $0.layer < $1.layer : names[$0.module]! < names[$1.module]! }
+        let blocks = StudyBlocks.sorted(weights.keys.filter { chosen.contains(names[$0.module]!) }, names: names)
         var checkpoints: [Checkpoint] = []
         for argument in arguments {
             let checkpoint = try Checkpoint(path: argument.path)
@@ -58,52 +51,40 @@ public enum FullFineTuneStudy {
         }
 
         let (baseWeights, fineTuned) = (weights, checkpoints)
-        let results = ResultSlots<FullTaskVectors.BlockResult>(count: blocks.count)
-        let workers = min(blocks.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while let index = results.claimNext() {
-                do throws(ToolError) {
-                    let block = blocks[index]
-                    let weight = baseWeights[block]!
-                    let conv1D = conv1DModules.contains(block.module.path.last ?? "")
-                    // τ is d_out × d_in column-major; a Conv1D weight (in × out, row-major) already is.
-                    let rows = conv1D ? weight.shape[1] : weight.shape[0], cols = conv1D ? weight.shape[0] : weight.shape[1]
-                    let layout: SafetensorsFile.DestinationLayout = conv1D ? .asStored : .columnMajor
-                    func read(_ checkpoint: Checkpoint) throws(ToolError) -> Matrix {
-                        var values = [Double](repeating: 0, count: rows * cols)
-                        try values.withUnsafeMutableBufferPointer { buffer throws(ToolError) in
-                            try checkpoint.copyMatrix(weight.name, into: buffer, layout: layout)
-                        }
-                        return Matrix(rows: rows, cols: cols, values: values)
-                    }
-                    let initial = try read(base)
-                    var deltas: [Matrix] = []
-                    for checkpoint in fineTuned { deltas.append(try read(checkpoint) - initial) }
-                    results.store(try FullTaskVectors.analyze(deltas, subspaceRank: subspaceRank), at: index)
-                    progress?(results.completed, blocks.count)
-                } catch {
-                    results.fail(error)
+        let blockResults = try ConcurrentWork.map(count: blocks.count, onFailure: .stopClaiming, progress: progress) { index throws(ToolError) in
+            let block = blocks[index]
+            let weight = baseWeights[block]!
+            let conv1D = conv1DModules.contains(block.module.path.last ?? "")
+            // τ is d_out × d_in column-major; a Conv1D weight (in × out, row-major) already is.
+            let rows = conv1D ? weight.shape[1] : weight.shape[0], cols = conv1D ? weight.shape[0] : weight.shape[1]
+            let layout: SafetensorsFile.DestinationLayout = conv1D ? .asStored : .columnMajor
+            func read(_ checkpoint: Checkpoint) throws(ToolError) -> Matrix {
+                var values = [Double](repeating: 0, count: rows * cols)
+                try values.withUnsafeMutableBufferPointer { buffer throws(ToolError) in
+                    try checkpoint.copyMatrix(weight.name, into: buffer, layout: layout)
                 }
+                return Matrix(rows: rows, cols: cols, values: values)
             }
+            let initial = try read(base)
+            var deltas: [Matrix] = []
+            for checkpoint in fineTuned { deltas.append(try read(checkpoint) - initial) }
+            return try FullTaskVectors.analyze(deltas, subspaceRank: subspaceRank)
         }
-        if let error = results.firstError { throw error }
-        let blockResults = results.values.map { $0! }
 
         let count = arguments.count
-        let moduleNames = wanted.filter { name in blocks.contains { names[$0.module] == name } }.sorted()
+        let moduleNames = chosen.filter { name in blocks.contains { names[$0.module] == name } }.sorted()
         var distances: [DistanceMetric: [String: LayeredDistances]] = [:]
         var ranks: [String: [SubspaceKind: [[Int]]]] = [:]
         var norms: [String: [[Double]]] = [:]
         var spectra: [String: [[TaskVectorSpectrum]]] = [:]
-        var warnings = [Warning("full fine-tuning: grassmann_b does not apply (τ has no B factor) and is null; grassmann and grassmann_a compare the top-\(subspaceRank) left and right singular subspaces of τ")]
+        let inapplicable = DistanceMetric.allCases.filter { !DistanceMetric.applying(to: .full).contains($0) }
+        let subspaceMetrics = DistanceMetric.applying(to: .full).filter { $0.subspace != nil }
+        var warnings = [Warning("full fine-tuning: \(DistanceMetric.sentenceList(inapplicable)) does not apply (τ has no B factor) and is null; \(DistanceMetric.sentenceList(subspaceMetrics)) compare the top-\(subspaceRank) left and right singular subspaces of τ")]
         for name in moduleNames {
             let indices = blocks.indices.filter { names[blocks[$0].module] == name }
             let layerIDs = indices.map { blocks[$0].layer }
-            for metric in DistanceMetric.allCases {
-                let layers = indices.map { blockResults[$0].distances[metric]! }
-                distances[metric, default: [:]][name] = LayeredDistances(layerIDs: layerIDs, layers: layers,
-                                                                         mean: StudyRunner.layerMean(layers, count: count))
-            }
+            let layered = try StudyBlocks.layered(.full, blocks: indices.map { blockResults[$0].distances }, layerIDs: layerIDs, count: count)
+            for (metric, value) in layered { distances[metric, default: [:]][name] = value }
             let perAdapter = (0..<count).map { adapter in indices.map { blockResults[$0].spectra[adapter] } }
             spectra[name] = perAdapter
             ranks[name] = [.delta: perAdapter.map { $0.map(\.k) }, .a: perAdapter.map { $0.map(\.k) }, .b: perAdapter.map { _ in [] }]
@@ -126,6 +107,7 @@ public enum FullFineTuneStudy {
                                      distances: distances, subspaceRanks: ranks, norms: norms)
         analysis.spectra = spectra
         analysis.subspaceRank = subspaceRank
+        analysis.kind = .full
         return analysis
     }
 }

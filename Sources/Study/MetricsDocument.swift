@@ -13,14 +13,14 @@ public enum MetricsDocument {
             ("tool", .object([("name", .string("tvgeo")), ("version", .string(tool.version))])),
             ("tasks", .array(analysis.tasks.map(JSONValue.string))),
             ("modules", .array(analysis.modules.map(JSONValue.string))),
-            ("metrics", .array(DistanceMetric.allCases.map { .string($0.rawValue) })),
+            ("metrics", .array(DistanceMetric.allCases.map { .string($0.id) })),
             ("warnings", .array((analysis.warnings + (findings?.warnings ?? [])).map { .string($0.text) })),
             ("adapters", .array(analysis.adapters.map(adapterJSON))),
         ]
         var distances: [(String, JSONValue)] = []
         for metric in DistanceMetric.allCases {
             guard let byModule = analysis.distances[metric] else { continue }
-            distances.append((metric.rawValue, .object(analysis.modules.compactMap { module in
+            distances.append((metric.id, .object(analysis.modules.compactMap { module in
                 byModule[module].map { (module, layeredJSON($0)) }
             })))
         }
@@ -28,11 +28,10 @@ public enum MetricsDocument {
         pairs.append(("subspace_ranks", .object(analysis.modules.map { module in
             let byKind = analysis.subspaceRanks[module] ?? [:]
             return (module, .object(analysis.tasks.enumerated().map { index, task in
-                (task, .object([
-                    ("grassmann", intArray(byKind[.delta]?[index] ?? [])),
-                    ("grassmann_b", intArray(byKind[.b]?[index] ?? [])),
-                    ("grassmann_a", intArray(byKind[.a]?[index] ?? [])),
-                ]))
+                // Keyed by the Grassmann metric of each subspace.
+                (task, .object(DistanceMetric.allCases.compactMap { metric in
+                    metric.subspace.map { (metric.id, intArray(byKind[$0]?[index] ?? [])) }
+                }))
             }))
         })))
         pairs.append(("norms", .object(analysis.modules.map { module in
@@ -63,7 +62,7 @@ public enum MetricsDocument {
     /// metric → module → value, in the analysis's order; `null` where the value is missing.
     static func byMetricAndModule<T>(_ table: [DistanceMetric: [String: T]], modules: [String], _ encode: (T) -> JSONValue) -> JSONValue {
         .object(DistanceMetric.allCases.map { metric in
-            (metric.rawValue, .object(modules.map { module in (module, table[metric]?[module].map(encode) ?? .null) }))
+            (metric.id, .object(modules.map { module in (module, table[metric]?[module].map(encode) ?? .null) }))
         })
     }
 

@@ -46,6 +46,8 @@ public struct StudyAnalysis: Sendable {
     public var spectra: [String: [[TaskVectorSpectrum]]] = [:]
     /// Full fine-tuning only: the requested subspace dimension k.
     public var subspaceRank: Int? = nil
+    /// How the task vectors were obtained; decides which metrics apply.
+    public var kind: FineTuningKind = .lora
 }
 
 extension StudyAnalysis {

@@ -1,32 +1,12 @@
+import AnalysisCore
 import ArgumentParser
 import Diagnostics
 import Foundation
 import Reporting
 import Study
 
-/// The options that name a study, shared by `analyze` and `report`.
-struct StudyOptions: ParsableArguments {
-    @Argument(help: "Adapter folders or .safetensors files (with --base: fine-tuned checkpoints), optionally as name=path.")
-    var adapters: [String] = []
-
-    @Option(help: "Study name (default: the adapters' common parent folder).")
-    var name: String?
-
-    @Option(help: "Output folder (default: output/<name>).")
-    var out: String?
-
-    @Option(help: ArgumentHelp("Evaluation scores (CSV with model,task,score[,metric]): adds merge losses δ(i,j) and their correlations with each distance.", valueName: "file.csv"))
-    var scores: String?
-
-    @Option(help: ArgumentHelp("Modules to compare, comma-separated, as tvgeo names them (default: every module the adapters share; with --base: query,value / q_lin,v_lin / q_proj,v_proj, whichever exist).", valueName: "names"))
-    var modules: String?
-
-    @Option(help: ArgumentHelp("Full fine-tuning: the base checkpoint (a .safetensors file, a folder with model.safetensors, or a sharded folder); each ADAPTER is then a fine-tuned checkpoint and τ = W_t − W_0.", valueName: "checkpoint"))
-    var base: String?
-
-    @Option(help: ArgumentHelp("Full fine-tuning: dimension k of the singular subspaces compared by grassmann and grassmann_a (default 8).", valueName: "k"))
-    var subspaceRank: Int?
-
+extension StudyOptions {
+    /// These options as a report request, to merge with a study file's.
     func request() -> ReportRequest {
         var request = ReportRequest()
         request.adapters = adapters
@@ -37,27 +17,6 @@ struct StudyOptions: ParsableArguments {
         request.base = base
         request.subspaceRank = subspaceRank
         return request
-    }
-}
-
-func commaSeparated(_ text: String) -> [String] {
-    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-}
-
-/// Runs a study with a progress line and prints its warnings.
-enum StudyRun {
-    static func run(_ input: StudyInput, quiet: Bool) throws(ToolError) -> (StudyAnalysis, StudyFindings) {
-        let progress = ProgressLine(enabled: !quiet)
-        let result: (StudyAnalysis, StudyFindings)
-        do {
-            result = try input.run(progress: progress.update)
-        } catch {
-            progress.finish()
-            throw error
-        }
-        progress.finish()
-        for warning in result.0.warnings + result.1.warnings { printError("tvgeo: warning: \(warning.text)") }
-        return result
     }
 }
 
@@ -86,7 +45,7 @@ struct Report: ToolCommand {
     @Option(help: ArgumentHelp("What to write, comma-separated: html, pdf, tex, svg, png, json, csv (default: all).", valueName: "formats"))
     var formats: String?
 
-    @Option(help: ArgumentHelp("Metrics shown, comma-separated: l2, cosine, grassmann, grassmann_b, grassmann_a (default: all).", valueName: "names"))
+    @Option(help: ArgumentHelp("Metrics shown, comma-separated: \(DistanceMetric.idList) (default: all).", valueName: "names"))
     var metrics: String?
 
     @Option(help: ArgumentHelp("A folder of Mustache templates replacing the defaults of the same name (report, section, block, figure, table .mustache; style.css).", valueName: "dir"))
@@ -114,7 +73,7 @@ struct Report: ToolCommand {
         commandLine.title = title
         commandLine.figureWidth = figureWidth
         let request = try config.map { path throws(ToolError) in try ReportRequest.readConfig(path) }?.overridden(by: commandLine) ?? commandLine
-        let input = try StudyInput.resolve(request)
+        let input = try request.studyInput()
         let formats = try request.formats.map { list throws(ToolError) in try ReportFormat.parseList(list) } ?? ReportFormat.allCases
         let settings = ReportSettings(title: request.title, metrics: try ReportRequest.parseMetrics(request.metrics),
                                       modules: nil, figureWidth: try ReportRequest.parseFigureWidth(request.figureWidth))

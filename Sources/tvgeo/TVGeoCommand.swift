@@ -3,8 +3,8 @@ import ArgumentParser
 import Diagnostics
 import Foundation
 import Charts
-import Reporting
 import Study
+import StudyFigures
 
 /// The command-line front end. All failures become a `ToolError` and leave through `exit(with:)`,
 /// the one place that prints the message and picks the exit code.
@@ -35,7 +35,7 @@ struct TVGeo: ParsableCommand {
 struct Analyze: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Compute l2, cosine and Grassmann distances between LoRA adapters, per module and layer.",
+        abstract: "Compute the distances (\(DistanceMetric.idList)) between LoRA adapters, per module and layer.",
         discussion: """
         Each ADAPTER is a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) or a \
         .safetensors file of LoRA tensors (scaling 1); with --base, each is a fully fine-tuned checkpoint. Its task name is the folder name or file stem; \
@@ -56,7 +56,7 @@ struct Analyze: ToolCommand {
     func execute() throws(ToolError) {
         let figureFormats = try parseFormats(figures)
         let started = Date()
-        let input = try StudyInput.resolve(study.request())
+        let input = try study.input()
         let folder = input.folder
         try OutputFolder.checkTarget(folder)
         if !figureFormats.isEmpty { try requireGraphicsLibraries() }
@@ -69,7 +69,8 @@ struct Analyze: ToolCommand {
             if let table = AnalysisSummary.correlationTable(analysis, findings: findings) { print(table) }
             let seconds = Date().timeIntervalSince(started)
             let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
-            print("wrote \(folder)/metrics.json, \(analysis.modules.count * 5) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") in \(String(format: "%.2f", seconds)) s")
+            let tableCount = files.filter { $0.path.hasSuffix(".csv") }.count
+            print("wrote \(folder)/metrics.json, \(tableCount) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") in \(String(format: "%.2f", seconds)) s")
         }
     }
 }

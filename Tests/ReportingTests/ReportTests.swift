@@ -15,12 +15,12 @@ enum ExampleStudy {
     static let scores = repositoryRoot + "/examples/minilm-glue8/scores.csv"
 
     static let result: (StudyAnalysis, StudyFindings) = {
-        let input = try! StudyInput.resolve({
+        let input = try! {
             var request = ReportRequest()
             request.adapters = tasks.map { adapters + "/" + $0 }
             request.scores = scores
             return request
-        }())
+        }().studyInput()
         return try! input.run { _, _ in }
     }()
 

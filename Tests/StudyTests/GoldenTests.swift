@@ -29,7 +29,7 @@ final class GoldenTests: XCTestCase {
     /// Largest relative difference seen per metric, printed for the record.
     func compare(_ name: String, relative: Double = 1e-9, file: StaticString = #filePath, line: UInt = #line) throws {
         let golden = try loadGolden(name)
-        let analysis = try StudyRunner.analyze(golden.inputs)
+        let analysis = try LoRAStudy.analyze(golden.inputs)
         XCTAssertEqual(analysis.tasks, golden.tasks, file: file, line: line)
         XCTAssertEqual(analysis.modules, golden.modules, file: file, line: line)
         for metric in DistanceMetric.allCases {

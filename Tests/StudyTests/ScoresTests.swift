@@ -61,7 +61,7 @@ final class ScoresTests: XCTestCase {
 
     func testFindingsOnTheExampleHaveThePosterTable() throws {
         let tasks = ["cola", "mrpc", "rte", "sst2", "emotion", "hate", "irony", "offensive"]
-        let analysis = try StudyRunner.analyze(tasks.map { AdapterArgument(task: $0, path: repositoryRoot + "/examples/minilm-glue8/adapters/" + $0) })
+        let analysis = try LoRAStudy.analyze(tasks.map { AdapterArgument(task: $0, path: repositoryRoot + "/examples/minilm-glue8/adapters/" + $0) })
         let scores = try ScoreTable.read(repositoryRoot + "/examples/minilm-glue8/scores.csv", tasks: tasks)
         let findings = try StudyFindings.compute(analysis, scores: scores)
         let summary = try XCTUnwrap(findings.correlations[.grassmann]?["value"]?[.spearman])

@@ -30,7 +30,7 @@ final class StudyTests: XCTestCase {
     }
 
     func testZeroAdapterGivesNullsAndANamedWarning() throws {
-        let analysis = try StudyRunner.analyze([AdapterArgument(parsing: synthetic + "/t_r8"), AdapterArgument(parsing: synthetic + "/t_zero_b")])
+        let analysis = try LoRAStudy.analyze([AdapterArgument(parsing: synthetic + "/t_r8"), AdapterArgument(parsing: synthetic + "/t_zero_b")])
         XCTAssertTrue(analysis.distances[.cosine]!["query"]!.mean[0, 1].isNaN)
         XCTAssertFalse(analysis.distances[.l2]!["query"]!.mean[0, 1].isNaN)
         XCTAssertFalse(analysis.distances[.grassmannA]!["query"]!.mean[0, 1].isNaN)
@@ -43,7 +43,7 @@ final class StudyTests: XCTestCase {
     }
 
     func testModulesMissingFromSomeAdaptersAreLeftOutWithAWarning() throws {
-        let analysis = try StudyRunner.analyze([synthetic + "/t_r8", synthetic + "/t_query_only", synthetic + "/bare_r8.safetensors"].map(AdapterArgument.init(parsing:)))
+        let analysis = try LoRAStudy.analyze([synthetic + "/t_r8", synthetic + "/t_query_only", synthetic + "/bare_r8.safetensors"].map(AdapterArgument.init(parsing:)))
         XCTAssertEqual(analysis.modules, ["query"])
         XCTAssertTrue(analysis.warnings.contains { $0.text.contains("module value is left out: t_query_only") }, "\(analysis.warnings)")
         XCTAssertTrue(analysis.warnings.contains { $0.text.contains("bare_r8") && $0.text.contains("scaling s = 1") })
@@ -51,7 +51,7 @@ final class StudyTests: XCTestCase {
 
     func testDifferentBaseModelsAreRefusedNamingBothFiles() throws {
         let data = try XCTUnwrap(sharedDataPath)
-        XCTAssertThrowsError(try StudyRunner.analyze([AdapterArgument(parsing: example + "/cola"),
+        XCTAssertThrowsError(try LoRAStudy.analyze([AdapterArgument(parsing: example + "/cola"),
                                                       AdapterArgument(parsing: data + "/third-party/gpt2/appreviews_gurvineet_epoch1")])) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 65)
             XCTAssertTrue("\(error)".contains("shares no LoRA module and layer with appreviews_gurvineet_epoch1"), "\(error)")
@@ -64,7 +64,7 @@ final class StudyTests: XCTestCase {
         var large = AdapterFixture(rank: 1, alpha: 1)
         large.addModule(layer: 0, module: "query", b: [1, 2, 3, 4], a: [1, 1, 1, 1], outFeatures: 4, inFeatures: 4)
         let paths = [small.write(into: directory, name: "small"), large.write(into: directory, name: "large")]
-        XCTAssertThrowsError(try StudyRunner.analyze(paths.map(AdapterArgument.init(parsing:)))) { error in
+        XCTAssertThrowsError(try LoRAStudy.analyze(paths.map(AdapterArgument.init(parsing:)))) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 65)
             let text = "\(error)"
             XCTAssertTrue(text.contains("large/adapter_model.safetensors") && text.contains("small/adapter_model.safetensors") && text.contains("4×4") && text.contains("3×3"), text)
@@ -78,7 +78,7 @@ final class StudyTests: XCTestCase {
         first.addModule(layer: 0, module: "query", b: [1, 2, 3], a: [1, 0, 1], outFeatures: 3, inFeatures: 3)
         var second = first
         second.extraConfig = [("base_model_name_or_path", .string("other/model"))]
-        let analysis = try StudyRunner.analyze([first.write(into: directory, name: "a"), second.write(into: directory, name: "b")].map(AdapterArgument.init(parsing:)))
+        let analysis = try LoRAStudy.analyze([first.write(into: directory, name: "a"), second.write(into: directory, name: "b")].map(AdapterArgument.init(parsing:)))
         XCTAssertTrue(analysis.warnings.contains { $0.text.contains("different base models") && $0.text.contains("other/model") }, "\(analysis.warnings)")
         XCTAssertEqual(analysis.distances[.l2]!["query"]!.mean[0, 1], 0)
     }
@@ -88,16 +88,16 @@ final class StudyTests: XCTestCase {
         first[0, 1] = .nan
         second[1, 0] = .nan
         third[1, 1] = 5
-        let mean = StudyRunner.layerMean([first, second, third], count: 2)
+        let mean = StudyBlocks.layerMean([first, second, third], count: 2)
         XCTAssertEqual(mean[0, 0], 2)
         XCTAssertEqual(mean[0, 1], 3)
         XCTAssertEqual(mean[1, 0], 1)
         XCTAssertEqual(mean[1, 1], 3)
-        XCTAssertTrue(StudyRunner.layerMean([third], count: 2)[0, 0].isNaN)
+        XCTAssertTrue(StudyBlocks.layerMean([third], count: 2)[0, 0].isNaN)
     }
 
     func testMetricsDocumentFollowsTheSchema() throws {
-        let analysis = try StudyRunner.analyze(["cola", "mrpc", "rte"].map { AdapterArgument(parsing: example + "/" + $0) })
+        let analysis = try LoRAStudy.analyze(["cola", "mrpc", "rte"].map { AdapterArgument(parsing: example + "/" + $0) })
         let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo())))
         XCTAssertEqual(document["schema"]?.stringValue, "tvgeo.metrics/1")
         XCTAssertEqual(document["tasks"], .array(["cola", "mrpc", "rte"].map(JSONValue.string)))
@@ -172,5 +172,35 @@ final class OutputRecoveryTests: XCTestCase {
         directory.write(live + "/x", text: "")
         OutputFolder.recoverInterruptedRuns(parent: directory.path, name: "study", target: directory.path + "/study")
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/" + live + "/x"))
+    }
+}
+
+/// The study's assembly refuses a kernel result that lacks a metric of its kind (a metric added
+/// to the catalogue without its kernel), and fills the metrics of other kinds with null.
+final class StudyBlocksTests: XCTestCase {
+    func testAMetricTheKernelDidNotFillIsAnError() {
+        let partial: [DistanceMetric: PairMatrix] = [.l2: PairMatrix(count: 2, fill: 0)]
+        XCTAssertThrowsError(try StudyBlocks.layered(.lora, blocks: [partial], layerIDs: [0], count: 2)) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 70)
+            XCTAssertTrue("\(error)".contains(DistanceMetric.cosine.id), "\(error)")
+        }
+    }
+
+    func testMetricsOfAnotherKindAreNullThroughout() throws {
+        var blocks: [DistanceMetric: PairMatrix] = [:]
+        for metric in DistanceMetric.applying(to: .full) { blocks[metric] = PairMatrix(count: 2, fill: 0) }
+        let layered = try StudyBlocks.layered(.full, blocks: [blocks, blocks], layerIDs: [3, 5], count: 2)
+        XCTAssertEqual(Set(layered.keys), Set(DistanceMetric.allCases))
+        for metric in DistanceMetric.allCases where !DistanceMetric.applying(to: .full).contains(metric) {
+            XCTAssertTrue(layered[metric]!.mean.values.allSatisfy(\.isNaN), metric.id)
+            XCTAssertEqual(layered[metric]!.layerIDs, [3, 5])
+        }
+    }
+
+    func testModulesFilterNamesWhatIsThere() {
+        XCTAssertEqual(try StudyBlocks.selectModules(nil, available: ["a", "b"], source: "x", having: "they share"), ["a", "b"])
+        XCTAssertThrowsError(try StudyBlocks.selectModules(["c"], available: ["b", "a"], source: "these adapters", having: "they share")) { error in
+            XCTAssertTrue("\(error)".contains("--modules: no module \"c\" in these adapters (they share a, b)"), "\(error)")
+        }
     }
 }

@@ -29,7 +29,7 @@ public enum TableCSV {
             for metric in metrics {
                 for kind in CorrelationKind.allCases {
                     guard let s = findings.correlations[metric]?[module]?[kind] else { continue }
-                    let fields = [field(module), metric.rawValue, kind.rawValue, number(s.mean), number(s.std),
+                    let fields = [field(module), metric.id, kind.rawValue, number(s.mean), number(s.std),
                                   number(s.ci95?.0), number(s.ci95?.1), number(s.pooled?.value), number(s.pooled?.p),
                                   s.pooled.map { "\($0.n)" } ?? "", "\(s.perTask.compactMap { $0 }.count)"]
                     lines.append((fields + s.perTask.map { number($0?.value) }).joined(separator: ","))

@@ -4,80 +4,60 @@ import Dispatch
 import Foundation
 import TensorIO
 
-/// Runs the analysis: loads the adapters, finds the (module, layer) blocks they all have, hands
-/// each block to the core (blocks run in parallel, one BLAS thread each) and gathers the result.
-public enum StudyRunner {
-    /// Called after each block with (done, total); used for progress display.
-    public typealias Progress = @Sendable (Int, Int) -> Void
-
-    public static func analyze(_ arguments: [AdapterArgument], progress: Progress? = nil) throws(ToolError) -> StudyAnalysis {
+/// The LoRA pipeline (sibling of `FullFineTuneStudy`): loads the adapters, finds the
+/// (module, layer) blocks they all have, hands each block to the core (blocks run in parallel,
+/// one BLAS thread each) and gathers the result.
+public enum LoRAStudy {
+    /// `modules` restricts the study (the `--modules` filter; nil: every module the adapters share).
+    public static func analyze(_ arguments: [AdapterArgument], modules: [String]? = nil,
+                               progress: StudyProgress? = nil) throws(ToolError) -> StudyAnalysis {
         try AdapterArgument.checkUnique(arguments)
         // Adapters are read and validated on all cores; a failure is reported for the first bad
-        // argument in command-line order, whichever thread saw it first (failures are stored as
-        // results, never `fail`ed, so every argument is still claimed).
-        let loaded = ResultSlots<Result<LoRAAdapter, ToolError>>(count: arguments.count)
-        DispatchQueue.concurrentPerform(iterations: min(arguments.count, max(1, ProcessInfo.processInfo.activeProcessorCount))) { _ in
-            while let index = loaded.claimNext() {
-                do throws(ToolError) {
-                    loaded.store(.success(try LoRAAdapter(task: arguments[index].task, path: arguments[index].path)), at: index)
-                } catch {
-                    loaded.store(.failure(error), at: index)
-                }
-            }
+        // argument in command-line order, whichever thread saw it first.
+        let adapters = try ConcurrentWork.map(count: arguments.count, onFailure: .runAllThenFirstInOrder) { index throws(ToolError) in
+            try LoRAAdapter(task: arguments[index].task, path: arguments[index].path)
         }
-        var adapters: [LoRAAdapter] = []
-        for slot in loaded.values {
-            switch slot! {
-            case .success(let adapter): adapters.append(adapter)
-            case .failure(let error): throw error
-            }
-        }
-        return try analyze(adapters, progress: progress)
+        return try analyze(adapters, modules: modules, progress: progress)
     }
 
-    public static func analyze(_ adapters: [LoRAAdapter], progress: Progress? = nil) throws(ToolError) -> StudyAnalysis {
+    public static func analyze(_ adapters: [LoRAAdapter], modules: [String]? = nil,
+                               progress: StudyProgress? = nil) throws(ToolError) -> StudyAnalysis {
         var warnings = adapters.flatMap(\.warnings)
-        let plan = try BlockPlan(adapters, warnings: &warnings)
+        var shared = try BlockPlan(adapters, warnings: &warnings)
+        let wanted = try StudyBlocks.selectModules(modules, available: shared.modules.map { shared.names[$0]! },
+                                                   source: "these adapters", having: "they share")
+        if modules != nil { shared.restrict(to: Set(wanted)) }
+        let plan = shared
 
         BLASThreads.useSingleThread()
-        let results = ResultSlots<BlockGeometryResult>(count: plan.blocks.count)
-        let workers = min(plan.blocks.count, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        // Each worker takes the next block and reuses one StackedBlock for all of them, so the
-        // stacks are allocated once per worker, not once per block.
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            var stacks = StackedBlock()
-            while let index = results.claimNext() {
-                do throws(ToolError) {
-                    let key = plan.blocks[index]
-                    let pairs = adapters.map { $0.blocks[key]! }
-                    stacks.reset(outFeatures: pairs[0].outFeatures, inFeatures: pairs[0].inFeatures,
-                                 ranks: pairs.map(\.rank), scalings: pairs.map(\.scaling))
-                    for (i, adapter) in adapters.enumerated() {
-                        let columns = stacks.columns(i)
-                        let (outFeatures, inFeatures) = (stacks.outFeatures, stacks.inFeatures)
-                        try stacks.b.withUnsafeMutableBufferPointer { b throws(ToolError) in
-                            try stacks.aTransposed.withUnsafeMutableBufferPointer { a throws(ToolError) in
-                                try adapter.copyFactors(
-                                    key,
-                                    b: UnsafeMutableBufferPointer(rebasing: b[(columns.lowerBound * outFeatures)..<(columns.upperBound * outFeatures)]),
-                                    aTransposed: UnsafeMutableBufferPointer(rebasing: a[(columns.lowerBound * inFeatures)..<(columns.upperBound * inFeatures)]))
-                            }
-                        }
+        // Each worker reuses one StackedBlock for all its blocks, so the stacks are allocated
+        // once per worker, not once per block.
+        let results = try ConcurrentWork.map(count: plan.blocks.count, onFailure: .stopClaiming, progress: progress,
+                                             makeScratch: { StackedBlock() }) { (index, stacks: inout StackedBlock) throws(ToolError) in
+            let key = plan.blocks[index]
+            let pairs = adapters.map { $0.blocks[key]! }
+            stacks.reset(outFeatures: pairs[0].outFeatures, inFeatures: pairs[0].inFeatures,
+                         ranks: pairs.map(\.rank), scalings: pairs.map(\.scaling))
+            for (i, adapter) in adapters.enumerated() {
+                let columns = stacks.columns(i)
+                let (outFeatures, inFeatures) = (stacks.outFeatures, stacks.inFeatures)
+                try stacks.b.withUnsafeMutableBufferPointer { b throws(ToolError) in
+                    try stacks.aTransposed.withUnsafeMutableBufferPointer { a throws(ToolError) in
+                        try adapter.copyFactors(
+                            key,
+                            b: UnsafeMutableBufferPointer(rebasing: b[(columns.lowerBound * outFeatures)..<(columns.upperBound * outFeatures)]),
+                            aTransposed: UnsafeMutableBufferPointer(rebasing: a[(columns.lowerBound * inFeatures)..<(columns.upperBound * inFeatures)]))
                     }
-                    results.store(try BlockGeometry.analyze(&stacks), at: index)
-                    progress?(results.completed, plan.blocks.count)
-                } catch {
-                    results.fail(error)
                 }
             }
+            return try BlockGeometry.analyze(&stacks)
         }
-        if let error = results.firstError { throw error }
-        let blockResults = results.values.map { $0! }
-        return assemble(adapters: adapters, plan: plan, results: blockResults, warnings: warnings)
+        return try assemble(adapters: adapters, plan: plan, results: results, warnings: warnings,
+                            keptModules: modules.map(Set.init))
     }
 
     private static func assemble(adapters: [LoRAAdapter], plan: BlockPlan, results: [BlockGeometryResult],
-                                 warnings initialWarnings: [Warning]) -> StudyAnalysis {
+                                 warnings initialWarnings: [Warning], keptModules: Set<String>?) throws(ToolError) -> StudyAnalysis {
         var warnings = initialWarnings
         let count = adapters.count
         var distances: [DistanceMetric: [String: LayeredDistances]] = [:]
@@ -87,11 +67,8 @@ public enum StudyRunner {
             let name = plan.names[module]!
             let indices = plan.blocks.indices.filter { plan.blocks[$0].module == module }
             let layerIDs = indices.map { plan.blocks[$0].layer }
-            for metric in DistanceMetric.allCases {
-                let layers = indices.map { results[$0].distances[metric]! }
-                distances[metric, default: [:]][name] = LayeredDistances(layerIDs: layerIDs, layers: layers,
-                                                                         mean: layerMean(layers, count: count))
-            }
+            let layered = try StudyBlocks.layered(.lora, blocks: indices.map { results[$0].distances }, layerIDs: layerIDs, count: count)
+            for (metric, value) in layered { distances[metric, default: [:]][name] = value }
             var moduleRanks: [SubspaceKind: [[Int]]] = [:]
             for kind in SubspaceKind.allCases {
                 moduleRanks[kind] = (0..<count).map { adapter in indices.map { results[$0].subspaceRanks[kind]![adapter] } }
@@ -99,12 +76,9 @@ public enum StudyRunner {
             ranks[name] = moduleRanks
             norms[name] = (0..<count).map { adapter in indices.map { results[$0].norms[adapter] } }
             // Undefined distances: say which adapter, module and layers, once per cause.
-            let causes: [(SubspaceKind, String, String)] = [
-                (.delta, "ΔW = s·B·A is zero", "cosine and grassmann are"),
-                (.b, "lora_B is zero", "grassmann_b is"),
-                (.a, "lora_A is zero", "grassmann_a is"),
-            ]
-            for (kind, cause, metrics) in causes {
+            let causes: [(SubspaceKind, String)] = [(.delta, "ΔW = s·B·A is zero"), (.b, "lora_B is zero"), (.a, "lora_A is zero")]
+            for (kind, cause) in causes {
+                guard let metrics = StudyBlocks.undefinedMetricsPhrase(when: kind, kind: .lora) else { continue }
                 for adapter in 0..<count {
                     let zeroLayers = zip(layerIDs, moduleRanks[kind]![adapter]).filter { $0.1 == 0 }.map(\.0)
                     guard !zeroLayers.isEmpty else { continue }
@@ -114,7 +88,7 @@ public enum StudyRunner {
         }
         let summaries = adapters.map { adapter -> AdapterSummary in
             let keys = Set(adapter.blocks.keys.map(\.module)).sorted { plan.names[$0]! < plan.names[$1]! }
-            let modules = keys.map { key -> AdapterSummary.Module in
+            let modules = keys.filter { keptModules?.contains(plan.names[$0]!) ?? true }.map { key -> AdapterSummary.Module in
                 let blocks = adapter.blocks.filter { $0.key.module == key }.sorted { $0.key.layer < $1.key.layer }
                 return AdapterSummary.Module(name: plan.names[key]!, layers: blocks.map(\.key.layer), ranks: blocks.map(\.value.rank),
                                              alphas: blocks.map(\.value.alpha), scalings: blocks.map(\.value.scaling))
@@ -124,20 +98,6 @@ public enum StudyRunner {
         }
         return StudyAnalysis(tasks: adapters.map(\.task), modules: plan.modules.map { plan.names[$0]! }.sorted(),
                              adapters: summaries, warnings: warnings, distances: distances, subspaceRanks: ranks, norms: norms)
-    }
-
-    /// Element-wise mean over the layers where the value is defined; NaN where none is.
-    static func layerMean(_ layers: [PairMatrix], count: Int) -> PairMatrix {
-        var mean = PairMatrix(count: count)
-        for index in 0..<(count * count) {
-            var sum = 0.0, defined = 0
-            for layer in layers where !layer.values[index].isNaN {
-                sum += layer.values[index]
-                defined += 1
-            }
-            mean.values[index] = defined > 0 ? sum / Double(defined) : .nan
-        }
-        return mean
     }
 }
 
@@ -160,7 +120,7 @@ struct BlockPlan {
             }
             throw .invalidData(file: adapters[0].path, location: nil, problem: "no (module, layer) block is present in every adapter")
         }
-        let blocks = shared.sorted { names[$0.module]! == names[$1.module]! ? $0.layer < $1.layer : names[$0.module]! < names[$1.module]! }
+        let blocks = StudyBlocks.sorted(shared, names: names)
         self.blocks = blocks
         self.modules = Array(Set(blocks.map(\.module))).sorted { names[$0]! < names[$1]! }
 
@@ -199,6 +159,12 @@ struct BlockPlan {
         }
     }
 
+    /// Keeps only the blocks of the modules named in `wanted`.
+    mutating func restrict(to wanted: Set<String>) {
+        blocks = blocks.filter { wanted.contains(names[$0.module]!) }
+        modules = modules.filter { wanted.contains(names[$0]!) }
+    }
+
     private static func disjointPair(_ adapters: [LoRAAdapter]) -> (LoRAAdapter, LoRAAdapter)? {
         for i in adapters.indices {
             for j in adapters.indices where j > i && Set(adapters[i].blocks.keys).isDisjoint(with: adapters[j].blocks.keys) {
@@ -207,38 +173,4 @@ struct BlockPlan {
         }
         return nil
     }
-}
-
-/// Results written by concurrent workers into fixed slots, with the first error kept.
-final class ResultSlots<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Value?]
-    private var error: ToolError?
-    private var done = 0
-    private var next = 0
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func store(_ value: Value, at index: Int) {
-        lock.lock(); defer { lock.unlock() }
-        slots[index] = value
-        done += 1
-    }
-
-    func fail(_ failure: ToolError) {
-        lock.lock(); defer { lock.unlock() }
-        if error == nil { error = failure }
-    }
-
-    /// The next unclaimed index, or nil when all are claimed or a worker has failed.
-    func claimNext() -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard error == nil, next < slots.count else { return nil }
-        defer { next += 1 }
-        return next
-    }
-
-    var firstError: ToolError? { lock.lock(); defer { lock.unlock() }; return error }
-    var completed: Int { lock.lock(); defer { lock.unlock() }; return done }
-    var values: [Value?] { lock.lock(); defer { lock.unlock() }; return slots }
 }

@@ -2,19 +2,14 @@ import AnalysisCore
 import Charts
 import Diagnostics
 import Foundation
+import Study
 
 /// Figures of an analysis: for each metric and module, a heatmap of the layer-mean matrix.
 /// Built as chart values, rendered by the chart kit's one renderer in the requested formats.
 public enum AnalysisFigures {
-    /// Display names and units of the metrics, as figure titles and colour-bar titles.
+    /// The figure title and unit of a metric, from its descriptor.
     public static func label(_ metric: DistanceMetric) -> (title: String, unit: String) {
-        switch metric {
-        case .l2: return ("L2 distance ‖ΔWᵢ − ΔWⱼ‖", "weight units")
-        case .cosine: return ("Cosine distance", "1 − cos")
-        case .grassmann: return ("Grassmann distance, Im(ΔW)", "radians")
-        case .grassmannB: return ("Grassmann distance, Im(B)", "radians")
-        case .grassmannA: return ("Grassmann distance, row space of A", "radians")
-        }
+        (metric.descriptor.title, metric.descriptor.unit)
     }
 
     /// Heatmaps of every metric and module (tasks in their clustering order when there is one),
@@ -25,12 +20,13 @@ public enum AnalysisFigures {
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
                 guard let scene = pcaMap(metric, module, analysis: analysis, findings: findings, width: FigureWidth.singleColumn) else { continue }
-                files += try render(scene, name: "pca-\(metric.rawValue)-\(OutputNaming.component(module))", formats: formats)
+                files += try render(scene, name: FigureName.of(.pca, metric, module: module), formats: formats)
             }
         }
         return files
     }
 
+    /// The files of one figure, `figures/<name>.<extension>`, one per format.
     public static func render(_ scene: Scene, name: String, formats: [OutputFormat]) throws(ToolError) -> [OutputFile] {
         var files: [OutputFile] = []
         for format in formats {
@@ -50,7 +46,7 @@ public enum AnalysisFigures {
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
                 guard let scene = heatmap(metric, module, analysis: analysis, findings: findings, width: width) else { continue }
-                files += try render(scene, name: "heatmap-\(metric.rawValue)-\(OutputNaming.component(module))", formats: formats)
+                files += try render(scene, name: FigureName.of(.heatmap, metric, module: module), formats: formats)
             }
         }
         return files
@@ -72,7 +68,7 @@ public enum AnalysisFigures {
         var heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
                               title: "\(title) · \(module)", subtitle: "\(analysis.tasks.count) tasks, \(layersText(layered))",
                               colorScale: .viridis, range: offDiagonalRange(layered.mean), annotate: analysis.tasks.count <= 12,
-                              decimals: metric == .cosine ? 3 : 2, colorBarTitle: unit)
+                              decimals: metric.descriptor.annotationDecimals, colorBarTitle: unit)
         // Similar tasks side by side: the average-linkage order of this very matrix.
         if let order = findings?.clustering[metric]?[module]?.order {
             heatmap.rowOrder = order

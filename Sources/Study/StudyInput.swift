@@ -1,0 +1,47 @@
+import AnalysisCore
+import Diagnostics
+import Foundation
+
+/// A validated study: the adapters (or checkpoints), its name and output folder, what to compare.
+/// Shared by `tvgeo analyze` and `tvgeo report`; everything is checked before any tensor is read.
+public struct StudyInput: Sendable {
+    public var arguments: [AdapterArgument]
+    public var name: String
+    public var folder: String
+    public var scores: String?
+    public var base: String?
+    public var modules: [String]?
+    public var subspaceRank: Int
+
+    /// Validates the options that name a study (as given on the command line or in a study file).
+    public static func resolve(adapters: [String], name: String?, out: String?, scores: String?, base: String?,
+                               modules: [String]?, subspaceRank: Int?) throws(ToolError) -> StudyInput {
+        guard !adapters.isEmpty else { throw .usage("give at least one adapter (a PEFT folder or a .safetensors file)") }
+        let arguments = adapters.map(AdapterArgument.init(parsing:))
+        let name = name ?? AdapterArgument.defaultStudyName(arguments)
+        guard !name.isEmpty, !name.contains("/") else { throw .usage("--name must be a non-empty name without '/'") }
+        let subspaceRank = subspaceRank ?? 8
+        try StudyBlocks.checkSubspaceRank(subspaceRank)
+        let modules = modules?.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let modules, modules.isEmpty { throw .usage("--modules lists no module") }
+        return StudyInput(arguments: arguments, name: name, folder: out ?? "output/\(OutputNaming.component(name))",
+                          scores: scores, base: base, modules: modules, subspaceRank: subspaceRank)
+    }
+
+    /// The kind of task vectors this study compares.
+    public var kind: FineTuningKind { base == nil ? .lora : .full }
+
+    /// Reads the tensors, computes every distance, then the maps and (with scores) the merge-loss
+    /// correlations. Only the requested modules are kept (a usage error names any that is missing).
+    public func run(progress: @escaping StudyProgress) throws(ToolError) -> (StudyAnalysis, StudyFindings) {
+        let analysis: StudyAnalysis
+        if let base {
+            analysis = try FullFineTuneStudy.analyze(base: base, checkpoints: arguments, modules: modules,
+                                                     subspaceRank: subspaceRank, progress: progress)
+        } else {
+            analysis = try LoRAStudy.analyze(arguments, modules: modules, progress: progress)
+        }
+        let scoreTable = try scores.map { path throws(ToolError) in try ScoreTable.read(path, tasks: analysis.tasks) }
+        return (analysis, try StudyFindings.compute(analysis, scores: scoreTable))
+    }
+}

@@ -1,0 +1,20 @@
+import AnalysisCore
+import Study
+
+/// The one place figures are named: `<kind>-<metric>-<module>` (file stems under figures/, ids in
+/// the report). The hierarchy view names two metrics (`hierarchy-<y>-<x>-<module>`), the merge-loss
+/// heatmap none (`heatmap-delta`). Module names pass through `OutputNaming.component`.
+public enum FigureName {
+    /// What a figure shows.
+    public enum Kind: String, Sendable, CaseIterable {
+        case heatmap, pca, mds, profile, hierarchy, delta
+    }
+
+    /// `<kind>-<metric>…-<module>`.
+    public static func of(_ kind: Kind, _ metrics: DistanceMetric..., module: String?) -> String {
+        ([kind.rawValue] + metrics.map(\.id) + (module.map { [OutputNaming.component($0)] } ?? [])).joined(separator: "-")
+    }
+
+    /// The merge-loss heatmap δ(i, j).
+    public static let deltaHeatmap = Kind.heatmap.rawValue + "-delta"
+}

@@ -1,0 +1,57 @@
+import AnalysisCore
+import ArgumentParser
+import Diagnostics
+import Foundation
+import Study
+
+/// The options that name a study, shared by `analyze` and `report`.
+struct StudyOptions: ParsableArguments {
+    @Argument(help: "Adapter folders or .safetensors files (with --base: fine-tuned checkpoints), optionally as name=path.")
+    var adapters: [String] = []
+
+    @Option(help: "Study name (default: the adapters' common parent folder).")
+    var name: String?
+
+    @Option(help: "Output folder (default: output/<name>).")
+    var out: String?
+
+    @Option(help: ArgumentHelp("Evaluation scores (CSV with model,task,score[,metric]): adds merge losses δ(i,j) and their correlations with each distance.", valueName: "file.csv"))
+    var scores: String?
+
+    @Option(help: ArgumentHelp("Modules to compare, comma-separated, as tvgeo names them (default: every module the adapters share; with --base: query,value / q_lin,v_lin / q_proj,v_proj, whichever exist).", valueName: "names"))
+    var modules: String?
+
+    @Option(help: ArgumentHelp("Full fine-tuning: the base checkpoint (a .safetensors file, a folder with model.safetensors, or a sharded folder); each ADAPTER is then a fine-tuned checkpoint and τ = W_t − W_0.", valueName: "checkpoint"))
+    var base: String?
+
+    @Option(help: ArgumentHelp("Full fine-tuning: dimension k of the singular subspaces compared by \(DistanceMetric.sentenceList(DistanceMetric.applying(to: .full).filter { $0.subspace != nil })) (default 8).", valueName: "k"))
+    var subspaceRank: Int?
+
+    /// The validated study these options name (nothing is read yet).
+    func input() throws(ToolError) -> StudyInput {
+        try StudyInput.resolve(adapters: adapters, name: name, out: out, scores: scores, base: base,
+                               modules: modules.map(commaSeparated), subspaceRank: subspaceRank)
+    }
+}
+
+func commaSeparated(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+}
+
+/// Runs a study with a progress line and prints its warnings.
+enum StudyRun {
+    static func run(_ input: StudyInput, quiet: Bool) throws(ToolError) -> (StudyAnalysis, StudyFindings) {
+        let progress = ProgressLine(enabled: !quiet)
+        let result: (StudyAnalysis, StudyFindings)
+        do {
+            result = try input.run(progress: progress.update)
+        } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+        for warning in result.0.warnings + result.1.warnings { printError("tvgeo: warning: \(warning.text)") }
+        return result
+    }
+}
+
