@@ -105,7 +105,9 @@ let package = Package(
             swiftSettings: graphicsHeaders
         ),
         // Builders for test inputs (safetensors bytes, adapter folders, random factors).
-        .target(name: "TVGeoTestSupport", dependencies: ["JSONText", "AnalysisCore", "CCairo", "GraphicsLoader"], path: "Tests/Support",
+        .target(name: "TVGeoTestSupport", dependencies: ["JSONText", "AnalysisCore"], path: "Tests/Support"),
+        // Headless Chromium for the HTML end-to-end tests; decodes its screenshots with Cairo.
+        .target(name: "TVGeoBrowserSupport", dependencies: ["CCairo", "GraphicsLoader"], path: "Tests/BrowserSupport",
                 swiftSettings: graphicsHeaders),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"], swiftSettings: graphicsHeaders),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
@@ -113,6 +115,6 @@ let package = Package(
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "TensorIO", "AnalysisCore", "JSONText", "TVGeoTestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Study", "Charts", "JSONText", "TVGeoTestSupport"], exclude: ["__Snapshots__"]),
-        .testTarget(name: "CLITests", dependencies: ["tvgeo", "Study", "JSONText", "TVGeoTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["tvgeo", "Study", "JSONText", "TVGeoTestSupport", "TVGeoBrowserSupport"]),
     ]
 )
