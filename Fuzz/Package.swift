@@ -12,7 +12,8 @@ let package = Package(
         .target(name: "Diagnostics", path: "Sources/Diagnostics"),
         .target(name: "JSONText", path: "Sources/JSONText"),
         .target(name: "TensorIO", dependencies: ["Diagnostics", "JSONText"], path: "Sources/TensorIO"),
-        .target(name: "AnalysisCore", dependencies: ["CLapack", "Diagnostics"], path: "Sources/AnalysisCore"),
+        .target(name: "AnalysisCore", dependencies: ["CLapack", "Diagnostics"], path: "Sources/AnalysisCore",
+                linkerSettings: [.linkedLibrary("lapacke", .when(platforms: [.linux]))]),
         // Only Study/Scores.swift (ScoreTable): the rest of Study needs Charts, Cairo and Pango.
         .target(name: "FuzzScores", dependencies: ["AnalysisCore", "Diagnostics", "TensorIO"], path: "Sources/FuzzScores"),
         // Shared helpers of the harnesses (temporary file per process).

@@ -1,6 +1,8 @@
 import Diagnostics
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// N×N matrices of one (module, layer) block, row-major in adapter order.

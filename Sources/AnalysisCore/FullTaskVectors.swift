@@ -1,6 +1,8 @@
 import Diagnostics
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// How much of a full task vector τ = W_t − W_0 its leading singular directions carry.

@@ -2,6 +2,8 @@ import CLapack
 import Diagnostics
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The per-pair work of one block, done in scratch memory allocated once per block: no array is

@@ -1,5 +1,7 @@
-// OpenBLAS provides CBLAS (and openblas_set_num_threads); Debian's OpenBLAS ships no
-// lapacke.h, so LAPACKE comes from liblapacke-dev (it calls the LAPACK that OpenBLAS provides).
+// OpenBLAS provides CBLAS (and openblas_set_num_threads). Homebrew's OpenBLAS also carries
+// LAPACKE (lapacke.h, and the functions in libopenblas); Debian's ships no lapacke.h, so there
+// LAPACKE comes from liblapacke-dev (it calls the LAPACK that OpenBLAS provides) and is linked
+// on Linux only (AnalysisCore's linker settings in Package.swift).
 #include <cblas.h>
 #include <lapacke.h>
 

@@ -1,6 +1,13 @@
 #ifndef TVGEO_CSYSTEM_SHIM_H
 #define TVGEO_CSYSTEM_SHIM_H
-// Linux system calls the Swift Glibc module does not expose.
+// System calls the Swift Glibc and Darwin modules do not expose, one set of functions for every
+// platform: the Linux calls, their macOS equivalents, or a fallback the caller already handles
+// (each function below says what its failure means to the caller).
+
+#include <errno.h>
+#include <unistd.h>
+
+#if defined(__linux__) && defined(__GLIBC__)
 
 // renameat2(2), declared here because glibc exposes it only under _GNU_SOURCE.
 extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
@@ -27,6 +34,60 @@ static inline int tvgeo_write_out(int fd) {
     return sync_file_range(fd, 0, 0, 1u | 2u | 4u);
 }
 
+#elif defined(__APPLE__)
+
+#include <stdio.h> // renamex_np, RENAME_SWAP (macOS 10.12 and later)
+
+/// Swaps two paths atomically (renamex_np with RENAME_SWAP): both must exist. Returns 0, or -1
+/// with errno set (ENOTSUP where the file system cannot swap).
+static inline int tvgeo_exchange_paths(const char *a, const char *b) {
+    return renamex_np(a, b, RENAME_SWAP);
+}
+
+/// macOS cannot start a write-out without waiting: nothing is done here (returns 0), and
+/// `tvgeo_write_out` writes the pages later.
+static inline int tvgeo_start_write_out(int fd) {
+    (void)fd;
+    return 0;
+}
+
+/// Writes a file's dirty pages to the device and waits for them. macOS's fsync does just that,
+/// without asking the drive to flush its cache (that is fcntl F_FULLFSYNC, not used here).
+/// Returns 0, or -1 with errno set.
+static inline int tvgeo_write_out(int fd) {
+    return fsync(fd);
+}
+
+#else
+
+// Other systems (musl's Linux among them): the slower paths the callers already have.
+
+/// No atomic exchange here: returns -1 with errno ENOSYS, and the caller moves the earlier path
+/// aside, then renames (two steps).
+static inline int tvgeo_exchange_paths(const char *a, const char *b) {
+    (void)a;
+    (void)b;
+    errno = ENOSYS;
+    return -1;
+}
+
+/// Returns -1 with errno ENOSYS: the caller then runs a full fsync.
+static inline int tvgeo_start_write_out(int fd) {
+    (void)fd;
+    errno = ENOSYS;
+    return -1;
+}
+
+/// Returns -1 with errno ENOSYS: the caller then runs a full fsync.
+static inline int tvgeo_write_out(int fd) {
+    (void)fd;
+    errno = ENOSYS;
+    return -1;
+}
+
+#endif
+
+#if defined(__GLIBC__)
 #include <malloc.h>
 
 /// Keeps freed heap memory for reuse instead of returning it to the kernel after every large
@@ -36,5 +97,12 @@ static inline void tvgeo_keep_freed_memory(void) {
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
+
+#else
+
+/// glibc's malloc settings only: elsewhere (macOS, musl) the allocator keeps its defaults.
+static inline void tvgeo_keep_freed_memory(void) {}
+
+#endif
 
 #endif

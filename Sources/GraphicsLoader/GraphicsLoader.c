@@ -13,7 +13,7 @@
 // Every Cairo, Pango and GObject function tvgeo calls, with its prototype from the library's
 // header: VALUE(library, return type, name, (parameters), (arguments)), VOID(...) for void.
 // A function missing here is linked straight to its library, which then loads at start-up
-// again (GraphicsLoaderTests checks the executable's needed libraries).
+// again (StartupLibrariesTests checks the executable's load list).
 #define TVGEO_GRAPHICS_FUNCTIONS(VALUE, VOID) \
     VOID(CAIRO, void, cairo_clip, (cairo_t *cr), (cr)) \
     VOID(CAIRO, void, cairo_close_path, (cairo_t *cr), (cr)) \
@@ -92,9 +92,26 @@
     VOID(GOBJECT, void, g_object_unref, (gpointer object), (object))
 
 enum { CAIRO, PANGO, PANGOCAIRO, GOBJECT, LIBRARY_COUNT };
-static const char *const library_files[LIBRARY_COUNT] = {
-    "libcairo.so.2", "libpango-1.0.so.0", "libpangocairo-1.0.so.0", "libgobject-2.0.so.0",
+enum { CANDIDATE_COUNT = 3 };
+// Where each library is looked for, in order, up to CANDIDATE_COUNT names (NULL ends a list
+// early). The first name is the one the error message gives.
+#if defined(__APPLE__)
+// Homebrew's names. dlopen finds a bare name through DYLD_LIBRARY_PATH and the fallback path
+// (/usr/local/lib is there, Apple silicon's /opt/homebrew/lib is not), hence the full paths.
+#define LIBRARY_CANDIDATES(file) {file, "/opt/homebrew/lib/" file, "/usr/local/lib/" file}
+static const char *const library_files[LIBRARY_COUNT][CANDIDATE_COUNT] = {
+    LIBRARY_CANDIDATES("libcairo.2.dylib"), LIBRARY_CANDIDATES("libpango-1.0.0.dylib"),
+    LIBRARY_CANDIDATES("libpangocairo-1.0.0.dylib"), LIBRARY_CANDIDATES("libgobject-2.0.0.dylib"),
 };
+static const char *const install_hint = "Homebrew: brew install cairo pango";
+#else
+// The sonames: the dynamic loader's search path (ld.so.cache, LD_LIBRARY_PATH) finds them.
+static const char *const library_files[LIBRARY_COUNT][CANDIDATE_COUNT] = {
+    {"libcairo.so.2"}, {"libpango-1.0.so.0"}, {"libpangocairo-1.0.so.0"}, {"libgobject-2.0.so.0"},
+};
+static const char *const install_hint =
+    "Debian: apt-get install libcairo2 libpango-1.0-0 libpangocairo-1.0-0; Fedora: dnf install cairo pango";
+#endif
 
 #define DECLARE_POINTER(library, type, name, parameters, arguments) static type (*real_##name) parameters;
 #define DECLARE_VOID_POINTER(library, type, name, parameters, arguments) static void (*real_##name) parameters;
@@ -104,23 +121,34 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static char load_failure[512];
 
 static int fail(const char *what, const char *detail) {
-    snprintf(load_failure, sizeof load_failure,
-             "cannot load %s (%s); drawing needs Cairo and Pango "
-             "(Debian: apt-get install libcairo2 libpango-1.0-0 libpangocairo-1.0-0)",
-             what, detail ? detail : "unknown reason");
+    snprintf(load_failure, sizeof load_failure, "cannot load %s (%s); drawing needs Cairo and Pango (%s)",
+             what, detail ? detail : "unknown reason", install_hint);
     return 0;
+}
+
+// The first candidate that loads; NULL (and the first candidate's failure in `first_error`)
+// when none does.
+static void *open_library(const char *const candidates[CANDIDATE_COUNT], char *first_error, size_t size) {
+    for (int index = 0; index < CANDIDATE_COUNT && candidates[index]; index++) {
+        void *handle = dlopen(candidates[index], RTLD_NOW | RTLD_LOCAL);
+        if (handle) return handle;
+        const char *error = dlerror();
+        if (index == 0) snprintf(first_error, size, "%s", error ? error : "unknown reason");
+    }
+    return NULL;
 }
 
 static int load_libraries_or_fail(void) {
     void *libraries[LIBRARY_COUNT];
+    char error[sizeof load_failure / 2];
     for (int index = 0; index < LIBRARY_COUNT; index++) {
-        libraries[index] = dlopen(library_files[index], RTLD_NOW | RTLD_LOCAL);
-        if (!libraries[index]) return fail(library_files[index], dlerror());
+        libraries[index] = open_library(library_files[index], error, sizeof error);
+        if (!libraries[index]) return fail(library_files[index][0], error);
     }
 #define RESOLVE(library, type, name, parameters, arguments) \
-    if (!(real_##name = (type (*) parameters)dlsym(libraries[library], #name))) return fail(library_files[library], dlerror());
+    if (!(real_##name = (type (*) parameters)dlsym(libraries[library], #name))) return fail(library_files[library][0], dlerror());
 #define RESOLVE_VOID(library, type, name, parameters, arguments) \
-    if (!(real_##name = (void (*) parameters)dlsym(libraries[library], #name))) return fail(library_files[library], dlerror());
+    if (!(real_##name = (void (*) parameters)dlsym(libraries[library], #name))) return fail(library_files[library][0], dlerror());
     TVGEO_GRAPHICS_FUNCTIONS(RESOLVE, RESOLVE_VOID)
     return 1;
 }

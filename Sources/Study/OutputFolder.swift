@@ -76,7 +76,7 @@ public enum OutputFolder {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                let written = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     failure = String(cString: strerror(errno))
@@ -186,10 +186,11 @@ public enum OutputFolder {
     /// the staging folder is removed and an earlier output stays as it was.
     ///
     /// An earlier output is swapped with the new one in one step (`renameat2` with
-    /// RENAME_EXCHANGE), so a kill -9 at any moment leaves the old folder or the new one at the
-    /// target. Where the file system cannot exchange, the old folder is first renamed aside; a run
-    /// killed between the two renames leaves it at `.<name>.tvgeo-old-<pid>`, and the next run puts
-    /// it back. Staging folders left by killed runs are removed by the next run.
+    /// RENAME_EXCHANGE on Linux, `renamex_np` with RENAME_SWAP on macOS), so a kill -9 at any
+    /// moment leaves the old folder or the new one at the target. Where the file system cannot
+    /// exchange, the old folder is first renamed aside; a run killed between the two renames
+    /// leaves it at `.<name>.tvgeo-old-<pid>`, and the next run puts it back. Staging folders
+    /// left by killed runs are removed by the next run.
     public static func writeFolder(at target: String, fill: (String) throws(ToolError) -> Void) throws(ToolError) {
         try checkTarget(target)
         let manager = FileManager.default

@@ -1,4 +1,5 @@
 import Foundation
+import TVGeoBrowserSupport
 import TVGeoTestSupport
 import Testing
 

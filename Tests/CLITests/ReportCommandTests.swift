@@ -1,5 +1,6 @@
 import Foundation
 import JSONText
+import TVGeoBrowserSupport
 import TVGeoTestSupport
 import XCTest
 

@@ -2,6 +2,8 @@ import CCairo
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Loads one HTML file in headless Chromium, isolated and offline, and reports what happened:
@@ -293,7 +295,16 @@ final class DevToolsSession {
             throw HeadlessChromiumError.launch("pipe: \(String(cString: strerror(errno)))")
         }
         for fd in commands + replies { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // Opaque pointers on Darwin, structs in Glibc; Darwin declares no `environ`.
+        #if canImport(Darwin)
+        var actions: posix_spawn_file_actions_t? = nil
+        var attributes: posix_spawnattr_t? = nil
+        let environment = _NSGetEnviron().pointee
+        #else
         var actions = posix_spawn_file_actions_t()
+        var attributes = posix_spawnattr_t()
+        let environment = environ
+        #endif
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
@@ -301,7 +312,6 @@ final class DevToolsSession {
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, commands[0], 3)
         posix_spawn_file_actions_adddup2(&actions, replies[1], 4)
-        var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         // Its own process group, so a timeout kills the renderer, GPU and zygote helpers too.
@@ -311,11 +321,11 @@ final class DevToolsSession {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
-        let status = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
-        Glibc.close(commands[0])
-        Glibc.close(replies[1])
+        let status = posix_spawn(&child, executable, &actions, &attributes, argv, environment)
+        Foundation.close(commands[0])
+        Foundation.close(replies[1])
         guard status == 0 else {
-            Glibc.close(commands[1]); Glibc.close(replies[0])
+            Foundation.close(commands[1]); Foundation.close(replies[0])
             throw HeadlessChromiumError.launch("posix_spawn \(executable): \(String(cString: strerror(status)))")
         }
         pid = child
@@ -326,8 +336,8 @@ final class DevToolsSession {
 
     deinit {
         terminate()
-        Glibc.close(toBrowser)
-        Glibc.close(fromBrowser)
+        Foundation.close(toBrowser)
+        Foundation.close(fromBrowser)
     }
 
     func run(url: String, width: Int, height: Int, settle: TimeInterval) throws -> PageLoad {
@@ -377,7 +387,7 @@ final class DevToolsSession {
     /// SIGKILL to the whole process group, then reap.
     func terminate() {
         if exited { return }
-        Glibc.kill(-pid, SIGKILL)
+        Foundation.kill(-pid, SIGKILL)
         _ = reap(block: true)
     }
 
@@ -388,7 +398,7 @@ final class DevToolsSession {
         let result = waitpid(pid, &status, block ? 0 : WNOHANG)
         if result == pid || (result < 0 && errno == ECHILD) {
             exited = true
-            Glibc.kill(-pid, SIGKILL) // helpers left behind in the group
+            Foundation.kill(-pid, SIGKILL) // helpers left behind in the group
         }
         return exited
     }
