@@ -410,7 +410,7 @@ public enum MergeRunner {
     /// path that matches no module wanting another value), otherwise one key per layer.
     static func patternKeys(_ entries: [PatternEntry], defaultValue: Int) throws(ToolError) -> [(String, Int)] {
         func acceptable(_ key: String, for targets: [PatternEntry], value: Int) -> Bool {
-            let matched = entries.filter { AdapterConfig.matches(key, $0.path) }
+            let matched = entries.filter { AdapterConfig.pattern(key, matches: $0.path) }
             return targets.allSatisfy { target in matched.contains { $0.path == target.path } }
                 && matched.allSatisfy { $0.value == value }
         }
@@ -527,21 +527,5 @@ public enum MergeRunner {
 
     private static func trim(_ path: String) -> String {
         path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-    }
-}
-
-extension AdapterConfig {
-    /// PEFT's pattern rule (see `rankAndAlpha`), for choosing `rank_pattern` keys.
-    static func matches(_ key: String, _ path: String) -> Bool {
-        guard let config = try? AdapterConfig.parse(Array("{\"r\": 1, \"rank_pattern\": {\(Self.quoted(key)): 2}}".utf8), file: "") else {
-            return false
-        }
-        return config.rankAndAlpha(forModulePath: path).rank == 2
-    }
-
-    private static func quoted(_ text: String) -> String {
-        var out = ""
-        JSONWriter.writeString(text, into: &out)
-        return out
     }
 }

@@ -242,8 +242,8 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(keys.map(\.0), ["attn.c_proj", "1.mlp.c_proj"])
         XCTAssertEqual(keys.map(\.1), [12, 20])
         // "1.mlp.c_proj" must not select layer 11.
-        XCTAssertTrue(AdapterConfig.matches("1.mlp.c_proj", "transformer.h.1.mlp.c_proj"))
-        XCTAssertFalse(AdapterConfig.matches("1.mlp.c_proj", "transformer.h.11.mlp.c_proj"))
+        XCTAssertTrue(AdapterConfig.pattern("1.mlp.c_proj", matches: "transformer.h.1.mlp.c_proj"))
+        XCTAssertFalse(AdapterConfig.pattern("1.mlp.c_proj", matches: "transformer.h.11.mlp.c_proj"))
     }
 
     // MARK: svd
