@@ -177,8 +177,10 @@ public enum MergeRunner {
                 progress?(done + 1, pairs.count, entry, merged.warnings)
             }
             let entries = pairs.map(\.2)
-            try writeFile(staging + "/manifest.json", JSONWriter.string(manifestJSON(entries, inputs: inputs, method: method)))
-            try writeFile(staging + "/manifest.csv", manifestCSV(entries))
+            try OutputFolder.writeFiles([
+                OutputFile("manifest.json", text: JSONWriter.string(manifestJSON(entries, inputs: inputs, method: method))),
+                OutputFile("manifest.csv", text: manifestCSV(entries)),
+            ], into: staging, reportedAs: out)
         }
         return pairs.map(\.2)
     }
@@ -513,19 +515,5 @@ public enum MergeRunner {
 
     static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)"
-    }
-
-    // MARK: Output folders
-
-    private static func writeFile(_ path: String, _ text: String) throws(ToolError) {
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw .cannotWrite(path: path, problem: error.localizedDescription)
-        }
-    }
-
-    private static func trim(_ path: String) -> String {
-        path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 }
