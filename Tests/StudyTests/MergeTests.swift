@@ -228,17 +228,17 @@ final class MergeTests: XCTestCase {
     }
 
     func testPatternKeysSeparateGPT2sTwoCProjAndSingleLayers() throws {
-        func entry(_ path: String, _ value: Int) -> MergeRunner.PatternEntry {
+        func entry(_ path: String, _ value: Int) -> MergedConfig.PatternEntry {
             guard case .lora(let name) = TensorNaming.role(of: "base_model.model." + path + ".lora_A.weight") else { fatalError(path) }
-            return MergeRunner.PatternEntry(module: name.moduleKey, path: path, layer: name.layer, value: value)
+            return MergedConfig.PatternEntry(module: name.moduleKey, path: path, layer: name.layer, value: value)
         }
-        var entries: [MergeRunner.PatternEntry] = []
+        var entries: [MergedConfig.PatternEntry] = []
         for layer in 0..<12 {
             entries.append(entry("transformer.h.\(layer).attn.c_attn", 16))
             entries.append(entry("transformer.h.\(layer).attn.c_proj", 12))
             entries.append(entry("transformer.h.\(layer).mlp.c_proj", layer == 1 ? 20 : 16))
         }
-        let keys = try MergeRunner.patternKeys(entries, defaultValue: 16)
+        let keys = try MergedConfig.patternKeys(entries, defaultValue: 16)
         XCTAssertEqual(keys.map(\.0), ["attn.c_proj", "1.mlp.c_proj"])
         XCTAssertEqual(keys.map(\.1), [12, 20])
         // "1.mlp.c_proj" must not select layer 11.
