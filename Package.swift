@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "Diagnostics"),
         // A strict JSON parser (untrusted headers and configs) and a stable writer.
         .target(name: "JSONText"),
+        // The one CSV writer: RFC 4180 quoting, spreadsheet formulas neutralised in text fields.
+        .target(name: "CSVText"),
         // Pure numerics: one (module, layer) block in, distance matrices out. No file access.
         .target(name: "AnalysisCore", dependencies: ["CLapack", "Diagnostics"]),
         // Files: safetensors mapping, PEFT adapter folders, tensor naming.
@@ -80,6 +82,7 @@ let package = Package(
                 swiftSettings: graphicsHeaders),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"], swiftSettings: graphicsHeaders),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
+        .testTarget(name: "CSVTextTests", dependencies: ["CSVText"]),
         .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "TensorIO", "AnalysisCore", "JSONText", "TVGeoTestSupport"]),
