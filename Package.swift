@@ -51,7 +51,7 @@ let package = Package(
         // Files: safetensors mapping, PEFT adapter folders, tensor naming.
         .target(name: "TensorIO", dependencies: ["Diagnostics", "JSONText"]),
         // The study pipeline: adapters -> blocks -> core -> metrics document -> JSON/CSV writers.
-        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "Charts", "CSystem"]),
+        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "CSVText", "Charts", "CSystem"]),
         // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
         // reading: plain matrices, labels and points in.
         // Cairo and Pango loaded on first use (dlopen), so commands that draw nothing start fast.
@@ -63,7 +63,7 @@ let package = Package(
         // (Mustache templates), a paged PDF (the chart kit's renderer), LaTeX and CSV.
         .target(
             name: "Reporting",
-            dependencies: ["Study", "Charts", "AnalysisCore", "TensorIO", "Diagnostics", "JSONText", "ReportTemplates",
+            dependencies: ["Study", "Charts", "AnalysisCore", "TensorIO", "Diagnostics", "JSONText", "CSVText", "ReportTemplates",
                            .product(name: "Mustache", package: "swift-mustache")]
         ),
         // The default HTML templates (templates/html), shipped as a resource bundle beside the binary.

@@ -1,3 +1,4 @@
+import CSVText
 import JSONText
 
 /// One row of an all-pairs manifest.
@@ -79,12 +80,13 @@ public enum MergeRecords {
         ])
     }
 
-    /// `manifest.csv`: `host,partner,folder,method`, one row per merge.
+    /// `manifest.csv`: `host,partner,folder,method`, one row per merge. Every field is text (task
+    /// names may start with a formula character; `CSVField.text`).
     static func manifestCSV(_ entries: [ManifestEntry]) -> String {
-        var lines = ["host,partner,folder,method"]
+        var records = [["host", "partner", "folder", "method"].map(CSVField.text)]
         for entry in entries {
-            lines.append([entry.host, entry.partner, entry.folder, entry.method.rawValue].map(MatrixCSV.field).joined(separator: ","))
+            records.append([entry.host, entry.partner, entry.folder, entry.method.rawValue].map(CSVField.text))
         }
-        return lines.joined(separator: "\n") + "\n"
+        return CSVWriter.text(records)
     }
 }
