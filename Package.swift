@@ -72,6 +72,8 @@ let package = Package(
         .target(name: "Diagnostics"),
         // A strict JSON parser (untrusted headers and configs) and a stable writer.
         .target(name: "JSONText"),
+        // The one CSV writer: RFC 4180 quoting, spreadsheet formulas neutralised in text fields.
+        .target(name: "CSVText"),
         // Pure numerics: one (module, layer) block in, distance matrices out. No file access.
         .target(name: "AnalysisCore", dependencies: ["CLapack", "Diagnostics"],
                 linkerSettings: [.linkedLibrary("lapacke", .when(platforms: [.linux]))]),
@@ -79,7 +81,7 @@ let package = Package(
         .target(name: "TensorIO", dependencies: ["Diagnostics", "JSONText"]),
         // The study pipeline: adapters -> blocks -> core -> metrics document -> JSON/CSV writers.
         // Numbers only: no chart, no Cairo.
-        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "CSystem"]),
+        .target(name: "Study", dependencies: ["TensorIO", "AnalysisCore", "Diagnostics", "JSONText", "CSVText", "CSystem"]),
         // Charts as values (scenes of marks) and one Cairo renderer for SVG, PDF and PNG. No file
         // reading: plain matrices, labels and points in.
         // Cairo and Pango loaded on first use (dlopen), so commands that draw nothing start fast.
@@ -94,8 +96,8 @@ let package = Package(
         // (Mustache templates), a paged PDF (the chart kit's renderer), LaTeX and CSV.
         .target(
             name: "Reporting",
-            dependencies: ["Study", "StudyFigures", "Charts", "AnalysisCore", "TensorIO", "Diagnostics", "JSONText", "ReportTemplates",
-                           .product(name: "Mustache", package: "swift-mustache")]
+            dependencies: ["Study", "StudyFigures", "Charts", "AnalysisCore", "TensorIO", "Diagnostics", "JSONText",
+                           "CSVText", "ReportTemplates", .product(name: "Mustache", package: "swift-mustache")]
         ),
         // The default HTML templates (templates/html), shipped as a resource bundle beside the binary.
         .target(name: "ReportTemplates", path: "templates", exclude: ["README.md"], resources: [.copy("html")]),
@@ -115,6 +117,7 @@ let package = Package(
                 swiftSettings: graphicsHeaders),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"], swiftSettings: graphicsHeaders),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
+        .testTarget(name: "CSVTextTests", dependencies: ["CSVText"]),
         .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "TensorIO", "AnalysisCore", "JSONText", "TVGeoTestSupport"]),

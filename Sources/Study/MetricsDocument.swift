@@ -181,23 +181,6 @@ public struct ToolInfo: Sendable {
     public init(version: String = ToolInfo.version) { self.version = version }
 }
 
-/// A CSV table of one N×N matrix: a header row of task names, then one row per task.
-/// Undefined values are empty cells; fields are quoted when they hold a comma, quote or newline.
-public enum MatrixCSV {
-    public static func text(tasks: [String], matrix: PairMatrix) -> String {
-        var lines = [(["task"] + tasks).map(field).joined(separator: ",")]
-        for (index, row) in matrix.rows.enumerated() {
-            lines.append(([field(tasks[index])] + row.map { $0.isNaN ? "" : "\($0)" }).joined(separator: ","))
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
-
 /// File names made from module names (which may hold `/` for encoder/decoder stacks).
 public enum OutputNaming {
     /// ASCII letters, digits, `.`, `_` and `-` kept, anything else `_`; a leading `.` becomes `_`

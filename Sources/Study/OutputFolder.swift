@@ -37,32 +37,40 @@ public enum OutputFolder {
             return
         }
         try writeFolder(at: target) { staging throws(ToolError) in
-            var folders: Set<String> = [staging]
-            for file in files {
-                let path = staging + "/" + file.path
-                let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                do {
-                    if folders.insert(folder).inserted {
-                        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                    }
-                } catch {
-                    throw .cannotWrite(path: trim(target) + "/" + file.path, problem: describe(error))
+            try writeFiles(files, into: staging, reportedAs: target)
+        }
+    }
+
+    /// Writes `files` (new names, subfolders created as needed) into `staging`, a folder that
+    /// `writeFolder` is filling (so it holds the marker), and makes them durable together with the
+    /// marker and whatever was already moved into `staging`. Errors name the file under `target`,
+    /// where it will be.
+    public static func writeFiles(_ files: [OutputFile], into staging: String, reportedAs target: String) throws(ToolError) {
+        var folders: Set<String> = [staging]
+        for file in files {
+            let path = staging + "/" + file.path
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            do {
+                if folders.insert(folder).inserted {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 }
-                if let problem = createFile(path, file.contents) {
-                    throw .cannotWrite(path: trim(target) + "/" + file.path, problem: problem)
-                }
+            } catch {
+                throw .cannotWrite(path: trim(target) + "/" + file.path, problem: describe(error))
             }
-            // Durable before the rename, at the cost of one disk flush rather than one per file
-            // (the batch method of Git's core.fsyncMethod): every file's pages were sent to the
-            // device when it was created, all in flight together; here each write-out is waited
-            // for, then syncing the folders commits the file system's journal, which holds every
-            // file's metadata, and flushes the device once.
-            for path in ([marker] + files.map(\.path)).map({ staging + "/" + $0 }) {
-                if let problem = waitForWriteOut(path) { throw .cannotWrite(path: trim(target), problem: problem) }
+            if let problem = createFile(path, file.contents) {
+                throw .cannotWrite(path: trim(target) + "/" + file.path, problem: problem)
             }
-            for folder in folders.sorted(by: >) {
-                if let problem = sync(folder) { throw .cannotWrite(path: trim(target), problem: problem) }
-            }
+        }
+        // Durable before the rename, at the cost of one disk flush rather than one per file
+        // (the batch method of Git's core.fsyncMethod): every file's pages were sent to the
+        // device when it was created, all in flight together; here each write-out is waited
+        // for, then syncing the folders commits the file system's journal, which holds every
+        // file's metadata, and flushes the device once.
+        for path in ([marker] + files.map(\.path)).map({ staging + "/" + $0 }) {
+            if let problem = waitForWriteOut(path) { throw .cannotWrite(path: trim(target), problem: problem) }
+        }
+        for folder in folders.sorted(by: >) {
+            if let problem = sync(folder) { throw .cannotWrite(path: trim(target), problem: problem) }
         }
     }
 

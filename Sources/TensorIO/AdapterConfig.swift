@@ -125,10 +125,10 @@ public struct AdapterConfig: Sendable, Equatable {
         useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)
     }
 
-    /// PEFT's rule: the key equals the path, or the path matches the regular expression
-    /// `(.*\.)?(key)$` from its start. A key that is not a valid regular expression is
-    /// compared as a dot-suffix.
-    static func pattern(_ key: String, matches path: String) -> Bool {
+    /// Whether a `rank_pattern` / `alpha_pattern` key selects the module at `path`, by PEFT's rule:
+    /// the key equals the path, or the path matches the regular expression `(.*\.)?(key)$` from
+    /// its start. A key that is not a valid regular expression is compared as a dot-suffix.
+    public static func pattern(_ key: String, matches path: String) -> Bool {
         if key == path { return true }
         if let regex = try? Regex("(.*\\.)?(" + key + ")") {
             return (try? regex.wholeMatch(in: path)) != nil

@@ -138,11 +138,10 @@ final class LaTeXTableTests: XCTestCase {
 
 final class TableCSVTests: XCTestCase {
     func testFormulaInjectionAndQuoting() {
-        XCTAssertEqual(TableCSV.field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"")
-        XCTAssertEqual(TableCSV.field("@cmd"), "'@cmd")
-        XCTAssertEqual(TableCSV.field("-0.25"), "-0.25")
-        XCTAssertEqual(TableCSV.field("a,b"), "\"a,b\"")
-        XCTAssertEqual(TableCSV.field("plain"), "plain")
+        let table = TableData(cornerHeader: "=HYPERLINK(\"x\")", columnHeaders: ["@cmd", "a,b", "plain", "value"],
+                              rows: [TableData.Row(header: "+x", cells: [TableData.Cell("-0.25"), TableData.Cell("-1+1"),
+                                                                         TableData.Cell("—"), TableData.Cell("-0.50", value: -0.5)])])
+        XCTAssertEqual(TableCSV.text(table), "\"'=HYPERLINK(\"\"x\"\")\",'@cmd,\"a,b\",plain,value\n'+x,-0.25,'-1+1,,-0.5\n")
     }
 
     /// The long-form correlations carry the full-precision numbers of metrics.json.

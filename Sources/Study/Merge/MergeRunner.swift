@@ -1,0 +1,61 @@
+import Diagnostics
+import JSONText
+
+/// `tvgeo merge`: merges two LoRA adapters into a PEFT adapter folder hosted by the first one
+/// (its config, its classifier heads, its tensor names and dtypes), or every ordered pair of a list.
+/// This file holds the commands and their output folders; every file goes through `OutputFolder`.
+public enum MergeRunner {
+    /// Merges `partner` into `host` and writes the folder `out` atomically (a folder tvgeo did not
+    /// write is refused with exit 73 before anything is computed).
+    @discardableResult
+    public static func run(host: AdapterArgument, partner: AdapterArgument, method: MergeMethod,
+                           out: String) throws(ToolError) -> MergedAdapter {
+        try AdapterArgument.checkUnique([host, partner])
+        try OutputFolder.checkTarget(out)
+        let inputs = [try MergeInput(host), try MergeInput(partner)]
+        let merged = try merge(host: inputs[0], partner: inputs[1], method: method)
+        try OutputFolder.write(merged.files, to: out)
+        return merged
+    }
+
+    /// Merges every ordered pair (host ≠ partner) into `out/<host>+<partner>/` and writes
+    /// `out/manifest.json` and `out/manifest.csv`. Every pair is checked before anything is
+    /// written; the whole folder is built beside `out` and moved into place at the end, so a
+    /// failed run leaves an earlier output as it was. `progress` is called after each pair with
+    /// (done, total, the pair, its warnings).
+    @discardableResult
+    public static func runAllPairs(_ arguments: [AdapterArgument], method: MergeMethod, out: String,
+                                   progress: ((Int, Int, ManifestEntry, [Warning]) -> Void)? = nil) throws(ToolError) -> [ManifestEntry] {
+        try AdapterArgument.checkUnique(arguments)
+        guard arguments.count >= 2 else { throw .usage("--all-pairs needs at least two adapters") }
+        try OutputFolder.checkTarget(out)
+        var inputs: [MergeInput] = []
+        for argument in arguments { inputs.append(try MergeInput(argument)) }
+        var pairs: [(Int, Int, ManifestEntry)] = []
+        var folders: [String: String] = [:]
+        for i in inputs.indices {
+            for j in inputs.indices where j != i {
+                let folder = OutputNaming.component(inputs[i].task) + "+" + OutputNaming.component(inputs[j].task)
+                if let other = folders[folder] {
+                    throw .usage("the merges \(other) and \(inputs[i].task)+\(inputs[j].task) would both be written to \(folder); rename the tasks with name=path")
+                }
+                folders[folder] = "\(inputs[i].task)+\(inputs[j].task)"
+                pairs.append((i, j, ManifestEntry(host: inputs[i].task, partner: inputs[j].task, folder: folder, method: method)))
+            }
+        }
+        for (i, j, _) in pairs { try MergeCompatibility.check(host: inputs[i], partner: inputs[j], method: method) }
+        try OutputFolder.writeFolder(at: out) { staging throws(ToolError) in
+            for (done, (i, j, entry)) in pairs.enumerated() {
+                let merged = try merge(host: inputs[i], partner: inputs[j], method: method)
+                try OutputFolder.write(merged.files, to: staging + "/" + entry.folder)
+                progress?(done + 1, pairs.count, entry, merged.warnings)
+            }
+            let entries = pairs.map(\.2)
+            try OutputFolder.writeFiles([
+                OutputFile("manifest.json", text: JSONWriter.string(MergeRecords.manifestJSON(entries, inputs: inputs, method: method))),
+                OutputFile("manifest.csv", text: MergeRecords.manifestCSV(entries)),
+            ], into: staging, reportedAs: out)
+        }
+        return pairs.map(\.2)
+    }
+}
