@@ -78,7 +78,7 @@ public struct GallerySample: Sendable {
         pairSeries[3].values[5] = .nan  // one missing layer
 
         let modules = ["query", "key", "value", "attention.output", "intermediate", "output"]
-        let metrics = ["cosine", "Grassmann", "Frobenius", "CKA"]
+        let metrics = ["Cosine", "Grassmann", "Frobenius", "CKA"]
         let bias = [0.55, 0.62, 0.48, 0.71]
         var tableMeans: [[Double]] = []
         var tableStds: [[Double]] = []
