@@ -26,6 +26,14 @@ final class MetricCatalogueTests: XCTestCase {
         XCTAssertEqual(DistanceMetric.idList.split(separator: ",").count, DistanceMetric.allCases.count)
     }
 
+    /// docs/metrics.md documents every metric: one table row per id.
+    func testEveryMetricHasARowInTheDocs() throws {
+        let text = try String(contentsOfFile: repositoryRoot + "/docs/metrics.md", encoding: .utf8)
+        for metric in DistanceMetric.allCases {
+            XCTAssertTrue(text.contains("| `\(metric.id)` |"), "docs/metrics.md has no row for \(metric.id)")
+        }
+    }
+
     func testSentenceList() {
         XCTAssertEqual(DistanceMetric.sentenceList([.cosine]), "cosine")
         XCTAssertEqual(DistanceMetric.sentenceList([.cosine, .grassmann]), "cosine and grassmann")
