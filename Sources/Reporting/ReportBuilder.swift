@@ -69,6 +69,14 @@ public enum ReportBuilder {
         for metric in metrics {
             var blocks: [ReportBlock] = [.definitions([ReportText.definition(metric)])]
             for module in modules {
+                guard let layered = analysis.distances[metric]?[module] else { continue }
+                // Undefined for every pair (e.g. every adapter untrained): said, not drawn empty.
+                if !Self.hasDefinedPair(layered.mean) {
+                    blocks.append(.subheading(module))
+                    blocks.append(.paragraph("Undefined for every pair of tasks in \(module): it is undefined when "
+                                             + "\(metric.descriptor.undefinedWhen) (see the warnings under Inputs)."))
+                    continue
+                }
                 guard let heatmap = add(figures.heatmap(metric, module)) else { continue }
                 blocks.append(.subheading(module))
                 blocks.append(.figures([heatmap]))
@@ -118,6 +126,11 @@ public enum ReportBuilder {
                 columnAlignments: [.leading, .trailing, .leading]), notes: nil))),
         ]))
         return document
+    }
+
+    /// Whether some off-diagonal value is defined.
+    static func hasDefinedPair(_ matrix: PairMatrix) -> Bool {
+        (0..<matrix.count).contains { i in (0..<matrix.count).contains { j in i != j && matrix[i, j].isFinite } }
     }
 
     /// One line per distinct set of ignored tensors, naming the adapters that have it.

@@ -102,6 +102,33 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertFalse(document.figures.contains { $0.name.hasPrefix("delta") || $0.name == "heatmap-delta" })
     }
 
+    /// A metric of the study's kind that is undefined for every pair keeps its section, which says
+    /// so (no empty figure); a metric of another kind (grassmann_b for full fine-tuning) has none.
+    func testAMetricUndefinedEverywhereIsSaidNotDropped() {
+        var (analysis, findings) = ExampleStudy.result
+        for module in analysis.modules {
+            let count = analysis.tasks.count
+            var layered = analysis.distances[.grassmannB]![module]!
+            layered.layers = layered.layers.map { _ in PairMatrix(count: count) }
+            layered.mean = PairMatrix(count: count)
+            analysis.distances[.grassmannB]![module] = layered
+        }
+        findings = try! StudyFindings.compute(analysis, scores: findings.scores)
+        let document = ExampleStudy.document(analysis: analysis, findings: findings)
+        let section = document.sections.first { $0.id == "metric-\(DistanceMetric.grassmannB.id)" }
+        XCTAssertNotNil(section, "the section is kept")
+        let paragraphs = section?.blocks.compactMap { block -> String? in
+            if case .paragraph(let text) = block { return text }
+            return nil
+        } ?? []
+        XCTAssertEqual(paragraphs.filter { $0.hasPrefix("Undefined for every pair of tasks in") }.count, analysis.modules.count)
+        XCTAssertFalse(document.figures.contains { $0.name.hasPrefix("heatmap-\(DistanceMetric.grassmannB.id)-") })
+
+        analysis.kind = .full
+        let full = ExampleStudy.document(analysis: analysis, findings: findings)
+        XCTAssertFalse(full.sections.contains { $0.id == "metric-\(DistanceMetric.grassmannB.id)" }, "does not apply to full fine-tuning")
+    }
+
     func testMetricsAndWidthSettings() {
         let document = ExampleStudy.document(settings: ReportSettings(title: "Mine", metrics: [.cosine, .grassmann], figureWidth: FigureWidth.singleColumn))
         XCTAssertEqual(document.title, "Mine")
