@@ -72,7 +72,8 @@ public enum BlockGeometry {
             return BlockGeometryResult(distances: [:], norms: [], subspaceRanks: [:], nearPairs: 0, sineBranches: 0)
         }
         for (index, factors) in adapters.enumerated() where factors.outFeatures != first.outFeatures || factors.inFeatures != first.inFeatures {
-            throw .internalError("block shape mismatch: adapter \(index) is \(factors.outFeatures)×\(factors.inFeatures), adapter 0 is \(first.outFeatures)×\(first.inFeatures)")
+            throw .internalError("block shape mismatch: adapter \(index) is \(factors.outFeatures)×\(factors.inFeatures), "
+                                 + "adapter 0 is \(first.outFeatures)×\(first.inFeatures)")
         }
         var block = StackedBlock(adapters)
         return try analyze(&block)
@@ -92,7 +93,8 @@ public enum BlockGeometry {
                 && block.b[block.columns(i).lowerBound * block.outFeatures..<block.columns(i).upperBound * block.outFeatures]
                     .elementsEqual(block.b[block.columns(j).lowerBound * block.outFeatures..<block.columns(j).upperBound * block.outFeatures])
                 && block.aTransposed[block.columns(i).lowerBound * block.inFeatures..<block.columns(i).upperBound * block.inFeatures]
-                    .elementsEqual(block.aTransposed[block.columns(j).lowerBound * block.inFeatures..<block.columns(j).upperBound * block.inFeatures]) {
+                    .elementsEqual(
+                        block.aTransposed[block.columns(j).lowerBound * block.inFeatures..<block.columns(j).upperBound * block.inFeatures]) {
                 identical.insert(j * count + i)
             }
         }

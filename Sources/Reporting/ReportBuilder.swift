@@ -90,7 +90,10 @@ public enum ReportBuilder {
         }
 
         // The hierarchy view: Grassmann against cosine, cosine against L2.
-        var hierarchy: [ReportBlock] = [.paragraph("Every pair of tasks as one point: how the subspace distance orders pairs against the direction distance, and the direction distance against the magnitude-sensitive L2.")]
+        var hierarchy: [ReportBlock] = [
+            .paragraph("Every pair of tasks as one point: how the subspace distance orders pairs against the direction distance, "
+                       + "and the direction distance against the magnitude-sensitive L2."),
+        ]
         for module in modules {
             let names = [(DistanceMetric.grassmann, DistanceMetric.cosine), (.cosine, .l2)]
                 .filter { metrics.contains($0.0) && metrics.contains($0.1) }
@@ -103,7 +106,10 @@ public enum ReportBuilder {
 
         // Merge loss.
         if findings.delta != nil {
-            var blocks: [ReportBlock] = [.paragraph("δ(i, j) = score(i on i) − score(Comb(i, j) on i), the loss of task i when its adapter is averaged with task j's. For each task i, Spearman's ρ between δ(i, ·) and the distance; the tables give the mean (std) over tasks.")]
+            var blocks: [ReportBlock] = [
+                .paragraph("δ(i, j) = score(i on i) − score(Comb(i, j) on i), the loss of task i when its adapter is averaged with task j's. "
+                           + "For each task i, Spearman's ρ between δ(i, ·) and the distance; the tables give the mean (std) over tasks."),
+            ]
             if let name = add(figures.deltaHeatmap()) { blocks.append(.figures([name])) }
             blocks.append(.table(add(ReportTables.correlationDetails(findings, modules: modules, metrics: metrics))))
             for module in modules {
@@ -115,14 +121,19 @@ public enum ReportBuilder {
         }
 
         document.sections.append(ReportSection(id: "methods", title: "Methods", blocks: [
-            .paragraph("Distances are computed per layer and module from the LoRA factors (thin QR and small SVDs; no d × d matrix is formed), then averaged over layers. PCA centres the rows of the layer-mean matrix; MDS is classical (Torgerson); the task order is average-linkage clustering."),
+            .paragraph("Distances are computed per layer and module from the LoRA factors (thin QR and small SVDs; no d × d matrix is formed), "
+                       + "then averaged over layers. PCA centres the rows of the layer-mean matrix; MDS is classical (Torgerson); "
+                       + "the task order is average-linkage clustering."),
             .definitions(ReportText.definitions(for: analysis.kind)),
         ]))
         document.sections.append(ReportSection(id: "provenance", title: "Provenance", blocks: [
-            .keyValues([KeyValue("tvgeo", provenance.toolVersion), KeyValue("command", provenance.commandLine), KeyValue("date (UTC)", provenance.date)]),
+            .keyValues([KeyValue("tvgeo", provenance.toolVersion), KeyValue("command", provenance.commandLine),
+                        KeyValue("date (UTC)", provenance.date)]),
             .table(add(ReportTable(name: "inputs", data: TableData(
                 title: "Input files", cornerHeader: "Role", columnHeaders: ["path", "bytes", "sha256"],
-                rows: provenance.inputs.map { TableData.Row(header: $0.role, cells: [TableData.Cell($0.path), TableData.Cell("\($0.bytes)"), TableData.Cell($0.sha256)]) },
+                rows: provenance.inputs.map {
+                    TableData.Row(header: $0.role, cells: [TableData.Cell($0.path), TableData.Cell("\($0.bytes)"), TableData.Cell($0.sha256)])
+                },
                 columnAlignments: [.leading, .trailing, .leading]), notes: nil))),
         ]))
         return document
@@ -173,11 +184,16 @@ public enum ReportBuilder {
                 guard let best = ranked.first, let mean = best.1.mean, let std = best.1.std else {
                     let partners = metrics.compactMap { findings.correlations[$0]?[module]?[.spearman]?.perTaskCounts.max() }.max() ?? 0
                     lines.append("\(module): no metric has a defined correlation with the merge loss"
-                                 + (partners < 3 ? " (Spearman's ρ per task needs at least three merge partners with scores; here at most \(partners))." : "."))
+                                 + (partners < 3
+                                    ? " (Spearman's ρ per task needs at least three merge partners with scores; here at most \(partners))."
+                                    : "."))
                     continue
                 }
                 let others = ranked.dropFirst().map { "\(ReportText.shortName($0.0)) \(ReportTables.fixed($0.1.mean!))" }
-                lines.append("\(module): \(ReportText.shortName(best.0)) predicts the merge loss best, Spearman ρ \(ReportTables.fixed(mean)) (\(ReportTables.fixed(std))) mean (std) over \(best.1.perTask.compactMap { $0 }.count) tasks\(others.isEmpty ? "" : "; then " + others.joined(separator: ", ")).")
+                lines.append("\(module): \(ReportText.shortName(best.0)) predicts the merge loss best, "
+                             + "Spearman ρ \(ReportTables.fixed(mean)) (\(ReportTables.fixed(std))) mean (std) "
+                             + "over \(best.1.perTask.compactMap { $0 }.count) tasks"
+                             + "\(others.isEmpty ? "" : "; then " + others.joined(separator: ", ")).")
             }
         } else {
             lines.append("No scores were given, so the merge-loss correlations are left out (add --scores FILE).")
@@ -186,11 +202,14 @@ public enum ReportBuilder {
         if let worst = identity.max(by: { $0.1 < $1.1 }) {
             let size = NumberFormat.scientific(worst.1, decimals: 1)
             if worst.1 == 0 {
-                lines.append("Grassmann on ΔW equals Grassmann on B exactly in \(identity.map(\.0).joined(separator: ", ")): Im(BA) = Im(B) when A has full row rank.")
+                lines.append("Grassmann on ΔW equals Grassmann on B exactly in \(identity.map(\.0).joined(separator: ", ")): "
+                             + "Im(BA) = Im(B) when A has full row rank.")
             } else if worst.1 <= 1e-8 {
-                lines.append("Grassmann on ΔW equals Grassmann on B: largest difference \(size) rad over \(identity.map(\.0).joined(separator: ", ")), as Im(BA) = Im(B) when A has full row rank.")
+                lines.append("Grassmann on ΔW equals Grassmann on B: largest difference \(size) rad "
+                             + "over \(identity.map(\.0).joined(separator: ", ")), as Im(BA) = Im(B) when A has full row rank.")
             } else {
-                lines.append("Grassmann on ΔW differs from Grassmann on B by up to \(size) rad (\(worst.0)): some A is rank-deficient, so Im(BA) ⊊ Im(B) there.")
+                lines.append("Grassmann on ΔW differs from Grassmann on B by up to \(size) rad (\(worst.0)): "
+                             + "some A is rank-deficient, so Im(BA) ⊊ Im(B) there.")
             }
         }
         let metric = metrics.contains(.cosine) ? DistanceMetric.cosine : metrics.first
@@ -200,7 +219,9 @@ public enum ReportBuilder {
             for i in 0..<mean.count { for j in (i + 1)..<mean.count where mean[i, j].isFinite { pairs.append((i, j, mean[i, j])) } }
             guard let low = pairs.min(by: { $0.2 < $1.2 }), let high = pairs.max(by: { $0.2 < $1.2 }) else { continue }
             let t = analysis.tasks
-            lines.append("\(module), \(ReportText.shortName(metric)): closest tasks \(t[low.0]) and \(t[low.1]) (\(NumberFormat.fixed(low.2, decimals: 3))), furthest \(t[high.0]) and \(t[high.1]) (\(NumberFormat.fixed(high.2, decimals: 3))).")
+            lines.append("\(module), \(ReportText.shortName(metric)): "
+                         + "closest tasks \(t[low.0]) and \(t[low.1]) (\(NumberFormat.fixed(low.2, decimals: 3))), "
+                         + "furthest \(t[high.0]) and \(t[high.1]) (\(NumberFormat.fixed(high.2, decimals: 3))).")
         }
         let warningCount = analysis.warnings.count + findings.warnings.count
         if warningCount > 0 { lines.append("\(warningCount) warning\(warningCount == 1 ? "" : "s"): see Inputs.") }

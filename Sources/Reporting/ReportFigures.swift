@@ -17,14 +17,16 @@ struct ReportFigures {
         let ordered = findings.clustering[metric]?[module] == nil ? ""
             : " Tasks in average-linkage order (metrics.json → clustering.\(metric.id).\(module).order)."
         return ReportFigure(name: FigureName.of(.heatmap, metric, module: module), scene: scene,
-                            caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered)) (metrics.json → distances.\(metric.id).\(module).mean).\(ordered)")
+                            caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered)) "
+                                     + "(metrics.json → distances.\(metric.id).\(module).mean).\(ordered)")
     }
 
     func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let scene = AnalysisFigures.pcaMap(metric, module, analysis: analysis, findings: findings, width: narrowWidth,
                                                  title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
         return ReportFigure(name: FigureName.of(.pca, metric, module: module), scene: scene,
-                            caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix (metrics.json → pca.\(metric.id).\(module)).")
+                            caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix "
+                                     + "(metrics.json → pca.\(metric.id).\(module)).")
     }
 
     func mdsMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
@@ -37,7 +39,8 @@ struct ReportFigures {
                              title: "MDS · \(ReportText.shortName(metric)) · \(module)",
                              subtitle: "classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))", equalAspect: true)
         return ReportFigure(name: FigureName.of(.mds, metric, module: module), scene: map.scene(width: narrowWidth),
-                            caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: map distances approximate the table's (metrics.json → mds.\(metric.id).\(module)).")
+                            caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: "
+                                     + "map distances approximate the table's (metrics.json → mds.\(metric.id).\(module)).")
     }
 
     /// Per task, its mean distance to the other tasks at each layer.
@@ -55,7 +58,8 @@ struct ReportFigures {
                                    subtitle: "each task's mean distance to the other tasks, per layer")
         profile.markers = layered.layerIDs.count <= 16
         return ReportFigure(name: FigureName.of(.profile, metric, module: module), scene: profile.scene(width: wideWidth),
-                            caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer (metrics.json → distances.\(metric.id).\(module).layers).")
+                            caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer "
+                                     + "(metrics.json → distances.\(metric.id).\(module).layers).")
     }
 
     /// The poster's hierarchy view: every pair of tasks as a point, one distance against another.
@@ -75,7 +79,8 @@ struct ReportFigures {
                                         note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [])
             .scene(width: narrowWidth)
         return ReportFigure(name: FigureName.of(.hierarchy, y, x, module: module), scene: scene,
-                            caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances (metrics.json → distances.<metric>.\(module).mean); ρ over the pairs.")
+                            caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances "
+                                     + "(metrics.json → distances.<metric>.\(module).mean); ρ over the pairs.")
     }
 
     func deltaHeatmap() -> ReportFigure? {
@@ -98,7 +103,8 @@ struct ReportFigures {
         var points: [ScatterPoint] = []
         for i in 0..<analysis.tasks.count {
             for j in 0..<analysis.tasks.count where i != j {
-                points.append(ScatterPoint(label: "\(analysis.tasks[i]) with \(analysis.tasks[j])", x: mean[i, j], y: delta[i, j], group: analysis.tasks[i]))
+                points.append(ScatterPoint(label: "\(analysis.tasks[i]) with \(analysis.tasks[j])", x: mean[i, j], y: delta[i, j],
+                                           group: analysis.tasks[i]))
             }
         }
         var note: [String] = []
@@ -115,6 +121,7 @@ struct ReportFigures {
                                         note: note)
             .scene(width: narrowWidth)
         return ReportFigure(name: FigureName.of(.delta, metric, module: module), scene: scene,
-                            caption: "Merge loss against the \(ReportText.shortName(metric)) distance (metrics.json → delta, distances.\(metric.id).\(module).mean); ρ: correlations.\(metric.id).\(module).")
+                            caption: "Merge loss against the \(ReportText.shortName(metric)) distance "
+                                     + "(metrics.json → delta, distances.\(metric.id).\(module).mean); ρ: correlations.\(metric.id).\(module).")
     }
 }

@@ -29,7 +29,8 @@ public enum ReportFiles {
             let figure = document.figures[f]
             jobs.append {
                 do {
-                    return .success(try CairoRenderer().render(figure.scene, format: format, figureID: figure.name.replacingOccurrences(of: ".", with: "_")))
+                    return .success(try CairoRenderer().render(figure.scene, format: format,
+                                                               figureID: figure.name.replacingOccurrences(of: ".", with: "_")))
                 } catch {
                     return .failure(.internalError("rendering \(figure.name).\(format.fileExtension): \(error)"))
                 }
@@ -72,7 +73,8 @@ public enum ReportFiles {
         if wanted.contains(.html), let templates {
             progress("writing report.html")
             files.append(OutputFile("report.html", text: try HTMLReport.render(document, templates: templates, svg: svg, files: links,
-                                                                                beside: [(ReportFormat.pdf, "report.pdf"), (.json, "metrics.json")].filter { wanted.contains($0.0) }.map(\.1))))
+                                                                                beside: [(ReportFormat.pdf, "report.pdf"), (.json, "metrics.json")]
+                                                                                    .filter { wanted.contains($0.0) }.map(\.1))))
         }
         if let pdf { files.append(OutputFile("report.pdf", pdf)) }
         return files
@@ -87,7 +89,8 @@ public enum ReportFiles {
             ("command_line", .string(provenance.commandLine)),
             ("date", .string(provenance.date)),
             ("inputs", .array(provenance.inputs.map { input in
-                .object([("role", .string(input.role)), ("path", .string(input.path)), ("bytes", .int(input.bytes)), ("sha256", .string(input.sha256))])
+                .object([("role", .string(input.role)), ("path", .string(input.path)), ("bytes", .int(input.bytes)),
+                         ("sha256", .string(input.sha256))])
             })),
         ])))
         return .object(pairs)

@@ -87,7 +87,9 @@ public struct ReportRequest: Sendable, Equatable {
             guard let items = value.arrayValue else { throw .invalidData(file: path, location: "\"\(key)\"", problem: "must be an array of strings") }
             var result: [String] = []
             for item in items {
-                guard let text = item.stringValue else { throw .invalidData(file: path, location: "\"\(key)\"", problem: "must be an array of strings") }
+                guard let text = item.stringValue else {
+                    throw .invalidData(file: path, location: "\"\(key)\"", problem: "must be an array of strings")
+                }
                 result.append(text)
             }
             return result

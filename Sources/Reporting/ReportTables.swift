@@ -41,7 +41,8 @@ enum ReportTables {
             }
         }
         let data = TableData(title: "Spearman ρ: spread over tasks and pooled",
-                             caption: "95 % bootstrap interval of the mean over tasks (10 000 resamples); pooled: all pairs of δ(i,j)/|score(i on i)|.",
+                             caption: "95 % bootstrap interval of the mean over tasks (10 000 resamples); "
+                                      + "pooled: all pairs of δ(i,j)/|score(i on i)|.",
                              cornerHeader: "Module · metric",
                              columnHeaders: ["mean", "std", "95 % CI", "tasks", "pooled ρ", "pooled p", "pairs"],
                              rows: rows)
@@ -59,10 +60,12 @@ enum ReportTables {
             })
         }
         let data = TableData(title: "Per-task Spearman ρ · \(module)",
-                             caption: "ρ between δ(i,j) and the distance over the partners j of task i, with its two-sided p-value (exact permutation for n ≤ 9).",
+                             caption: "ρ between δ(i,j) and the distance over the partners j of task i, "
+                                      + "with its two-sided p-value (exact permutation for n ≤ 9).",
                              cornerHeader: "Task", columnHeaders: metrics.map(\.id), rows: rows)
         return ReportTable(name: "correlations-per-task-\(OutputNaming.component(module))", data: data,
-                           notes: "Values: metrics.json → correlations.<metric>.\(module).per_task. — : undefined (a constant δ row or fewer than three partners).")
+                           notes: "Values: metrics.json → correlations.<metric>.\(module).per_task. "
+                                  + "— : undefined (a constant δ row or fewer than three partners).")
     }
 
     /// The layer-mean distance matrix of one metric and module, in task order.
@@ -74,7 +77,8 @@ enum ReportTables {
             })
         }
         let data = TableData(title: "\(ReportText.metricTitle(metric)) · \(module)",
-                             caption: "Mean over \(layered.layerIDs.count) layer\(layered.layerIDs.count == 1 ? "" : "s") (\(ReportText.unit(metric))).",
+                             caption: "Mean over \(layered.layerIDs.count) layer\(layered.layerIDs.count == 1 ? "" : "s") "
+                                      + "(\(ReportText.unit(metric))).",
                              cornerHeader: "", columnHeaders: tasks, rows: rows)
         return ReportTable(name: "distances-\(metric.id)-\(OutputNaming.component(module))", data: data,
                            notes: "Values: metrics.json → distances.\(metric.id).\(module).mean.",
@@ -88,7 +92,9 @@ enum ReportTables {
                 TableData.Cell(adapter.kind),
                 TableData.Cell(adapter.modules.map(\.name).joined(separator: ", ")),
                 TableData.Cell(distinct(adapter.modules.flatMap(\.ranks).map { "\($0)" })),
-                TableData.Cell(distinct(adapter.modules.flatMap(\.alphas).map { NumberFormat.fixed($0, decimals: $0 == $0.rounded() ? 0 : 2, asciiMinus: true) })),
+                TableData.Cell(distinct(adapter.modules.flatMap(\.alphas).map {
+                    NumberFormat.fixed($0, decimals: $0 == $0.rounded() ? 0 : 2, asciiMinus: true)
+                })),
                 TableData.Cell("\(Set(adapter.modules.flatMap(\.layers)).count)"),
                 TableData.Cell(adapter.baseModel ?? "—"),
             ])

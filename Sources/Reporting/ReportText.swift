@@ -49,11 +49,13 @@ enum ReportText {
                    text: "Over the layers where the distance is defined; the heatmaps, maps and correlations use it."),
         Definition(name: "Merge loss", metric: nil,
                    mathML: math(mi("δ") + pair + mo("=") + mi("score") + row(mo("("), mi("i"), "<mtext>&#160;on&#160;</mtext>", mi("i"), mo(")"))
-                                + mo("−") + mi("score") + row(mo("("), mi("Comb"), mo("("), mi("i"), mo(","), mi("j"), mo(")"), "<mtext>&#160;on&#160;</mtext>", mi("i"), mo(")"))),
+                                + mo("−") + mi("score") + row(mo("("), mi("Comb"), mo("("), mi("i"), mo(","), mi("j"), mo(")"),
+                                                              "<mtext>&#160;on&#160;</mtext>", mi("i"), mo(")"))),
                    formula: "δ(i,j) = score(i on i) − score(Comb(i,j) on i),  Comb = (½(A_i + A_j), ½(B_i + B_j))",
                    text: "From the scores file; positive when merging with j costs task i."),
         Definition(name: "Correlation with the merge loss", metric: nil,
-                   mathML: math(sub(mi("ρ"), mi("i")) + mo("=") + mi("Spearman") + row(mo("("), mi("δ") + row(mo("("), mi("i"), mo(","), mo("·"), mo(")")),
+                   mathML: math(sub(mi("ρ"), mi("i")) + mo("=") + mi("Spearman")
+                                + row(mo("("), mi("δ") + row(mo("("), mi("i"), mo(","), mo("·"), mo(")")),
                                 mo(","), sub(meanT, "<mtext>m</mtext>") + row(mo("("), mi("i"), mo(","), mo("·"), mo(")")), mo(")"))),
                    formula: "ρ_i = Spearman(δ(i,·), T̄_m(i,·)), reported as mean (std) over tasks i",
                    text: "Average ranks for ties; population std; the 95 % interval of the mean is a percentile bootstrap over tasks."),

@@ -31,7 +31,8 @@ public enum FullFineTuneStudy {
                                                    having: "its 2-D weights per layer:")
         let chosen = requested == nil ? defaultModules.filter(available.contains) : wanted
         guard !chosen.isEmpty else {
-            throw .usage("no attention query/value weights found in \(basePath); choose with --modules (available: \(available.sorted().joined(separator: ", ")))")
+            throw .usage("no attention query/value weights found in \(basePath); "
+                         + "choose with --modules (available: \(available.sorted().joined(separator: ", ")))")
         }
         let blocks = StudyBlocks.sorted(weights.keys.filter { chosen.contains(names[$0.module]!) }, names: names)
         var checkpoints: [Checkpoint] = []
@@ -79,7 +80,9 @@ public enum FullFineTuneStudy {
         var spectra: [String: [[TaskVectorSpectrum]]] = [:]
         let inapplicable = DistanceMetric.allCases.filter { !DistanceMetric.applying(to: .full).contains($0) }
         let subspaceMetrics = DistanceMetric.applying(to: .full).filter { $0.subspace != nil }
-        var warnings = [Warning("full fine-tuning: \(DistanceMetric.sentenceList(inapplicable)) does not apply (τ has no B factor) and is null; \(DistanceMetric.sentenceList(subspaceMetrics)) compare the top-\(subspaceRank) left and right singular subspaces of τ")]
+        var warnings = [Warning("full fine-tuning: \(DistanceMetric.sentenceList(inapplicable)) does not apply (τ has no B factor) and is null; "
+                                + "\(DistanceMetric.sentenceList(subspaceMetrics)) compare "
+                                + "the top-\(subspaceRank) left and right singular subspaces of τ")]
         for name in moduleNames {
             let indices = blocks.indices.filter { names[blocks[$0].module] == name }
             let layerIDs = indices.map { blocks[$0].layer }
@@ -92,7 +95,9 @@ public enum FullFineTuneStudy {
             for adapter in 0..<count {
                 let zero = zip(layerIDs, norms[name]![adapter]).filter { $0.1 == 0 }.map(\.0)
                 if !zero.isEmpty {
-                    warnings.append(Warning("\(arguments[adapter].task): τ = W_t − W_0 is zero in module \(name) at layer\(zero.count > 1 ? "s" : "") \(zero.map(String.init).joined(separator: ", ")); cosine and Grassmann distances are undefined there (null)"))
+                    warnings.append(Warning("\(arguments[adapter].task): τ = W_t − W_0 is zero in module \(name) "
+                                            + "at layer\(zero.count > 1 ? "s" : "") \(zero.map(String.init).joined(separator: ", ")); "
+                                            + "cosine and Grassmann distances are undefined there (null)"))
                 }
             }
         }

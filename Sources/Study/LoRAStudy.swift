@@ -46,7 +46,8 @@ public enum LoRAStudy {
                         try adapter.copyFactors(
                             key,
                             b: UnsafeMutableBufferPointer(rebasing: b[(columns.lowerBound * outFeatures)..<(columns.upperBound * outFeatures)]),
-                            aTransposed: UnsafeMutableBufferPointer(rebasing: a[(columns.lowerBound * inFeatures)..<(columns.upperBound * inFeatures)]))
+                            aTransposed: UnsafeMutableBufferPointer(
+                                rebasing: a[(columns.lowerBound * inFeatures)..<(columns.upperBound * inFeatures)]))
                     }
                 }
             }
@@ -82,7 +83,9 @@ public enum LoRAStudy {
                 for adapter in 0..<count {
                     let zeroLayers = zip(layerIDs, moduleRanks[kind]![adapter]).filter { $0.1 == 0 }.map(\.0)
                     guard !zeroLayers.isEmpty else { continue }
-                    warnings.append(Warning("\(adapters[adapter].task): \(cause) in module \(name) at layer\(zeroLayers.count > 1 ? "s" : "") \(zeroLayers.map(String.init).joined(separator: ", ")); \(metrics) undefined there (null)"))
+                    warnings.append(Warning("\(adapters[adapter].task): \(cause) in module \(name) "
+                                            + "at layer\(zeroLayers.count > 1 ? "s" : "") \(zeroLayers.map(String.init).joined(separator: ", ")); "
+                                            + "\(metrics) undefined there (null)"))
                 }
             }
         }
@@ -116,7 +119,8 @@ struct BlockPlan {
         if shared.isEmpty {
             if adapters.count > 1, let (first, second) = Self.disjointPair(adapters) {
                 throw .invalidData(file: first.path, location: nil,
-                                   problem: "shares no LoRA module and layer with \(second.task) (\(second.path)); are they adapters of the same model?")
+                                   problem: "shares no LoRA module and layer with \(second.task) (\(second.path)); "
+                                            + "are they adapters of the same model?")
             }
             throw .invalidData(file: adapters[0].path, location: nil, problem: "no (module, layer) block is present in every adapter")
         }
@@ -130,14 +134,16 @@ struct BlockPlan {
             let name = names[module]!
             let missing = adapters.filter { adapter in !adapter.blocks.keys.contains { $0.module == module } }
             if !missing.isEmpty {
-                warnings.append(Warning("module \(name) is left out: \(missing.map(\.task).joined(separator: ", ")) \(missing.count > 1 ? "have" : "has") no LoRA factors for it"))
+                warnings.append(Warning("module \(name) is left out: \(missing.map(\.task).joined(separator: ", ")) "
+                                        + "\(missing.count > 1 ? "have" : "has") no LoRA factors for it"))
                 continue
             }
             let allLayers = Set(adapters.flatMap { $0.blocks.keys.filter { $0.module == module }.map(\.layer) })
             let sharedLayers = Set(blocks.filter { $0.module == module }.map(\.layer))
             let dropped = allLayers.subtracting(sharedLayers).sorted()
             if !dropped.isEmpty {
-                warnings.append(Warning("module \(name): layer\(dropped.count > 1 ? "s" : "") \(dropped.map(String.init).joined(separator: ", ")) left out (not present in every adapter)"))
+                warnings.append(Warning("module \(name): layer\(dropped.count > 1 ? "s" : "") \(dropped.map(String.init).joined(separator: ", ")) "
+                                        + "left out (not present in every adapter)"))
             }
         }
 
@@ -148,7 +154,9 @@ struct BlockPlan {
                 let pair = adapter.blocks[block]!
                 if pair.outFeatures != reference.outFeatures || pair.inFeatures != reference.inFeatures {
                     throw .invalidData(file: adapter.weightsPath, location: pair.bTensor,
-                                       problem: "ΔW is \(pair.outFeatures)×\(pair.inFeatures) here but \(reference.outFeatures)×\(reference.inFeatures) in \(adapters[0].weightsPath) (\(reference.bTensor)); adapters of different base models cannot be compared")
+                                       problem: "ΔW is \(pair.outFeatures)×\(pair.inFeatures) here "
+                                                + "but \(reference.outFeatures)×\(reference.inFeatures) in \(adapters[0].weightsPath) "
+                                                + "(\(reference.bTensor)); adapters of different base models cannot be compared")
                 }
             }
         }

@@ -142,7 +142,9 @@ public enum OutputFolder {
             if contents.isEmpty { return .free }
             if contents.contains(marker) { return .tvgeoOutput }
             guard force else {
-                throw .cannotWrite(path: trimmed, problem: "the folder exists and is not a tvgeo output (no \(marker)); choose another --out, remove it, or pass --force to replace only tvgeo's own files in it")
+                throw .cannotWrite(path: trimmed,
+                                   problem: "the folder exists and is not a tvgeo output (no \(marker)); choose another --out, remove it, "
+                                            + "or pass --force to replace only tvgeo's own files in it")
             }
             return .foreign
         case .missing:

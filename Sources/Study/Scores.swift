@@ -36,7 +36,8 @@ public struct ScoreTable: Sendable {
         guard let modelColumn = column("model"), let taskColumn = column("task"), let scoreColumn = column("score") else {
             let missing = ["model", "task", "score"].filter { column($0) == nil }
             throw .invalidData(file: path, location: "line \(header.line)",
-                               problem: "missing column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) (header: \(names.joined(separator: ",")))")
+                               problem: "missing column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) "
+                                        + "(header: \(names.joined(separator: ",")))")
         }
         let metricColumn = column("metric")
         let known = Set(tasks)
@@ -60,12 +61,14 @@ public struct ScoreTable: Sendable {
             let canonical: String
             if known.contains(model) {
                 guard model == task else {
-                    throw .invalidData(file: path, location: location, problem: "model \(model) is evaluated on \(task); a single adapter's score must be on its own task")
+                    throw .invalidData(file: path, location: location,
+                                       problem: "model \(model) is evaluated on \(task); a single adapter's score must be on its own task")
                 }
                 canonical = model
             } else if let (first, second) = Self.splitMerge(model, known: known) {
                 guard task == first || task == second else {
-                    throw .invalidData(file: path, location: location, problem: "merge \(model) is evaluated on \(task), which is neither of its tasks")
+                    throw .invalidData(file: path, location: location,
+                                       problem: "merge \(model) is evaluated on \(task), which is neither of its tasks")
                 }
                 // One key per host and partner, whatever the order written.
                 canonical = task + "+" + (task == first ? second : first)

@@ -49,14 +49,17 @@ public struct StudyFindings: Sendable {
                 if let mds = try TaskMaps.mds(rows) {
                     findings.mds[metric, default: [:]][module] = mds
                     if !mds.nonPositiveComponents.isEmpty {
-                        findings.warnings.append(Warning("MDS of \(metric.id) · \(module): eigenvalue \(mds.nonPositiveComponents.map { "λ\($0 + 1)" }.joined(separator: ", ")) ≤ 0 (the distances are not Euclidean there); that coordinate is 0"))
+                        findings.warnings.append(Warning("MDS of \(metric.id) · \(module): "
+                                                         + "eigenvalue \(mds.nonPositiveComponents.map { "λ\($0 + 1)" }.joined(separator: ", ")) ≤ 0 "
+                                                         + "(the distances are not Euclidean there); that coordinate is 0"))
                     }
                 }
                 if let clustering = TaskMaps.averageLinkage(rows) { findings.clustering[metric, default: [:]][module] = clustering }
                 // (A metric undefined everywhere, grassmann_b of full fine-tuning, is explained by its own warning.)
                 let offDiagonal = rows.enumerated().flatMap { i, row in row.enumerated().filter { $0.offset != i }.map(\.element) }
                 if offDiagonal.contains(where: { !$0.isFinite }) && offDiagonal.contains(where: \.isFinite) {
-                    findings.warnings.append(Warning("maps and ordering of \(metric.id) · \(module) are left out: the layer-mean matrix has undefined entries"))
+                    findings.warnings.append(Warning("maps and ordering of \(metric.id) · \(module) are left out: "
+                                                     + "the layer-mean matrix has undefined entries"))
                 }
             }
         }
@@ -71,7 +74,8 @@ public struct StudyFindings: Sendable {
         let (delta, missing) = scores.delta(tasks: tasks)
         findings.delta = delta
         if !missing.isEmpty {
-            findings.warnings.append(Warning("\(scores.path): no score for \(missing.count) merge\(missing.count > 1 ? "s" : "") (δ undefined): \(missing.prefix(12).joined(separator: ", "))\(missing.count > 12 ? ", …" : "")"))
+            findings.warnings.append(Warning("\(scores.path): no score for \(missing.count) merge\(missing.count > 1 ? "s" : "") (δ undefined): "
+                                             + "\(missing.prefix(12).joined(separator: ", "))\(missing.count > 12 ? ", …" : "")"))
         }
         let own = scores.selfScores(tasks: tasks)
         for metric in DistanceMetric.allCases {

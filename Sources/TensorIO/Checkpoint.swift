@@ -24,7 +24,8 @@ public final class Checkpoint: Sendable {
             let candidates = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
             guard let found = candidates.first(where: { FileKind.of(path + "/" + $0) == .regular }) else {
                 throw .missingInput(path: path + "/model.safetensors",
-                                    problem: "no such file (nor model.safetensors.index.json, pytorch_model.bin or its index); is \(path) a model folder?")
+                                    problem: "no such file (nor model.safetensors.index.json, pytorch_model.bin or its index); "
+                                             + "is \(path) a model folder?")
             }
             files = found.hasSuffix(".index.json") ? try Self.shards(index: path + "/" + found, folder: path) : [try Self.open(path + "/" + found)]
         }

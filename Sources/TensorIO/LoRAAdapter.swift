@@ -75,10 +75,16 @@ public final class LoRAAdapter: Sendable {
                 throw .missingInput(path: file, problem: "is a directory, expected a \(file == bin ? ".bin" : ".safetensors") file")
             }
             guard hasSafetensors || FileKind.of(bin) == .regular else {
-                throw .missingInput(path: safetensors, problem: hasConfig ? "no such file (the folder has adapter_config.json but neither adapter_model.safetensors nor adapter_model.bin)" : "no such file; is \(path) a PEFT adapter folder?")
+                throw .missingInput(path: safetensors,
+                                    problem: hasConfig
+                                        ? "no such file (the folder has adapter_config.json but neither adapter_model.safetensors "
+                                            + "nor adapter_model.bin)"
+                                        : "no such file; is \(path) a PEFT adapter folder?")
             }
             guard hasConfig else {
-                throw .missingInput(path: config, problem: "no such file; a PEFT adapter folder needs its adapter_config.json (or pass the .safetensors file itself to use scaling 1)")
+                throw .missingInput(path: config,
+                                    problem: "no such file; a PEFT adapter folder needs its adapter_config.json "
+                                             + "(or pass the .safetensors file itself to use scaling 1)")
             }
             configPath = config
             // safetensors wins when both are present.
@@ -122,7 +128,8 @@ public final class LoRAAdapter: Sendable {
                 let existing = name.factor == .a ? entry.a : entry.b
                 if let existing {
                     throw .invalidData(file: weightsPath, location: tensor.name,
-                                       problem: "a second \(name.factor.rawValue) for module \(name.modulePath) (already \(existing.name)); several adapters in one file are not supported")
+                                       problem: "a second \(name.factor.rawValue) for module \(name.modulePath) (already \(existing.name)); "
+                                                + "several adapters in one file are not supported")
                 }
                 if name.factor == .a { entry.a = tensor } else { entry.b = tensor }
                 factorsByModule[key] = entry
@@ -150,7 +157,8 @@ public final class LoRAAdapter: Sendable {
             let rank = a.shape[0]
             guard b.shape[1] == rank else {
                 throw .invalidData(file: weightsPath, location: b.name,
-                                   problem: "rank mismatch: lora_B is \(b.shape[0])×\(b.shape[1]) but lora_A is \(a.shape[0])×\(a.shape[1]) (B's columns must equal A's rows)")
+                                   problem: "rank mismatch: lora_B is \(b.shape[0])×\(b.shape[1]) but lora_A is \(a.shape[0])×\(a.shape[1]) "
+                                            + "(B's columns must equal A's rows)")
             }
             guard rank > 0, a.shape[1] > 0, b.shape[0] > 0 else {
                 throw .invalidData(file: weightsPath, location: a.name, problem: "LoRA factors with an empty dimension (A \(a.shape), B \(b.shape))")

@@ -207,11 +207,13 @@ public final class SafetensorsFile: @unchecked Sendable {
                 // The overlapped tensor is one that starts before this one (not a later one).
                 let other = ordered[..<position].last { $0.byteRange.upperBound > tensor.byteRange.lowerBound }
                 throw .invalidData(file: path, location: tensor.name,
-                                   problem: "data_offsets \(tensor.byteRange.lowerBound)..<\(tensor.byteRange.upperBound) overlap \(other.map { "tensor \($0.name)" } ?? "another tensor")")
+                                   problem: "data_offsets \(tensor.byteRange.lowerBound)..<\(tensor.byteRange.upperBound) "
+                                            + "overlap \(other.map { "tensor \($0.name)" } ?? "another tensor")")
             }
             if tensor.byteRange.lowerBound > expected {
                 throw .invalidData(file: path, location: tensor.name,
-                                   problem: "data_offsets start at \(tensor.byteRange.lowerBound) but the previous tensor ends at \(expected): bytes \(expected)..<\(tensor.byteRange.lowerBound) belong to no tensor")
+                                   problem: "data_offsets start at \(tensor.byteRange.lowerBound) but the previous tensor ends at \(expected): "
+                                            + "bytes \(expected)..<\(tensor.byteRange.lowerBound) belong to no tensor")
             }
             expected = tensor.byteRange.upperBound
         }
@@ -242,11 +244,13 @@ public final class SafetensorsFile: @unchecked Sendable {
         var count = 1
         for dimension in shapeValues {
             guard let size = dimension.intValue, size >= 0 else {
-                throw .invalidData(file: path, location: name, problem: "shape \(describe(shapeValues)) has a dimension that is not a non-negative integer")
+                throw .invalidData(file: path, location: name,
+                                   problem: "shape \(describe(shapeValues)) has a dimension that is not a non-negative integer")
             }
             let (product, overflow) = count.multipliedReportingOverflow(by: size)
             guard !overflow, product <= dataLength else {
-                throw .invalidData(file: path, location: name, problem: "shape \(describe(shapeValues)) needs more bytes than the data section holds (\(dataLength))")
+                throw .invalidData(file: path, location: name,
+                                   problem: "shape \(describe(shapeValues)) needs more bytes than the data section holds (\(dataLength))")
             }
             count = product
             shape.append(size)
@@ -262,7 +266,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, bytes == end - begin else {
             throw .invalidData(file: path, location: name,
-                               problem: "shape \(shape) × \(dtype.rawValue) (\(dtype.byteSize) bytes) needs \(overflow ? "too many" : String(bytes)) bytes but data_offsets span \(end - begin)")
+                               problem: "shape \(shape) × \(dtype.rawValue) (\(dtype.byteSize) bytes) "
+                                        + "needs \(overflow ? "too many" : String(bytes)) bytes but data_offsets span \(end - begin)")
         }
         return TensorInfo(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
     }

@@ -39,7 +39,8 @@ public struct TensorRecord: Sendable, Equatable {
             let rounded = dtype.nearest(value)
             guard rounded.isFinite else {
                 throw .invalidData(file: file, location: name,
-                                   problem: "element \(index) (of \(values.count)) is \(value), beyond the range of \(dtype.rawValue) (largest finite \(dtype.largestFinite))")
+                                   problem: "element \(index) (of \(values.count)) is \(value), "
+                                            + "beyond the range of \(dtype.rawValue) (largest finite \(dtype.largestFinite))")
             }
             dtype.store(value, at: index, in: &bytes)
         }

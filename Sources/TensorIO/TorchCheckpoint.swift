@@ -201,7 +201,8 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         }
         if bytes.count >= 4, bytes[0] != 0x50 || bytes[1] != 0x4b {
             throw .invalidData(file: path, location: nil,
-                               problem: "not a ZIP archive (a PyTorch .bin checkpoint written by torch.save since 1.6 is one); if it is a \(conversionAdvice)")
+                               problem: "not a ZIP archive (a PyTorch .bin checkpoint written by torch.save since 1.6 is one); "
+                                        + "if it is a \(conversionAdvice)")
         }
         let archive = try ZipArchive(bytes: bytes, path: path)
         let pickles = archive.entries.filter { entry in
@@ -219,7 +220,8 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         if let order = archive.entry(folder + "/byteorder") {
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[order.data]), as: UTF8.self)
             guard text == "little" else {
-                throw .invalidData(file: path, location: order.name, problem: "byte order is \"\(text.prefix(20))\"; only little-endian checkpoints are supported")
+                throw .invalidData(file: path, location: order.name,
+                                   problem: "byte order is \"\(text.prefix(20))\"; only little-endian checkpoints are supported")
             }
         }
         guard pickle.data.count <= maxPickleBytes else {
@@ -251,13 +253,15 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
             }
             if let known = storages[storage.key], known.dtype != storage.dtype {
                 throw .invalidData(file: path, location: name,
-                                   problem: "storage \(storage.key) is read as \(storage.dtype.rawValue) here but as \(known.dtype.rawValue) by another tensor")
+                                   problem: "storage \(storage.key) is read as \(storage.dtype.rawValue) here "
+                                            + "but as \(known.dtype.rawValue) by another tensor")
             }
             let size = storage.dtype.byteSize
             let (needed, overflow) = storage.count.multipliedReportingOverflow(by: size)
             guard !overflow, needed <= entry.data.count else {
                 throw .invalidData(file: path, location: name,
-                                   problem: "storage \(storage.key) declares \(storage.count) \(storage.dtype.rawValue) elements but \(entryName) holds \(entry.data.count) bytes")
+                                   problem: "storage \(storage.key) declares \(storage.count) \(storage.dtype.rawValue) elements "
+                                            + "but \(entryName) holds \(entry.data.count) bytes")
             }
             let view = TorchTensorView(name: name, dtype: storage.dtype, shape: tensor.shape, strides: tensor.strides,
                                        storageKey: storage.key, storageOffset: tensor.offset)
@@ -294,18 +298,21 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         // file's size so that no hostile shape makes the reader allocate without bound.
         guard count <= max(storageCount, fileSize) else {
             throw .invalidData(file: path, location: view.name,
-                               problem: "view of size \(view.shape) with stride \(view.strides) has \(count) elements, more than the file could describe (\(fileSize) bytes)")
+                               problem: "view of size \(view.shape) with stride \(view.strides) has \(count) elements, "
+                                        + "more than the file could describe (\(fileSize) bytes)")
         }
         if count == 0 {
             guard view.storageOffset <= storageCount else {
                 throw .invalidData(file: path, location: view.name,
-                                   problem: "storage offset \(view.storageOffset) lies past the end of storage \(view.storageKey) (\(storageCount) elements)")
+                                   problem: "storage offset \(view.storageOffset) lies past the end of storage \(view.storageKey) "
+                                            + "(\(storageCount) elements)")
             }
             return
         }
         guard last < storageCount else {
             throw .invalidData(file: path, location: view.name,
-                               problem: "view (offset \(view.storageOffset), size \(view.shape), stride \(view.strides)) reaches element \(last) of storage \(view.storageKey), which holds \(storageCount) elements")
+                               problem: "view (offset \(view.storageOffset), size \(view.shape), stride \(view.strides)) "
+                                        + "reaches element \(last) of storage \(view.storageKey), which holds \(storageCount) elements")
         }
     }
 }

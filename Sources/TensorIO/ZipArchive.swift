@@ -57,7 +57,8 @@ struct ZipArchive {
             }
             let record = try reader.offset(reader.u64(locator + 8), what: "ZIP64 end-of-central-directory offset")
             guard record <= size - 56, reader.u32(record) == 0x0606_4b50 else {
-                throw ToolError.invalidData(file: path, location: "zip archive", problem: "no ZIP64 end-of-central-directory record at byte \(record)")
+                throw ToolError.invalidData(file: path, location: "zip archive",
+                                            problem: "no ZIP64 end-of-central-directory record at byte \(record)")
             }
             entryCount = try reader.offset(reader.u64(record + 32), what: "ZIP64 entry count")
             directorySize = try reader.offset(reader.u64(record + 40), what: "ZIP64 central directory size")
@@ -68,7 +69,8 @@ struct ZipArchive {
         }
         guard directoryOffset <= size, directorySize <= size - directoryOffset else {
             throw ToolError.invalidData(file: path, location: "zip archive",
-                                        problem: "central directory \(directoryOffset)..<\(directoryOffset &+ directorySize) lies outside the file (\(size) bytes; truncated?)")
+                                        problem: "central directory \(directoryOffset)..<\(directoryOffset &+ directorySize) "
+                                                 + "lies outside the file (\(size) bytes; truncated?)")
         }
         var entries: [Entry] = []
         var index: [String: Int] = [:]
@@ -122,7 +124,8 @@ struct ZipArchive {
                     extra += 4 + length
                 }
                 guard found else {
-                    throw ToolError.invalidData(file: path, location: name, problem: "sizes or offset need ZIP64 but the entry has no ZIP64 extra field")
+                    throw ToolError.invalidData(file: path, location: name,
+                                                problem: "sizes or offset need ZIP64 but the entry has no ZIP64 extra field")
                 }
             }
             guard flags & 0x1 == 0 else {
@@ -130,7 +133,8 @@ struct ZipArchive {
             }
             guard method == 0 else {
                 throw ToolError.invalidData(file: path, location: name,
-                                            problem: "entry is compressed (ZIP method \(method)); torch.save archives store entries uncompressed, re-save the checkpoint with torch.save")
+                                            problem: "entry is compressed (ZIP method \(method)); "
+                                                     + "torch.save archives store entries uncompressed, re-save the checkpoint with torch.save")
             }
             guard compressedSize == size32 else {
                 throw ToolError.invalidData(file: path, location: name,
@@ -144,7 +148,8 @@ struct ZipArchive {
             let length = try reader.offset(size32, what: "size of \(name)")
             guard dataStart <= size, length <= size - dataStart else {
                 throw ToolError.invalidData(file: path, location: name,
-                                            problem: "entry data \(dataStart)..<\(dataStart &+ length) lies outside the file (\(size) bytes; truncated?)")
+                                            problem: "entry data \(dataStart)..<\(dataStart &+ length) "
+                                                     + "lies outside the file (\(size) bytes; truncated?)")
             }
             guard index[name] == nil else {
                 throw ToolError.invalidData(file: path, location: name, problem: "the archive holds two entries with this name")
@@ -182,7 +187,8 @@ private struct ZipReader {
     /// A 64-bit offset or size as an Int no larger than the archive.
     func offset(_ value: UInt64, what: String) throws(ToolError) -> Int {
         guard value <= UInt64(bytes.count) else {
-            throw .invalidData(file: path, location: "zip archive", problem: "\(what) \(value) exceeds the file size (\(bytes.count) bytes; truncated?)")
+            throw .invalidData(file: path, location: "zip archive",
+                               problem: "\(what) \(value) exceeds the file size (\(bytes.count) bytes; truncated?)")
         }
         return Int(value)
     }

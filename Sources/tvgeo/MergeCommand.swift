@@ -51,7 +51,8 @@ struct Merge: ToolCommand {
             }
             for warning in warnings { printError("tvgeo: warning: \(warning.text)") }
             if !quiet {
-                print("wrote \(entries.count) \(method.rawValue) merges of \(arguments.count) adapters into \(out)/ (manifest.json, manifest.csv) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+                print("wrote \(entries.count) \(method.rawValue) merges of \(arguments.count) adapters into \(out)/ (manifest.json, manifest.csv) "
+                      + "in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             }
             return
         }
@@ -61,10 +62,12 @@ struct Merge: ToolCommand {
         let merged = try MergeRunner.run(host: arguments[0], partner: arguments[1], method: method, out: out)
         for warning in merged.warnings { printError("tvgeo: warning: \(warning.text)") }
         guard !quiet else { return }
-        var details = "\(merged.blocks.count) blocks, \(merged.keptTensors.count) host tensors kept, config \(merged.configUnchanged ? "unchanged" : "rewritten")"
+        var details = "\(merged.blocks.count) blocks, \(merged.keptTensors.count) host tensors kept, "
+                      + "config \(merged.configUnchanged ? "unchanged" : "rewritten")"
         if method == .svd, let worst = merged.blocks.compactMap(\.truncationError).filter({ !$0.isNaN }).max() {
             details += String(format: ", largest truncation error %.3g", worst)
         }
-        print("wrote \(out) (\(method.rawValue): host \(merged.host), partner \(merged.partner); \(details)) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+        print("wrote \(out) (\(method.rawValue): host \(merged.host), partner \(merged.partner); \(details)) "
+              + "in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
     }
 }

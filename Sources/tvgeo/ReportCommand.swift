@@ -48,7 +48,8 @@ struct Report: ToolCommand {
     @Option(help: ArgumentHelp("Metrics shown, comma-separated: \(DistanceMetric.idList) (default: all).", valueName: "names"))
     var metrics: String?
 
-    @Option(help: ArgumentHelp("A folder of Mustache templates replacing the defaults of the same name (report, section, block, figure, table .mustache; style.css).", valueName: "dir"))
+    @Option(help: ArgumentHelp("A folder of Mustache templates replacing the defaults of the same name "
+                               + "(report, section, block, figure, table .mustache; style.css).", valueName: "dir"))
     var templates: String?
 
     @Option(help: "The report's title (default: \"Task-vector geometry of <name>\").")
@@ -96,7 +97,8 @@ struct Report: ToolCommand {
             let seconds = Date().timeIntervalSince(started)
             let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
             let tableCount = files.filter { $0.path.hasPrefix("tables/") }.count
-            print("wrote \(input.folder)/: \(formats.contains(.html) ? "report.html, " : "")\(formats.contains(.pdf) ? "report.pdf, " : "")\(figureCount) figure files, \(tableCount) table files in \(String(format: "%.2f", seconds)) s")
+            print("wrote \(input.folder)/: \(formats.contains(.html) ? "report.html, " : "")\(formats.contains(.pdf) ? "report.pdf, " : "")"
+                  + "\(figureCount) figure files, \(tableCount) table files in \(String(format: "%.2f", seconds)) s")
             if formats.contains(.html) { print("open \(input.folder)/report.html") }
         }
     }

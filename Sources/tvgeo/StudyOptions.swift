@@ -15,16 +15,21 @@ struct StudyOptions: ParsableArguments {
     @Option(help: "Output folder (default: output/<name>).")
     var out: String?
 
-    @Option(help: ArgumentHelp("Evaluation scores (CSV with model,task,score[,metric]): adds merge losses δ(i,j) and their correlations with each distance.", valueName: "file.csv"))
+    @Option(help: ArgumentHelp("Evaluation scores (CSV with model,task,score[,metric]): "
+                               + "adds merge losses δ(i,j) and their correlations with each distance.", valueName: "file.csv"))
     var scores: String?
 
-    @Option(help: ArgumentHelp("Modules to compare, comma-separated, as tvgeo names them (default: every module the adapters share; with --base: query,value / q_lin,v_lin / q_proj,v_proj, whichever exist).", valueName: "names"))
+    @Option(help: ArgumentHelp("Modules to compare, comma-separated, as tvgeo names them (default: every module the adapters share; "
+                               + "with --base: query,value / q_lin,v_lin / q_proj,v_proj, whichever exist).", valueName: "names"))
     var modules: String?
 
-    @Option(help: ArgumentHelp("Full fine-tuning: the base checkpoint (a .safetensors file, a folder with model.safetensors, or a sharded folder); each ADAPTER is then a fine-tuned checkpoint and τ = W_t − W_0.", valueName: "checkpoint"))
+    @Option(help: ArgumentHelp("Full fine-tuning: the base checkpoint (a .safetensors file, a folder with model.safetensors, or a sharded folder); "
+                               + "each ADAPTER is then a fine-tuned checkpoint and τ = W_t − W_0.", valueName: "checkpoint"))
     var base: String?
 
-    @Option(help: ArgumentHelp("Full fine-tuning: dimension k of the singular subspaces compared by \(DistanceMetric.sentenceList(DistanceMetric.applying(to: .full).filter { $0.subspace != nil })) (default 8).", valueName: "k"))
+    @Option(help: ArgumentHelp("Full fine-tuning: dimension k of the singular subspaces compared by "
+                               + "\(DistanceMetric.sentenceList(DistanceMetric.applying(to: .full).filter { $0.subspace != nil })) (default 8).",
+                               valueName: "k"))
     var subspaceRank: Int?
 
     /// The validated study these options name (nothing is read yet).

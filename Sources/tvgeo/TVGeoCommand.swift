@@ -38,7 +38,8 @@ struct Analyze: ToolCommand {
         abstract: "Compute the distances (\(DistanceMetric.idList)) between LoRA adapters, per module and layer.",
         discussion: """
         Each ADAPTER is a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) or a \
-        .safetensors file of LoRA tensors (scaling 1); with --base, each is a fully fine-tuned checkpoint. Its task name is the folder name or file stem; \
+        .safetensors file of LoRA tensors (scaling 1); with --base, each is a fully fine-tuned checkpoint. \
+        Its task name is the folder name or file stem; \
         write name=path to choose it. Writes DIR/metrics.json and DIR/distances-<metric>-<module>.csv.
         Exit codes: 0 success, 64 usage error, 65 invalid input data, 66 input missing or unreadable, \
         70 internal error, 73 output cannot be written.
@@ -47,7 +48,8 @@ struct Analyze: ToolCommand {
 
     @OptionGroup var study: StudyOptions
 
-    @Option(help: ArgumentHelp("Also draw a heatmap of each metric and module into DIR/figures/, in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
+    @Option(help: ArgumentHelp("Also draw a heatmap of each metric and module into DIR/figures/, "
+                               + "in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
     var figures: String?
 
     @Flag(name: .shortAndLong, help: "Print only warnings and errors.")
@@ -70,7 +72,8 @@ struct Analyze: ToolCommand {
             let seconds = Date().timeIntervalSince(started)
             let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
             let tableCount = files.filter { $0.path.hasSuffix(".csv") }.count
-            print("wrote \(folder)/metrics.json, \(tableCount) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") in \(String(format: "%.2f", seconds)) s")
+            print("wrote \(folder)/metrics.json, \(tableCount) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") "
+                  + "in \(String(format: "%.2f", seconds)) s")
         }
     }
 }
@@ -140,7 +143,8 @@ final class ProgressLine: @unchecked Sendable {
             let width = 24
             let filled = total > 0 ? width * done / total : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            FileHandle.standardError.write(Data(String(format: "\r  %@ %d/%d blocks  %.0f s, ETA %.0f s ", bar, done, total, elapsed, remaining).utf8))
+            FileHandle.standardError.write(Data(String(format: "\r  %@ %d/%d blocks  %.0f s, ETA %.0f s ",
+                                                       bar, done, total, elapsed, remaining).utf8))
         }
     }
 

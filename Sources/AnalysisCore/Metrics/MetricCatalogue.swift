@@ -49,7 +49,8 @@ enum MetricCatalogue {
         id: DistanceMetric.cosine.rawValue, name: "Cosine distance", title: "Cosine distance", shortName: "cosine",
         unit: "1 − cos",
         formula: .init(plain: "d_cos(i,j) = 1 − ⟨ΔW_i, ΔW_j⟩_F / (‖ΔW_i‖_F ‖ΔW_j‖_F)",
-                       latex: #"d_{\cos}(i,j) = 1 - \frac{\langle \Delta W_i, \Delta W_j \rangle_F}{\lVert \Delta W_i \rVert_F \, \lVert \Delta W_j \rVert_F}"#,
+                       latex: #"d_{\cos}(i,j) = 1 - \frac{\langle \Delta W_i, \Delta W_j \rangle_F}"#
+                              + #"{\lVert \Delta W_i \rVert_F \, \lVert \Delta W_j \rVert_F}"#,
                        mathML: M.math(M.distance("cos") + M.mo("=") + "<mn>1</mn>" + M.mo("−") + "<mfrac>"
                                       + M.row(M.mo("⟨"), M.deltaW("i"), M.mo(","), M.deltaW("j"), M.sub(M.mo("⟩"), M.mi("F")))
                                       + M.row(M.norm(M.deltaW("i")), M.norm(M.deltaW("j"))) + "</mfrac>")),
@@ -61,17 +62,20 @@ enum MetricCatalogue {
         id: DistanceMetric.grassmann.rawValue, name: "Grassmann distance on ΔW", title: "Grassmann distance, Im(ΔW)",
         shortName: "Grassmann (ΔW)", unit: "radians",
         formula: .init(plain: "d_G(i,j) = √(Σ_k θ_k²),  cos θ_k = σ_k(U_iᵀ U_j),  U_i an orthonormal basis of Im(ΔW_i)",
-                       latex: #"d_G(i,j) = \sqrt{\textstyle\sum_k \theta_k^2},\ \cos\theta_k = \sigma_k(U_i^\top U_j),\ U_i \text{ an orthonormal basis of } \operatorname{Im}(\Delta W_i)"#,
+                       latex: #"d_G(i,j) = \sqrt{\textstyle\sum_k \theta_k^2},\ \cos\theta_k = \sigma_k(U_i^\top U_j),\ "#
+                              + #"U_i \text{ an orthonormal basis of } \operatorname{Im}(\Delta W_i)"#,
                        mathML: M.grassmann("G", M.mi("Im") + M.mo("(") + M.deltaW("i") + M.mo(")"))),
         range: "[0, √r·π/2]", operand: .subspace(.delta), undefinedWhen: "a task vector is zero", undefinedWhenZero: .delta,
-        note: "The principal angles θ_k between the column spaces, in radians, in [0, √r·π/2]. Im(BA) = Im(B) when A has full row rank, so this equals the B-only distance up to rounding.",
+        note: "The principal angles θ_k between the column spaces, in radians, in [0, √r·π/2]. "
+              + "Im(BA) = Im(B) when A has full row rank, so this equals the B-only distance up to rounding.",
         appliesTo: [.lora, .full], isSymmetric: true, annotationDecimals: 2)
 
     static let grassmannB = MetricDescriptor(
         id: DistanceMetric.grassmannB.rawValue, name: "Grassmann distance on B", title: "Grassmann distance, Im(B)",
         shortName: "Grassmann (B)", unit: "radians",
         formula: .init(plain: "d_G,B(i,j): the same angles between Im(B_i) and Im(B_j)",
-                       latex: #"d_{G,B}(i,j) = \sqrt{\textstyle\sum_k \theta_k^2}\ \text{between } \operatorname{Im}(B_i) \text{ and } \operatorname{Im}(B_j)"#,
+                       latex: #"d_{G,B}(i,j) = \sqrt{\textstyle\sum_k \theta_k^2}\ "#
+                              + #"\text{between } \operatorname{Im}(B_i) \text{ and } \operatorname{Im}(B_j)"#,
                        mathML: M.grassmann("G,B", M.mi("Im") + M.mo("(") + M.sub(M.mi("B"), M.mi("i")) + M.mo(")"))),
         range: "[0, √r·π/2]", operand: .subspace(.b), undefinedWhen: "a B is zero", undefinedWhenZero: .b,
         note: "Undefined when a B is zero.",
@@ -81,7 +85,8 @@ enum MetricCatalogue {
         id: DistanceMetric.grassmannA.rawValue, name: "Grassmann distance on A", title: "Grassmann distance, row space of A",
         shortName: "Grassmann (A)", unit: "radians",
         formula: .init(plain: "d_G,A(i,j): the same angles between the row spaces of A_i and A_j",
-                       latex: #"d_{G,A}(i,j) = \sqrt{\textstyle\sum_k \theta_k^2}\ \text{between } \operatorname{Im}(A_i^\top) \text{ and } \operatorname{Im}(A_j^\top)"#,
+                       latex: #"d_{G,A}(i,j) = \sqrt{\textstyle\sum_k \theta_k^2}\ "#
+                              + #"\text{between } \operatorname{Im}(A_i^\top) \text{ and } \operatorname{Im}(A_j^\top)"#,
                        mathML: M.grassmann("G,A", M.mi("Im") + M.mo("(") + "<msubsup>\(M.mi("A"))\(M.mi("i"))<mi>⊤</mi></msubsup>" + M.mo(")"))),
         range: "[0, √r·π/2]", operand: .subspace(.a), undefinedWhen: "an A is zero", undefinedWhenZero: .a,
         note: "Undefined when an A is zero.",

@@ -177,7 +177,9 @@ struct HeatmapLayout {
 
     private func annotations(grid: Rect, cell: Double, domain: ClosedRange<Double>) -> [Mark] {
         let texts = matrix.map { row in row.map { $0.isNaN ? "" : NumberFormat.fixed($0, decimals: heatmap.decimals) } }
-        let widest = texts.joined().max { measurer.measure($0, style: theme.tickStyle).width < measurer.measure($1, style: theme.tickStyle).width } ?? ""
+        let widest = texts.joined().max {
+            measurer.measure($0, style: theme.tickStyle).width < measurer.measure($1, style: theme.tickStyle).width
+        } ?? ""
         guard !widest.isEmpty,
               let size = measurer.fittingSize(widest, style: theme.text(theme.annotationSize), maxWidth: cell - 2.5,
                                               maxHeight: cell - 1, minimum: theme.minimumAnnotationSize) else { return [] }

@@ -147,7 +147,8 @@ struct ScatterLayout {
         for _ in 0..<3 {
             let plotWidthGuess = max(plot.width, width * 0.6)
             xAxis.ticks = NiceTicks.ticks(xRange.lowerBound, xRange.upperBound, targetCount: max(3, Int(plotWidthGuess / 45)), minimumCount: 2)
-            yAxis.ticks = NiceTicks.ticks(yRange.lowerBound, yRange.upperBound, targetCount: max(3, Int(max(plot.height, plotWidthGuess * 0.75) / 40)), minimumCount: 3)
+            yAxis.ticks = NiceTicks.ticks(yRange.lowerBound, yRange.upperBound,
+                                          targetCount: max(3, Int(max(plot.height, plotWidthGuess * 0.75) / 40)), minimumCount: 3)
             let left = m + yAxis.thickness
             let right = m + xAxis.overhang * 0.5
             let plotWidth = max(width - left - right, 20)
@@ -196,7 +197,8 @@ struct ScatterLayout {
         }
         var entries: [(text: String, swatch: LegendEntry.Swatch?)] = map.note.map { ($0, nil) }
         if segment != nil {
-            entries.append(("least-squares fit", .line(Self.trendStyle.stroke!, width: Self.trendStyle.lineWidth, dash: Self.trendStyle.dash, marker: nil)))
+            entries.append(("least-squares fit", .line(Self.trendStyle.stroke!, width: Self.trendStyle.lineWidth, dash: Self.trendStyle.dash,
+                                                       marker: nil)))
         }
         var obstacles: [Rect] = []
         var noteBelow: [String] = []

@@ -128,7 +128,8 @@ struct TableLayout {
         scene.add(rule(y, light))
         y += 2
         for (r, cells) in texts.cells.enumerated() {
-            let rowHeight = max(lineHeight, cells.compactMap { $0.map { measurer.measure($0.text, style: style(size, $0.emphasis)).height } }.max() ?? 0)
+            let rowHeight = max(lineHeight,
+                                cells.compactMap { $0.map { measurer.measure($0.text, style: style(size, $0.emphasis)).height } }.max() ?? 0)
             // Row headers and single-line cells align with the first line of wrapped cells.
             scene.add(.text(TextMark(texts.rowHeaders[r], at: Point(x: xs[0], y: y + 1.5), style: style(size, []), vertical: .top)))
             for (c, cell) in cells.enumerated() {

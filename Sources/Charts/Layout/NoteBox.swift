@@ -43,7 +43,8 @@ enum NoteBox {
             if s < bestScore - 1e-9 { (best, bestScore) = (box, s) }
         }
 
-        var marks: [Mark] = [.rect(best, Style(fill: .color(Color.white.withAlpha(0.88)), stroke: theme.gridColor.interpolated(to: theme.axisColor, fraction: 0.35), lineWidth: 0.5))]
+        var marks: [Mark] = [.rect(best, Style(fill: .color(Color.white.withAlpha(0.88)),
+                                               stroke: theme.gridColor.interpolated(to: theme.axisColor, fraction: 0.35), lineWidth: 0.5))]
         var y = best.minY + padding
         let firstLine = measurer.measure("Ag", style: style).height
         for (k, entry) in shown.enumerated() {

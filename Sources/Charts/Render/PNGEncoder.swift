@@ -57,7 +57,9 @@ enum PNGEncoder {
         guard status == Z_OK else { throw RenderError.cairo("zlib compress2 failed (\(status))") }
 
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        func bigEndian(_ value: UInt32) -> [UInt8] { [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)] }
+        func bigEndian(_ value: UInt32) -> [UInt8] {
+            [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+        }
         func chunk(_ type: String, _ payload: ArraySlice<UInt8>) {
             let typeBytes = Array(type.utf8)
             png += bigEndian(UInt32(payload.count))

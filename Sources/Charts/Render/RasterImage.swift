@@ -24,7 +24,8 @@ public struct RasterImage: Hashable, Sendable {
             converted = cairo_surface_reference(surface)
         } else {
             // RGB24 and other formats: paint onto ARGB32 so every pixel reads the same way.
-            converted = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, cairo_image_surface_get_width(surface), cairo_image_surface_get_height(surface))
+            converted = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, cairo_image_surface_get_width(surface),
+                                                   cairo_image_surface_get_height(surface))
             let cr = cairo_create(converted)
             cairo_set_source_surface(cr, surface, 0, 0)
             cairo_paint(cr)

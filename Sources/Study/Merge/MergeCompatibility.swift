@@ -10,7 +10,9 @@ public enum MergeCompatibility {
         let hostAdapter = host.adapter, partnerAdapter = partner.adapter
         guard host.configBytes != nil else {
             throw .missingInput(path: LoRAAdapter.parentFolder(of: hostAdapter.weightsPath) + "/adapter_config.json",
-                                problem: "no such file; the host of a merge must be a PEFT adapter folder, because the merged folder carries its adapter_config.json (\(host.path) is a bare .safetensors file; it can be the partner)")
+                                problem: "no such file; the host of a merge must be a PEFT adapter folder, "
+                                         + "because the merged folder carries its adapter_config.json "
+                                         + "(\(host.path) is a bare .safetensors file; it can be the partner)")
         }
         for input in [host, partner] {
             if let embedding = input.weights.tensors.first(where: { TensorNaming.role(of: $0.name) == .loraEmbedding }) {
@@ -21,7 +23,8 @@ public enum MergeCompatibility {
         if let hostConfig = hostAdapter.config, let partnerConfig = partnerAdapter.config,
            hostConfig.fanInFanOut != partnerConfig.fanInFanOut {
             throw .invalidData(file: partner.configPath!, location: "fan_in_fan_out",
-                               problem: "\(partnerConfig.fanInFanOut) here but \(hostConfig.fanInFanOut) in the host \(host.task) (\(host.configPath!)); the adapters store their updates in different orientations")
+                               problem: "\(partnerConfig.fanInFanOut) here but \(hostConfig.fanInFanOut) in the host \(host.task) "
+                                        + "(\(host.configPath!)); the adapters store their updates in different orientations")
         }
         let names = MergeInput.moduleNames(host: host, partner: partner)
         func describe(_ modules: Set<ModuleKey>) -> String {
@@ -35,14 +38,19 @@ public enum MergeCompatibility {
             if !onlyHost.isEmpty { differences.append("\(describe(onlyHost)) only in \(host.task)") }
             if !onlyPartner.isEmpty { differences.append("\(describe(onlyPartner)) only in \(partner.task)") }
             throw .invalidData(file: partner.path, location: nil,
-                               problem: "adapts modules \(describe(partnerModules)) but the host \(host.task) (\(host.path)) adapts \(describe(hostModules)) (\(differences.joined(separator: "; "))); a merge needs the same modules in both adapters")
+                               problem: "adapts modules \(describe(partnerModules)) but the host \(host.task) (\(host.path)) "
+                                        + "adapts \(describe(hostModules)) (\(differences.joined(separator: "; "))); "
+                                        + "a merge needs the same modules in both adapters")
         }
         for module in hostModules.sorted(by: { names[$0]! < names[$1]! }) {
             let hostLayers = hostAdapter.blocks.keys.filter { $0.module == module }.map(\.layer).sorted()
             let partnerLayers = partnerAdapter.blocks.keys.filter { $0.module == module }.map(\.layer).sorted()
             if hostLayers != partnerLayers {
                 throw .invalidData(file: partner.path, location: nil,
-                                   problem: "module \(names[module]!): LoRA factors at layers \(partnerLayers.map(String.init).joined(separator: ", ")) here but at layers \(hostLayers.map(String.init).joined(separator: ", ")) in the host \(host.task) (\(host.path)); a merge needs the same layers in both adapters")
+                                   problem: "module \(names[module]!): "
+                                            + "LoRA factors at layers \(partnerLayers.map(String.init).joined(separator: ", ")) "
+                                            + "here but at layers \(hostLayers.map(String.init).joined(separator: ", ")) "
+                                            + "in the host \(host.task) (\(host.path)); a merge needs the same layers in both adapters")
             }
         }
         let keys = MergeInput.blockKeys(of: host, names: names)
@@ -51,25 +59,30 @@ public enum MergeCompatibility {
             let place = "module \(names[key.module]!), layer \(key.layer)"
             if h.outFeatures != p.outFeatures || h.inFeatures != p.inFeatures {
                 throw .invalidData(file: partnerAdapter.weightsPath, location: p.bTensor,
-                                   problem: "\(place): ΔW is \(p.outFeatures)×\(p.inFeatures) here but \(h.outFeatures)×\(h.inFeatures) in the host \(host.task) (\(h.bTensor)); adapters of different base models cannot be merged")
+                                   problem: "\(place): ΔW is \(p.outFeatures)×\(p.inFeatures) here but \(h.outFeatures)×\(h.inFeatures) "
+                                            + "in the host \(host.task) (\(h.bTensor)); adapters of different base models cannot be merged")
             }
             switch method {
             case .comb:
                 if h.rank != p.rank {
                     throw .invalidData(file: partnerAdapter.weightsPath, location: p.aTensor,
-                                       problem: "\(place): rank \(p.rank) here but \(h.rank) in the host \(host.task); comb averages the factors and needs equal ranks (use --method cat or svd)")
+                                       problem: "\(place): rank \(p.rank) here but \(h.rank) in the host \(host.task); "
+                                                + "comb averages the factors and needs equal ranks (use --method cat or svd)")
                 }
                 if h.scaling != p.scaling {
                     let partnerScaling = partnerAdapter.config == nil
                         ? "scaling 1 (a bare .safetensors file)"
                         : "scaling \(number(p.scaling)) (lora_alpha \(number(p.alpha)), r \(p.rank))"
                     throw .invalidData(file: partnerAdapter.weightsPath, location: p.aTensor,
-                                       problem: "\(place): \(partnerScaling) here but \(number(h.scaling)) (lora_alpha \(number(h.alpha)), r \(h.rank)) in the host \(host.task); comb keeps the host's config and needs equal scalings (use --method cat or svd)")
+                                       problem: "\(place): \(partnerScaling) here "
+                                                + "but \(number(h.scaling)) (lora_alpha \(number(h.alpha)), r \(h.rank)) in the host \(host.task); "
+                                                + "comb keeps the host's config and needs equal scalings (use --method cat or svd)")
                 }
             case .svd:
                 if h.scaling == 0 {
                     throw .invalidData(file: host.configPath!, location: "lora_alpha",
-                                       problem: "\(place): the host's scaling is 0 (lora_alpha \(number(h.alpha))), so its config cannot carry the merged update (use --method cat)")
+                                       problem: "\(place): the host's scaling is 0 (lora_alpha \(number(h.alpha))), "
+                                                + "so its config cannot carry the merged update (use --method cat)")
                 }
             case .cat:
                 break

@@ -44,7 +44,8 @@ public final class MergeInput: Sendable {
         }
         if LoRAAdapter.isTorchCheckpoint(adapter.weightsPath) {
             throw .invalidData(file: adapter.weightsPath, location: nil,
-                               problem: "merge reads and writes safetensors adapters; convert this one first with `tvgeo convert \(adapter.weightsPath) adapter_model.safetensors`")
+                               problem: "merge reads and writes safetensors adapters; "
+                                        + "convert this one first with `tvgeo convert \(adapter.weightsPath) adapter_model.safetensors`")
         }
         files.append(FileDigest(name: LoRAAdapter.fileName(of: adapter.weightsPath), path: adapter.weightsPath,
                                 sha256: try SHA256.hex(ofFile: adapter.weightsPath)))

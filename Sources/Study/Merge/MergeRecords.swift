@@ -36,8 +36,10 @@ public enum MergeRecords {
                 ("lora_A", .string(block.loraA)),
                 ("lora_B", .string(block.loraB)),
                 ("dtype", .object([("lora_A", .string(block.dtypeA.rawValue)), ("lora_B", .string(block.dtypeB.rawValue))])),
-                ("host", .object([("rank", .int(block.hostRank)), ("lora_alpha", .number(block.hostAlpha)), ("scaling", .number(block.hostScaling))])),
-                ("partner", .object([("rank", .int(block.partnerRank)), ("lora_alpha", .number(block.partnerAlpha)), ("scaling", .number(block.partnerScaling))])),
+                ("host", .object([("rank", .int(block.hostRank)), ("lora_alpha", .number(block.hostAlpha)),
+                                  ("scaling", .number(block.hostScaling))])),
+                ("partner", .object([("rank", .int(block.partnerRank)), ("lora_alpha", .number(block.partnerAlpha)),
+                                     ("scaling", .number(block.partnerScaling))])),
                 ("merged", .object([("rank", .int(block.rank)), ("lora_alpha", .number(block.alpha)), ("scaling", .number(block.scaling))])),
             ]
             if let error = block.truncationError { pairs.append(("truncation_error", .number(error))) }
@@ -52,7 +54,8 @@ public enum MergeRecords {
             ("partner", source(partner)),
             ("adapter_config", .string(merged.configUnchanged
                 ? "the host's adapter_config.json, byte for byte"
-                : "the host's adapter_config.json with r, lora_alpha, rank_pattern, alpha_pattern (and use_rslora) set for rank r_i + r_j and scaling 1; every other key unchanged")),
+                : "the host's adapter_config.json with r, lora_alpha, rank_pattern, alpha_pattern (and use_rslora) "
+                  + "set for rank r_i + r_j and scaling 1; every other key unchanged")),
             ("kept_tensors", .array(merged.keptTensors.map(JSONValue.string))),
             ("partner_tensors_not_used", .array(partnerUnused.map(JSONValue.string))),
             ("warnings", .array(merged.warnings.map { .string($0.text) })),

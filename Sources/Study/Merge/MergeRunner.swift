@@ -37,7 +37,8 @@ public enum MergeRunner {
             for j in inputs.indices where j != i {
                 let folder = OutputNaming.component(inputs[i].task) + "+" + OutputNaming.component(inputs[j].task)
                 if let other = folders[folder] {
-                    throw .usage("the merges \(other) and \(inputs[i].task)+\(inputs[j].task) would both be written to \(folder); rename the tasks with name=path")
+                    throw .usage("the merges \(other) and \(inputs[i].task)+\(inputs[j].task) would both be written to \(folder); "
+                                 + "rename the tasks with name=path")
                 }
                 folders[folder] = "\(inputs[i].task)+\(inputs[j].task)"
                 pairs.append((i, j, ManifestEntry(host: inputs[i].task, partner: inputs[j].task, folder: folder, method: method)))

@@ -116,7 +116,8 @@ extension MergeRunner {
         result.files = [
             OutputFile("adapter_config.json", Data(config)),
             OutputFile("adapter_model.safetensors", weights),
-            OutputFile(MergeRecords.recordFile, text: JSONWriter.string(MergeRecords.recordJSON(result, host: host, partner: partner, partnerUnused: partnerUnused))),
+            OutputFile(MergeRecords.recordFile,
+                       text: JSONWriter.string(MergeRecords.recordJSON(result, host: host, partner: partner, partnerUnused: partnerUnused))),
         ]
         return result
     }

@@ -224,7 +224,9 @@ struct PickleMachine {
 
     private func global(module: String, name: String) throws(ToolError) -> PickleValue {
         guard let allowed = AllowedGlobal.resolve(module: module, name: name) else {
-            throw fail("global \(module).\(name) is not allowed; a checkpoint may only use collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and torch storage and dtype types (nothing is executed)")
+            throw fail("global \(module).\(name) is not allowed; a checkpoint may only use collections.OrderedDict, "
+                       + "torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter "
+                       + "and torch storage and dtype types (nothing is executed)")
         }
         return .global(allowed, "\(module).\(name)")
     }
