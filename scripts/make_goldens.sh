@@ -21,9 +21,16 @@ python3 scripts/reference_distances.py --quiet --out "$G/synthetic-mixed.json" \
 python3 scripts/reference_distances.py --quiet --out "$G/synthetic-query-only.json" \
   $S/t_r8 $S/t_query_only $S/bare_r8.safetensors
 
+# The real data committed for the tests (Tests/Fixtures/real/README.md).
+R=Tests/Fixtures/real
+
+# Full fine-tuning task vectors of the MiniLM checkpoints (tvgeo analyze --base): seconds.
+python3 scripts/reference_fullft.py --base $R/minilm-fullft/base.safetensors --out "$G/minilm-fullft.json" \
+  $R/minilm-fullft/sst2 $R/minilm-fullft/emotion $R/minilm-fullft/irony
+
 # The slow one (dense 2304x768 c_attn SVDs): a few minutes.
 python3 scripts/reference_distances.py --quiet --out "$G/gpt2-third-party.json" \
-  ../shared/data/third-party/gpt2/appreviews_gurvineet_epoch1 \
-  ../shared/data/third-party/gpt2/appreviews_gurvineet_epoch2 \
-  ../shared/data/third-party/gpt2/appreviews_gurvineet_epoch3 \
-  ../shared/data/third-party/gpt2/medqpairs_deepbiolab_attn_mlp
+  $R/third-party/gpt2/appreviews_gurvineet_epoch1 \
+  $R/third-party/gpt2/appreviews_gurvineet_epoch2 \
+  $R/third-party/gpt2/appreviews_gurvineet_epoch3 \
+  $R/third-party/gpt2/medqpairs_deepbiolab_attn_mlp

@@ -122,7 +122,7 @@ final class CommandLineTests: XCTestCase {
 
 final class ConvertCommandTests: XCTestCase {
     func testConvertWritesTheSafetensorsTwinAndRefusesToOverwrite() throws {
-        let data = try XCTUnwrap(sharedDataPath, "../shared/data is needed")
+        let data = realDataPath
         let directory = TemporaryDirectory("convert")
         defer { directory.remove() }
         let output = directory.path + "/emotion.safetensors"

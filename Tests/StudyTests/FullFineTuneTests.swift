@@ -11,7 +11,7 @@ import XCTest
 /// distances (exact SVD path).
 final class FullFineTuneTests: XCTestCase {
     func testRealCheckpointsMatchTheDenseReference() throws {
-        let data = try XCTUnwrap(sharedDataPath, "../shared/data is needed")
+        let data = realDataPath
         let golden = try JSONParser.parse(try readWholeFile(repositoryRoot + "/Tests/Fixtures/golden/minilm-fullft.json"))
         let tasks = ["sst2", "emotion", "irony"]
         let analysis = try FullFineTuneStudy.analyze(base: data + "/minilm-fullft/base.safetensors",

@@ -50,7 +50,7 @@ final class StudyTests: XCTestCase {
     }
 
     func testDifferentBaseModelsAreRefusedNamingBothFiles() throws {
-        let data = try XCTUnwrap(sharedDataPath)
+        let data = realDataPath
         XCTAssertThrowsError(try LoRAStudy.analyze([AdapterArgument(parsing: example + "/cola"),
                                                       AdapterArgument(parsing: data + "/third-party/gpt2/appreviews_gurvineet_epoch1")])) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 65)

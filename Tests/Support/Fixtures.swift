@@ -104,8 +104,6 @@ public let repositoryRoot: String = {
     return url.path
 }()
 
-/// `../shared/data` beside the repository, when present.
-public var sharedDataPath: String? {
-    let path = repositoryRoot + "/../shared/data"
-    return FileManager.default.fileExists(atPath: path) ? path : nil
-}
+/// The real data committed for the tests (`Tests/Fixtures/real`, see its README). Always there:
+/// a test that reads it fails if a file is missing, it never skips.
+public let realDataPath: String = repositoryRoot + "/Tests/Fixtures/real"

@@ -230,7 +230,7 @@ final class LoRAAdapterTests: XCTestCase {
     }
 
     func testRealThirdPartyAdapters() throws {
-        let data = try XCTUnwrap(sharedDataPath, "../shared/data is needed for the real-adapter tests")
+        let data = realDataPath
         let gpt2 = try LoRAAdapter(task: "med", path: data + "/third-party/gpt2/medqpairs_deepbiolab_attn_mlp")
         let byPath = Dictionary(grouping: gpt2.blocks.values, by: { $0.modulePath.split(separator: ".").suffix(2).joined(separator: ".") })
         XCTAssertEqual(Set(byPath.keys), ["attn.c_attn", "attn.c_proj", "mlp.c_proj"])
@@ -250,7 +250,7 @@ final class LoRAAdapterTests: XCTestCase {
 final class TorchAdapterTests: XCTestCase {
     /// A PEFT folder saved with safe_serialization=False loads like its safetensors twin.
     func testBinAdapterFoldersMatchTheirSafetensorsTwins() throws {
-        let data = try XCTUnwrap(sharedDataPath, "../shared/data is needed")
+        let data = realDataPath
         for task in ["emotion", "sst2"] {
             let bin = try LoRAAdapter(task: task, path: data + "/minilm-glue8-bin/" + task)
             let twin = try LoRAAdapter(task: task, path: repositoryRoot + "/examples/minilm-glue8/adapters/" + task)

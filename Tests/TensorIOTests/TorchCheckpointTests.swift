@@ -376,7 +376,7 @@ final class TorchCheckpointTests: XCTestCase {
     // MARK: Real adapters
 
     func testRealBinAdaptersEqualTheirSafetensorsTwins() throws {
-        let data = try XCTUnwrap(sharedDataPath, "../shared/data is needed for the real-adapter tests")
+        let data = realDataPath
         for task in ["emotion", "sst2"] {
             let bin = try TorchCheckpoint(path: "\(data)/minilm-glue8-bin/\(task)/adapter_model.bin")
             let safetensors = try SafetensorsFile(path: "\(repositoryRoot)/examples/minilm-glue8/adapters/\(task)/adapter_model.safetensors")
