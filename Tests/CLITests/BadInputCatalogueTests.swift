@@ -105,12 +105,14 @@ final class BadInputCatalogueTests: XCTestCase {
         },
         Case("tensor name with a newline (escaped in the JSON)", 65, ["evil\\nname", "unknown dtype \"X\""]) { w in
             w.pair(w.adapter(editing: { file in
-                file.header.append(("evil\nname", .object([("dtype", .string("X")), ("shape", .array([])), ("data_offsets", .array([.int(0), .int(0)]))])))
+                file.header.append(("evil\nname", .object([("dtype", .string("X")), ("shape", .array([])),
+                                                           ("data_offsets", .array([.int(0), .int(0)]))])))
             }))
         },
         Case("tensor name with a terminal escape", 65, ["\\u{1b}[2J", "unknown dtype \"X\""]) { w in
             w.pair(w.adapter(editing: { file in
-                file.header.append(("\u{1B}[2J", .object([("dtype", .string("X")), ("shape", .array([])), ("data_offsets", .array([.int(0), .int(0)]))])))
+                file.header.append(("\u{1B}[2J", .object([("dtype", .string("X")), ("shape", .array([])),
+                                                          ("data_offsets", .array([.int(0), .int(0)]))])))
             }))
         },
         // --- header entries
@@ -141,7 +143,8 @@ final class BadInputCatalogueTests: XCTestCase {
         Case("overlapping offsets", 65, [b0, "data_offsets 12000..<24288 overlap tensor \(a0)"]) { w in
             w.pair(w.adapter(editing: { $0.edit(b0) { $0.set("data_offsets", .array([.int(12000), .int(24288)])) } }))
         },
-        Case("offsets not covering the data section (trailing bytes)", 65, ["header", "tensors cover 297992 bytes but the data section holds 298008"]) { w in
+        Case("offsets not covering the data section (trailing bytes)", 65,
+             ["header", "tensors cover 297992 bytes but the data section holds 298008"]) { w in
             w.pair(w.adapter(editing: { $0.data += [UInt8](repeating: 0, count: 16) }))
         },
         Case("offsets leaving a gap", 65, [b0, "data_offsets start at 12296 but the previous tensor ends at 12288", "belong to no tensor"]) { w in
@@ -197,7 +200,8 @@ final class BadInputCatalogueTests: XCTestCase {
             try FileManager.default.removeItem(atPath: folder + "/adapter_config.json")
             return Built(arguments: [folder, good], file: folder + "/adapter_config.json")
         },
-        Case("config r disagrees with the tensors", 65, ["lora_A.weight", "adapter_config.json gives rank 4 for this module but lora_A has 8 rows"]) { w in
+        Case("config r disagrees with the tensors", 65,
+             ["lora_A.weight", "adapter_config.json gives rank 4 for this module but lora_A has 8 rows"]) { w in
             w.pair(w.adapter(config: { $0.set("r", .int(4)) }))
         },
         Case("config is not JSON", 65, ["invalid JSON at byte"]) { w in
@@ -325,7 +329,8 @@ final class BadInputCatalogueTests: XCTestCase {
             XCTAssertEqual(delta[1].arrayValue?[0].numberValue ?? .nan, 0.15, accuracy: 1e-12)
         },
         Accepted(name: "lora_B all zeros (an untrained adapter)",
-                 warnings: ["untrained: ΔW = s·B·A is zero in module query at layers 0, 1, 2, 3, 4, 5; cosine and grassmann are undefined there (null)",
+                 warnings: ["untrained: ΔW = s·B·A is zero in module query at layers 0, 1, 2, 3, 4, 5; "
+                            + "cosine and grassmann are undefined there (null)",
                             "untrained: lora_B is zero in module value"]) { w in
             let folder = w.adapter("untrained", editing: { file in
                 for name in file.names where name.contains("lora_B") { file.zero(name) }
@@ -352,7 +357,8 @@ final class BadInputCatalogueTests: XCTestCase {
             [w.adapter("other", config: { $0.set("base_model_name_or_path", .string("bert-base-uncased")) }), good]
         } check: { metrics in
             let warnings = metrics["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            XCTAssertTrue(warnings.contains { $0.contains("bert-base-uncased") && $0.contains("sentence-transformers/all-MiniLM-L6-v2") }, "\(warnings)")
+            XCTAssertTrue(warnings.contains { $0.contains("bert-base-uncased") && $0.contains("sentence-transformers/all-MiniLM-L6-v2") },
+                          "\(warnings)")
             XCTAssertEqual(metrics["adapters"]?.arrayValue?[0]["base_model"], .string("bert-base-uncased"))
         },
         Accepted(name: "base model name with a line break (the warning stays one line)",

@@ -133,7 +133,8 @@ final class ConvertCommandTests: XCTestCase {
         XCTAssertEqual(converted.count, twin.count, "same tensors, same dtypes")
         let again = try runTVGeo(["convert", data + "/minilm-glue8-bin/emotion/adapter_model.bin", output], in: directory.path)
         XCTAssertEqual(again.status, 73, again.stderr)
-        let malicious = try runTVGeo(["convert", repositoryRoot + "/Tests/Fixtures/bin/malicious.bin", directory.path + "/m.safetensors"], in: directory.path)
+        let malicious = try runTVGeo(["convert", repositoryRoot + "/Tests/Fixtures/bin/malicious.bin", directory.path + "/m.safetensors"],
+                                     in: directory.path)
         XCTAssertEqual(malicious.status, 65, malicious.stderr)
         XCTAssertTrue(malicious.stderr.contains("system"), malicious.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/m.safetensors"))

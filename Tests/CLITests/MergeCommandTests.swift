@@ -40,7 +40,8 @@ final class MergeCommandTests: XCTestCase {
         XCTAssertEqual(record["method"], .string("comb"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/adapter_model.safetensors"))
 
-        let svd = try run(["merge", "--method", "svd", "--quiet", "sentiment=" + example + "/sst2", example + "/rte", "--out", directory.path + "/svd"])
+        let svd = try run(["merge", "--method", "svd", "--quiet", "sentiment=" + example + "/sst2", example + "/rte",
+                           "--out", directory.path + "/svd"])
         XCTAssertEqual(svd.status, 0, svd.stderr)
         XCTAssertEqual(svd.stdout, "")
         let svdRecord = try JSONParser.parse(try bytes(directory.path + "/svd/tvgeo-merge.json"))
@@ -54,7 +55,8 @@ final class MergeCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("wrote 6 cat merges of 3 adapters"), result.stdout)
         let folders = ["cola+mrpc", "cola+rte", "mrpc+cola", "mrpc+rte", "rte+cola", "rte+mrpc"]
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)), Set(folders + [".tvgeo-output", "manifest.json", "manifest.csv"]))
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)),
+                       Set(folders + [".tvgeo-output", "manifest.json", "manifest.csv"]))
         let csv = String(decoding: try bytes(out + "/manifest.csv"), as: UTF8.self)
         XCTAssertEqual(csv, "host,partner,folder,method\n" + folders.map { folder in
             let parts = folder.split(separator: "+")

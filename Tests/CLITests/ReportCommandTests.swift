@@ -87,7 +87,8 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(pages, 12, "title page, inputs, five metric sections of two modules each, methods, provenance")
         // The footer numbers every page "n / pages".
         let text = try XCTUnwrap(runTool("pdftotext", ["-layout", pdf, "-"])).output
-        let pageTexts = text.split(separator: "\u{0C}", omittingEmptySubsequences: false).map(String.init).filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        let pageTexts = text.split(separator: "\u{0C}", omittingEmptySubsequences: false).map(String.init)
+            .filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
         XCTAssertEqual(pageTexts.count, pages)
         for (index, page) in pageTexts.enumerated() { XCTAssertTrue(page.contains("\(index + 1) / \(pages)"), "page \(index + 1) footer") }
         for heading in ["Summary", "Inputs", "Cosine distance", "Hierarchy of the distances", "Merge loss and distances", "Methods", "Provenance"] {
@@ -120,7 +121,8 @@ final class ReportCommandTests: XCTestCase {
         \(body)
         \\end{document}
         """)
-        let result = try XCTUnwrap(runTool("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "main.tex"], in: directory.path))
+        let result = try XCTUnwrap(runTool("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "main.tex"],
+                                           in: directory.path))
         XCTAssertEqual(result.status, 0, String(result.output.suffix(3000)))
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/main.pdf"))
     }

@@ -50,7 +50,8 @@ final class StartupLibrariesTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/drawn"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["lib"])
 
-        let figures = try runTVGeo(["analyze"] + adapters + ["--figures", "svg", "--out", directory.path + "/figures"], in: directory.path, environment: environment)
+        let figures = try runTVGeo(["analyze"] + adapters + ["--figures", "svg", "--out", directory.path + "/figures"],
+                                   in: directory.path, environment: environment)
         XCTAssertEqual(figures.status, 70, figures.stderr)
 
         let plain = try runTVGeo(["analyze"] + adapters + ["--quiet", "--out", directory.path + "/plain"],

@@ -27,7 +27,8 @@ final class DeviceIndependenceTests: XCTestCase {
         for text in ["Distance to centroid", "θ-task", "émotion", "0.42", "offensive-language-identification"] {
             for style in [TextStyle(size: 8), TextStyle(size: 10, weight: .bold), TextStyle(size: 6.25, italic: true)] {
                 let reference = measurer.measure(text, style: style)
-                for (scale, rotation, vector) in [(1.0, 0.0, true), (2.0, 0.0, false), (3.3, 0.0, false), (2.0, -Double.pi / 4, false), (1.0, -Double.pi / 2, true)] {
+                for (scale, rotation, vector) in [(1.0, 0.0, true), (2.0, 0.0, false), (3.3, 0.0, false), (2.0, -Double.pi / 4, false),
+                                                  (1.0, -Double.pi / 2, true)] {
                     let m = metricsOnSurface(text, style: style, scale: scale, rotation: rotation, vector: vector)
                     XCTAssertEqual(m.width, reference.width, accuracy: 1e-6, "\(text) width at scale \(scale), rotation \(rotation)")
                     XCTAssertEqual(m.height, reference.height, accuracy: 1e-6, "\(text) height at scale \(scale)")

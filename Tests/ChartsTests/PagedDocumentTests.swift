@@ -23,7 +23,8 @@ final class PagedDocumentTests: XCTestCase {
             let body = bodyText(page, margin: margin)
             for mark in body {
                 let bounds = TextMeasurer.shared.bounds(of: mark)
-                XCTAssertTrue(content.contains(bounds, tolerance: 0.01), "\(name) page \(index + 1): \"\(mark.text)\" at \(bounds) is outside the margins",
+                XCTAssertTrue(content.contains(bounds, tolerance: 0.01),
+                              "\(name) page \(index + 1): \"\(mark.text)\" at \(bounds) is outside the margins",
                               file: file, line: line)
             }
             if index < pages.count - 1, let last = body.max(by: { $0.position.y < $1.position.y }) {
@@ -112,7 +113,8 @@ final class PagedDocumentTests: XCTestCase {
         // Fill a page almost to the bottom, then a heading and a paragraph.
         let filler = Array(repeating: DocumentBlock.paragraph("A line of text."), count: 200)
         for count in 30...45 {
-            let document = PagedDocument(blocks: Array(filler.prefix(count)) + [.heading("Results"), .paragraph(String(repeating: "word ", count: 80))])
+            let document = PagedDocument(blocks: Array(filler.prefix(count))
+                                                 + [.heading("Results"), .paragraph(String(repeating: "word ", count: 80))])
             let pages = document.pages()
             assertPagesAreClean(pages, document: document, name: "\(count) fillers")
         }
@@ -136,10 +138,12 @@ final class PagedDocumentTests: XCTestCase {
     }
 
     func testFiguresScaleDownButNeverUp() {
-        let big = Scene(size: Size(width: 1000, height: 400), marks: [.text(TextMark("big", at: Point(x: 10, y: 10), style: TextStyle(size: 10), vertical: .top))])
+        let big = Scene(size: Size(width: 1000, height: 400),
+                        marks: [.text(TextMark("big", at: Point(x: 10, y: 10), style: TextStyle(size: 10), vertical: .top))])
         let tall = Scene(size: Size(width: 200, height: 3000))
         let small = Scene(size: Size(width: 100, height: 50))
-        let document = PagedDocument(blocks: [.figure(big, caption: "big"), .figure(tall, caption: "tall"), .figure(small), .figure(Scene(size: Size(width: 0, height: 5)))])
+        let document = PagedDocument(blocks: [.figure(big, caption: "big"), .figure(tall, caption: "tall"), .figure(small),
+                                              .figure(Scene(size: Size(width: 0, height: 5)))])
         let pages = document.pages()
         var scales: [Double] = []
         for page in pages {

@@ -11,7 +11,8 @@ final class RendererTests: XCTestCase {
         scene.add(.rect(Rect(x: 45, y: 10, width: 30, height: 20),
                         Style(fill: .hatch(background: .grey(0.95), line: .grey(0.5), spacing: 3, lineWidth: 0.5), stroke: .black, lineWidth: 0.5)))
         scene.add(.rect(Rect(x: 80, y: 10, width: 30, height: 20),
-                        Style(fill: .linearGradient(start: Point(x: 80, y: 0), end: Point(x: 110, y: 0), stops: ColorMap.magma.gradientStops(count: 8)))))
+                        Style(fill: .linearGradient(start: Point(x: 80, y: 0), end: Point(x: 110, y: 0),
+                                                    stops: ColorMap.magma.gradientStops(count: 8)))))
         scene.add(.path(.polyline([Point(x: 10, y: 70), Point(x: 40, y: 40), Point(x: 70, y: 60)]),
                         .stroke(Color(hex: 0xD55E00), width: 1.2, dash: [3, 1.5], cap: .round, join: .round)))
         scene.add(.path(.circle(center: Point(x: 95, y: 55), radius: 6), Style(fill: .color(Color(hex: 0x0072B2, alpha: 0.6)), stroke: .white)))

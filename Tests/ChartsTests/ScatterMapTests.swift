@@ -145,7 +145,8 @@ final class ScatterMapTests: XCTestCase {
     func testRelationEdgeCases() throws {
         let cases: [(String, [ScatterPoint])] = [
             ("empty", []),
-            ("all NaN", [ScatterPoint(label: "", x: .nan, y: 1), ScatterPoint(label: "", x: 0, y: .nan), ScatterPoint(label: "", x: .infinity, y: 0)]),
+            ("all NaN", [ScatterPoint(label: "", x: .nan, y: 1), ScatterPoint(label: "", x: 0, y: .nan),
+                         ScatterPoint(label: "", x: .infinity, y: 0)]),
             ("constant x", (0..<10).map { ScatterPoint(label: "", x: 0.5, y: Double($0)) }),
             ("one point", [ScatterPoint(label: "", x: 0.5, y: 0.5)]),
         ]

@@ -24,7 +24,8 @@ final class PageScanner: NSObject, XMLParserDelegate {
         return scanner
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]) {
         elements.append(name)
         for (key, value) in attributes where key == "src" || key == "href" || key.hasSuffix(":href") { references.append(value) }
     }
@@ -33,7 +34,8 @@ final class PageScanner: NSObject, XMLParserDelegate {
 final class HTMLReportTests: XCTestCase {
     func render(_ document: ReportDocument, templates: ReportTemplateSet? = nil) throws -> String {
         let svg = try document.figures.reduce(into: [String: Data]()) { result, figure in
-            result[figure.name] = try CairoRenderer().render(figure.scene, format: .svg, figureID: figure.name.replacingOccurrences(of: ".", with: "_"))
+            result[figure.name] = try CairoRenderer().render(figure.scene, format: .svg,
+                                                             figureID: figure.name.replacingOccurrences(of: ".", with: "_"))
         }
         return try HTMLReport.render(document, templates: templates ?? ReportTemplateSet.load(), svg: svg,
                                      files: ["correlations": ["tables/correlations.tex"]])
@@ -43,7 +45,8 @@ final class HTMLReportTests: XCTestCase {
         let html = try render(ExampleStudy.document())
         let page = PageScanner.scan(html)
         XCTAssertNil(page.failure, "the page parses as XML")
-        XCTAssertTrue(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\"/>"))
+        XCTAssertTrue(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+                                    + "style-src 'unsafe-inline'; img-src data:\"/>"))
         for reference in page.references {
             XCTAssertFalse(reference.hasPrefix("http:") || reference.hasPrefix("https:") || reference.hasPrefix("//") || reference.hasPrefix("file:"),
                            "external reference \(reference)")
@@ -71,7 +74,8 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertTrue(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"))
         XCTAssertTrue(html.contains("\\input{/etc/passwd}"), "shown as text")
         for reference in page.references {
-            XCTAssertTrue(["tables/correlations.tex", "metrics.json"].contains(reference) || reference.hasPrefix("#"), "no reference from a task name: \(reference)")
+            XCTAssertTrue(["tables/correlations.tex", "metrics.json"].contains(reference) || reference.hasPrefix("#"),
+                          "no reference from a task name: \(reference)")
         }
     }
 

@@ -26,7 +26,8 @@ enum ExampleStudy {
 
     static let provenance = Provenance(toolVersion: "test", commandLine: "tvgeo report …", date: "2026-01-01T00:00:00Z", inputs: [])
 
-    static func document(settings: ReportSettings = ReportSettings(), analysis: StudyAnalysis? = nil, findings: StudyFindings? = nil) -> ReportDocument {
+    static func document(settings: ReportSettings = ReportSettings(), analysis: StudyAnalysis? = nil,
+                         findings: StudyFindings? = nil) -> ReportDocument {
         ReportBuilder.build(name: "minilm-glue8", analysis: analysis ?? result.0, findings: findings ?? result.1,
                             settings: settings, provenance: provenance)
     }
@@ -130,7 +131,8 @@ final class ReportDocumentTests: XCTestCase {
     }
 
     func testMetricsAndWidthSettings() {
-        let document = ExampleStudy.document(settings: ReportSettings(title: "Mine", metrics: [.cosine, .grassmann], figureWidth: FigureWidth.singleColumn))
+        let document = ExampleStudy.document(settings: ReportSettings(title: "Mine", metrics: [.cosine, .grassmann],
+                                                                      figureWidth: FigureWidth.singleColumn))
         XCTAssertEqual(document.title, "Mine")
         XCTAssertTrue(document.figures.allSatisfy { !$0.name.contains("-l2-") && !$0.name.contains("grassmann_") })
         XCTAssertTrue(document.figures.allSatisfy { $0.scene.size.width <= FigureWidth.singleColumn + 0.5 }, "every figure fits a single column")

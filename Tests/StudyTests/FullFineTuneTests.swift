@@ -33,7 +33,8 @@ final class FullFineTuneTests: XCTestCase {
                                 XCTAssertTrue(value.isNaN, "\(metric) \(module) layer \(index) [\(i),\(j)]")
                                 continue
                             }
-                            XCTAssertTrue(isClose(value, want, relative: tolerance, absolute: 1e-12), "\(metric) \(module) layer \(index) [\(i),\(j)]: \(value) vs \(want)")
+                            XCTAssertTrue(isClose(value, want, relative: tolerance, absolute: 1e-12),
+                                          "\(metric) \(module) layer \(index) [\(i),\(j)]: \(value) vs \(want)")
                         }
                     }
                 }
@@ -69,14 +70,17 @@ final class FullFineTuneTests: XCTestCase {
         wrong.add("bert.encoder.layer.0.attention.self.query.weight", shape: [3, 2], values: Array(repeating: 2, count: 6))
         let missingPath = directory.write("a/model.safetensors", bytes: missing.bytes())
         let wrongPath = directory.write("b.safetensors", bytes: wrong.bytes())
-        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: directory.path + "/a")], modules: nil, subspaceRank: 8)) { error in
+        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: directory.path + "/a")],
+                                                           modules: nil, subspaceRank: 8)) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 65)
             XCTAssertTrue("\(error)".contains("bert.encoder.layer.0.attention.self.query.weight: missing"), "\(error)")
         }
-        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: wrongPath)], modules: nil, subspaceRank: 8)) { error in
+        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: wrongPath)],
+                                                           modules: nil, subspaceRank: 8)) { error in
             XCTAssertTrue("\(error)".contains("shape [3, 2] but [3, 3]") && "\(error)".contains("base.safetensors"), "\(error)")
         }
-        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: wrongPath)], modules: ["value"], subspaceRank: 8)) { error in
+        XCTAssertThrowsError(try FullFineTuneStudy.analyze(base: basePath, checkpoints: [AdapterArgument(parsing: wrongPath)],
+                                                           modules: ["value"], subspaceRank: 8)) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 64)
             XCTAssertTrue("\(error)".contains("key, query"), "lists what exists: \(error)")
         }
@@ -90,7 +94,9 @@ final class FullFineTuneBinTests: XCTestCase {
         let folder = repositoryRoot + "/Tests/Fixtures/bin/fullft/"
         func run(_ ext: String) throws -> StudyAnalysis {
             try FullFineTuneStudy.analyze(base: folder + "base." + ext,
-                                          checkpoints: ["task_a", "task_b", "task_c"].map { AdapterArgument(task: $0, path: folder + $0 + "." + ext) },
+                                          checkpoints: ["task_a", "task_b", "task_c"].map {
+                                              AdapterArgument(task: $0, path: folder + $0 + "." + ext)
+                                          },
                                           modules: nil, subspaceRank: 3)
         }
         let viaBin = try run("bin"), viaSafetensors = try run("safetensors")
@@ -112,15 +118,24 @@ final class FullFineTuneBinTests: XCTestCase {
         var map: [(String, JSONValue)] = []
         for (index, tensor) in source.tensors.enumerated() {
             let values = try source.doubles(tensor.name)
-            if index % 2 == 0 { first.add(tensor.name, shape: tensor.shape, values: values) } else { second.add(tensor.name, shape: tensor.shape, values: values) }
+            if index % 2 == 0 {
+                first.add(tensor.name, shape: tensor.shape, values: values)
+            } else {
+                second.add(tensor.name, shape: tensor.shape, values: values)
+            }
             map.append((tensor.name, .string(index % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors")))
         }
         directory.write("base/model-00001-of-00002.safetensors", bytes: first.bytes())
         directory.write("base/model-00002-of-00002.safetensors", bytes: second.bytes())
-        directory.write("base/model.safetensors.index.json", text: JSONWriter.string(.object([("metadata", .object([])), ("weight_map", .object(map))])))
-        let sharded = try FullFineTuneStudy.analyze(base: directory.path + "/base", checkpoints: [AdapterArgument(task: "a", path: folder + "task_a.safetensors"), AdapterArgument(task: "b", path: folder + "task_b.bin")],
+        directory.write("base/model.safetensors.index.json",
+                        text: JSONWriter.string(.object([("metadata", .object([])), ("weight_map", .object(map))])))
+        let sharded = try FullFineTuneStudy.analyze(base: directory.path + "/base",
+                                                    checkpoints: [AdapterArgument(task: "a", path: folder + "task_a.safetensors"),
+                                                                  AdapterArgument(task: "b", path: folder + "task_b.bin")],
                                                     modules: ["query"], subspaceRank: 2)
-        let single = try FullFineTuneStudy.analyze(base: folder + "base.bin", checkpoints: [AdapterArgument(task: "a", path: folder + "task_a.bin"), AdapterArgument(task: "b", path: folder + "task_b.safetensors")],
+        let single = try FullFineTuneStudy.analyze(base: folder + "base.bin",
+                                                   checkpoints: [AdapterArgument(task: "a", path: folder + "task_a.bin"),
+                                                                 AdapterArgument(task: "b", path: folder + "task_b.safetensors")],
                                                    modules: ["query"], subspaceRank: 2)
         XCTAssertEqual(sharded.distances[.l2]?["query"]?.layers, single.distances[.l2]?["query"]?.layers)
     }

@@ -45,7 +45,8 @@ final class GoldenTests: XCTestCase {
                         for (j, cell) in rows[i].arrayValue!.enumerated() {
                             let value = computed[i, j]
                             guard let want = cell.numberValue else {
-                                XCTAssertTrue(value.isNaN, "\(name) \(metric) \(module) #\(index) [\(i),\(j)]: want null, got \(value)", file: file, line: line)
+                                XCTAssertTrue(value.isNaN, "\(name) \(metric) \(module) #\(index) [\(i),\(j)]: want null, got \(value)",
+                                              file: file, line: line)
                                 continue
                             }
                             // Absolute floor: the reference subtracts dense matrices, so near-equal
@@ -65,7 +66,8 @@ final class GoldenTests: XCTestCase {
                 for (taskIndex, task) in golden.tasks.enumerated() {
                     for (key, kind) in [("grassmann", SubspaceKind.delta), ("grassmann_b", .b), ("grassmann_a", .a)] {
                         let want = ranks[module]?[task]?[key]?.arrayValue?.compactMap(\.intValue)
-                        XCTAssertEqual(analysis.subspaceRanks[module]?[kind]?[taskIndex], want, "\(name) ranks \(module) \(task) \(key)", file: file, line: line)
+                        XCTAssertEqual(analysis.subspaceRanks[module]?[kind]?[taskIndex], want, "\(name) ranks \(module) \(task) \(key)",
+                                       file: file, line: line)
                     }
                 }
             }

@@ -68,7 +68,9 @@ final class MergeTests: XCTestCase {
                                   outFeatures: features, inFeatures: features, dtype: dtype)
             }
         }
-        if head { adapter.tensors.add("base_model.model.classifier.weight", dtype: .f32, shape: [2, features], values: random.gaussians(2 * features)) }
+        if head {
+            adapter.tensors.add("base_model.model.classifier.weight", dtype: .f32, shape: [2, features], values: random.gaussians(2 * features))
+        }
         return adapter.write(into: directory, name: name)
     }
 
@@ -165,7 +167,8 @@ final class MergeTests: XCTestCase {
     // MARK: cat
 
     func testCatIsTheExactAverageWithPatternsWhereRanksDiffer() throws {
-        let host = fixture("host", rank: 2, alpha: 4, seed: 11, extraConfig: [("rank_pattern", .object([])), ("alpha_pattern", .object([])), ("task_type", .string("SEQ_CLS"))])
+        let host = fixture("host", rank: 2, alpha: 4, seed: 11,
+                           extraConfig: [("rank_pattern", .object([])), ("alpha_pattern", .object([])), ("task_type", .string("SEQ_CLS"))])
         // The partner has rank 3 on query and 1 on value, rsLoRA: s = 3/√3 on query, 3 on value.
         let partner = fixture("partner", rank: 3, alpha: 3, seed: 12, valueRank: 1,
                               extraConfig: [("rank_pattern", .object([("value", .int(1))])), ("use_rslora", .bool(true))])
@@ -202,20 +205,23 @@ final class MergeTests: XCTestCase {
         // No pattern keys in the host's config and none needed: none added (older PEFT refuses unknown keys).
         let host = fixture("plain", rank: 2, alpha: 4, seed: 13)
         let partner = fixture("other", rank: 2, alpha: 2, seed: 14)
-        try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner), method: .cat, out: directory.path + "/uniform")
+        try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner),
+                            method: .cat, out: directory.path + "/uniform")
         let uniform = try JSONParser.parse(try bytes(directory.path + "/uniform/adapter_config.json"))
         XCTAssertNil(uniform["rank_pattern"])
         XCTAssertEqual(uniform["r"], .int(4))
         // Needed but absent: added.
         let mixed = fixture("mixed", rank: 2, alpha: 2, seed: 15, valueRank: 4, extraConfig: [("rank_pattern", .object([("value", .int(4))]))])
-        try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: mixed), method: .cat, out: directory.path + "/mixed-out")
+        try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: mixed),
+                            method: .cat, out: directory.path + "/mixed-out")
         let added = try JSONParser.parse(try bytes(directory.path + "/mixed-out/adapter_config.json"))
         XCTAssertEqual(added["r"], .int(4))
         XCTAssertEqual(added["rank_pattern"], .object([("value", .int(6))]))
         XCTAssertEqual(added["alpha_pattern"], .object([("value", .int(6))]))
 
         let out = directory.path + "/real-cat"
-        try MergeRunner.run(host: AdapterArgument(parsing: example + "/cola"), partner: AdapterArgument(parsing: example + "/rte"), method: .cat, out: out)
+        try MergeRunner.run(host: AdapterArgument(parsing: example + "/cola"), partner: AdapterArgument(parsing: example + "/rte"),
+                            method: .cat, out: out)
         let config = try JSONParser.parse(try bytes(out + "/adapter_config.json"))
         XCTAssertEqual(config["r"], .int(16))
         XCTAssertEqual(config["lora_alpha"], .int(16))
@@ -265,7 +271,9 @@ final class MergeTests: XCTestCase {
             let top = u.columns(0..<3)
             let best = Matrix.multiply(top, Matrix.multiply(top, transposeA: true, target))
             XCTAssertLessThan(relativeDifference(delta, best), 1e-11, "\(key)")
-            let reported = try XCTUnwrap(blocks.first { $0["layer"] == .int(key.layer) && $0["module_path"]?.stringValue?.hasSuffix(key.module.path.last!) == true }?["truncation_error"]?.numberValue)
+            let reported = try XCTUnwrap(blocks.first {
+                $0["layer"] == .int(key.layer) && $0["module_path"]?.stringValue?.hasSuffix(key.module.path.last!) == true
+            }?["truncation_error"]?.numberValue)
             let error = (target - delta).frobeniusNorm / target.frobeniusNorm
             XCTAssertEqual(reported, error, accuracy: 1e-11)
             XCTAssertGreaterThan(reported, 0.05)
@@ -277,7 +285,8 @@ final class MergeTests: XCTestCase {
 
     func testSVDOfTheRealAdaptersKeepsConfigAndHead() throws {
         let out = directory.path + "/svd-real"
-        let merged = try MergeRunner.run(host: AdapterArgument(parsing: example + "/mrpc"), partner: AdapterArgument(parsing: example + "/sst2"), method: .svd, out: out)
+        let merged = try MergeRunner.run(host: AdapterArgument(parsing: example + "/mrpc"), partner: AdapterArgument(parsing: example + "/sst2"),
+                                         method: .svd, out: out)
         XCTAssertEqual(try bytes(out + "/adapter_config.json"), try bytes(example + "/mrpc/adapter_config.json"))
         let errors = merged.blocks.compactMap(\.truncationError)
         XCTAssertEqual(errors.count, 12)
@@ -303,12 +312,15 @@ final class MergeTests: XCTestCase {
         var builder = SafetensorsBuilder()
         var random = SeededRandom(seed: 31)
         for tensor in source.tensors where tensor.name.contains(".lora_") {
-            builder.add(tensor.name, dtype: .bf16, shape: tensor.shape, values: try source.doubles(tensor.name).map { $0 * 0.7 + 0.01 * random.gaussian() })
+            builder.add(tensor.name, dtype: .bf16, shape: tensor.shape,
+                        values: try source.doubles(tensor.name).map { $0 * 0.7 + 0.01 * random.gaussian() })
         }
         directory.write("partner/adapter_model.safetensors", bytes: builder.bytes())
         directory.write("partner/adapter_config.json", bytes: try bytes(synthetic + "/t_bf16_patterns/adapter_config.json"))
         let out = directory.path + "/bf16"
-        try MergeRunner.run(host: AdapterArgument(parsing: synthetic + "/t_bf16_patterns"), partner: AdapterArgument(parsing: directory.path + "/partner"), method: .comb, out: out)
+        try MergeRunner.run(host: AdapterArgument(parsing: synthetic + "/t_bf16_patterns"),
+                            partner: AdapterArgument(parsing: directory.path + "/partner"),
+                            method: .comb, out: out)
         let partner = try SafetensorsFile(path: directory.path + "/partner/adapter_model.safetensors")
         let written = try SafetensorsFile(path: out + "/adapter_model.safetensors")
         func bf16(_ value: Float) -> Float { Float(bitPattern: UInt32(SafetensorsBuilder.bfloat16Bits(value)) << 16) }
@@ -338,7 +350,8 @@ final class MergeTests: XCTestCase {
         let expected = ["cola+mrpc", "cola+rte", "mrpc+cola", "mrpc+rte", "rte+cola", "rte+mrpc"]
         XCTAssertEqual(entries.map(\.folder), expected)
         XCTAssertEqual(reported, expected)
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)), Set(expected + [".tvgeo-output", "manifest.json", "manifest.csv"]))
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)),
+                       Set(expected + [".tvgeo-output", "manifest.json", "manifest.csv"]))
         for entry in entries {
             let folder = out + "/" + entry.folder
             XCTAssertEqual(try bytes(folder + "/adapter_config.json"), try bytes(example + "/\(entry.host)/adapter_config.json"))
@@ -348,7 +361,8 @@ final class MergeTests: XCTestCase {
         // host+partner differs from partner+host: each keeps its host's head.
         let colaHead = try SafetensorsFile(path: out + "/cola+mrpc/adapter_model.safetensors").rawBytes("base_model.model.classifier.weight")
         let mrpcHead = try SafetensorsFile(path: out + "/mrpc+cola/adapter_model.safetensors").rawBytes("base_model.model.classifier.weight")
-        XCTAssertEqual(colaHead, try SafetensorsFile(path: example + "/cola/adapter_model.safetensors").rawBytes("base_model.model.classifier.weight"))
+        XCTAssertEqual(colaHead,
+                       try SafetensorsFile(path: example + "/cola/adapter_model.safetensors").rawBytes("base_model.model.classifier.weight"))
         XCTAssertNotEqual(colaHead, mrpcHead)
         let csv = String(decoding: try bytes(out + "/manifest.csv"), as: UTF8.self)
         XCTAssertEqual(csv.split(separator: "\n").first, "host,partner,folder,method")
@@ -361,14 +375,16 @@ final class MergeTests: XCTestCase {
                                                                     ("folder", .string("rte+mrpc")), ("method", .string("comb"))]))
         // A second run replaces the whole folder (fewer adapters, fewer folders).
         try MergeRunner.runAllPairs(Array(arguments.prefix(2)), method: .svd, out: out)
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)), [".tvgeo-output", "manifest.json", "manifest.csv", "cola+mrpc", "mrpc+cola"])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)),
+                       [".tvgeo-output", "manifest.json", "manifest.csv", "cola+mrpc", "mrpc+cola"])
         XCTAssertEqual(try record(out + "/cola+mrpc")["method"], .string("svd"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }, [], "no staging left behind")
     }
 
     func testAllPairsChecksEveryPairBeforeWriting() {
         let out = directory.path + "/never"
-        let arguments = [AdapterArgument(parsing: synthetic + "/t_r8"), AdapterArgument(parsing: synthetic + "/t_r4"), AdapterArgument(parsing: synthetic + "/t_near")]
+        let arguments = [AdapterArgument(parsing: synthetic + "/t_r8"), AdapterArgument(parsing: synthetic + "/t_r4"),
+                         AdapterArgument(parsing: synthetic + "/t_near")]
         assertError(65, ["rank 4 here but 8 in the host t_r8", "comb"]) {
             try MergeRunner.runAllPairs(arguments, method: .comb, out: out)
         }
@@ -381,12 +397,14 @@ final class MergeTests: XCTestCase {
 
     func testMissingAdapterIs66() {
         assertError(66, ["no-such-adapter"]) {
-            try MergeRunner.run(host: AdapterArgument(parsing: example + "/cola"), partner: AdapterArgument(parsing: self.directory.path + "/no-such-adapter"),
+            try MergeRunner.run(host: AdapterArgument(parsing: example + "/cola"),
+                                partner: AdapterArgument(parsing: self.directory.path + "/no-such-adapter"),
                                 method: .comb, out: self.directory.path + "/out")
         }
         // A bare .safetensors file can be the partner but not the host (its folder needs a config).
         assertError(66, ["adapter_config.json", "host of a merge must be a PEFT adapter folder"]) {
-            try MergeRunner.run(host: AdapterArgument(parsing: self.synthetic + "/bare_r8.safetensors"), partner: AdapterArgument(parsing: self.synthetic + "/t_r8"),
+            try MergeRunner.run(host: AdapterArgument(parsing: self.synthetic + "/bare_r8.safetensors"),
+                                partner: AdapterArgument(parsing: self.synthetic + "/t_r8"),
                                 method: .svd, out: self.directory.path + "/out")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/out"))
@@ -395,18 +413,21 @@ final class MergeTests: XCTestCase {
     func testMismatchedModulesLayersAndShapesAre65NamingBothValues() throws {
         for method in MergeMethod.allCases {
             assertError(65, ["t_query_only", "adapts modules query but the host t_r8", "adapts query, value", "value only in t_r8"]) {
-                try MergeRunner.run(host: AdapterArgument(parsing: self.synthetic + "/t_r8"), partner: AdapterArgument(parsing: self.synthetic + "/t_query_only"),
+                try MergeRunner.run(host: AdapterArgument(parsing: self.synthetic + "/t_r8"),
+                                    partner: AdapterArgument(parsing: self.synthetic + "/t_query_only"),
                                     method: method, out: self.directory.path + "/out")
             }
         }
         let host = fixture("three", rank: 2, alpha: 2, seed: 41, layers: [0, 1, 2])
         let twoLayers = fixture("two", rank: 2, alpha: 2, seed: 42, layers: [0, 2])
         assertError(65, ["module query: LoRA factors at layers 0, 2 here but at layers 0, 1, 2 in the host three"]) {
-            try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: twoLayers), method: .svd, out: self.directory.path + "/out")
+            try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: twoLayers),
+                                method: .svd, out: self.directory.path + "/out")
         }
         let wide = fixture("wide", rank: 2, alpha: 2, seed: 43, layers: [0, 1, 2], features: 12)
         assertError(65, ["module query, layer 0: ΔW is 12×12 here but 10×10 in the host three"]) {
-            try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: wide), method: .cat, out: self.directory.path + "/out")
+            try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: wide),
+                                method: .cat, out: self.directory.path + "/out")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/out"))
     }
@@ -419,16 +440,20 @@ final class MergeTests: XCTestCase {
         let host = fixture("s2", rank: 2, alpha: 4, seed: 51)
         let partner = fixture("s1", rank: 2, alpha: 2, seed: 52)
         assertError(65, ["module query, layer 0: scaling 1 (lora_alpha 2, r 2) here but 2 (lora_alpha 4, r 2) in the host s2"]) {
-            try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner), method: .comb, out: self.directory.path + "/out")
+            try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner),
+                                method: .comb, out: self.directory.path + "/out")
         }
         // The same pair merges with the other methods.
-        try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner), method: .svd, out: directory.path + "/out")
+        try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner),
+                            method: .svd, out: directory.path + "/out")
         // A bare partner has scaling 1.
         assertError(65, ["module query, layer 0: scaling 1 (a bare .safetensors file) here but 2 (lora_alpha 16, r 8) in the host t_r8"]) {
-            try MergeRunner.run(host: AdapterArgument(parsing: self.synthetic + "/t_r8"), partner: AdapterArgument(parsing: self.synthetic + "/bare_r8.safetensors"),
+            try MergeRunner.run(host: AdapterArgument(parsing: self.synthetic + "/t_r8"),
+                                partner: AdapterArgument(parsing: self.synthetic + "/bare_r8.safetensors"),
                                 method: .comb, out: self.directory.path + "/bare")
         }
-        let bare = try MergeRunner.run(host: AdapterArgument(parsing: synthetic + "/t_r8"), partner: AdapterArgument(parsing: synthetic + "/bare_r8.safetensors"),
+        let bare = try MergeRunner.run(host: AdapterArgument(parsing: synthetic + "/t_r8"),
+                                       partner: AdapterArgument(parsing: synthetic + "/bare_r8.safetensors"),
                                        method: .cat, out: directory.path + "/bare")
         XCTAssertTrue(bare.warnings.contains { $0.text.contains("scaling s = 1") }, "\(bare.warnings)")
         XCTAssertEqual(Set(bare.blocks.map(\.partnerScaling)), [1])
@@ -439,7 +464,8 @@ final class MergeTests: XCTestCase {
         directory.write("mine/notes.txt", text: "keep me")
         for method in MergeMethod.allCases {
             assertError(73, ["mine", "not a tvgeo output"]) {
-                try MergeRunner.run(host: AdapterArgument(parsing: self.example + "/cola"), partner: AdapterArgument(parsing: self.example + "/mrpc"), method: method, out: out)
+                try MergeRunner.run(host: AdapterArgument(parsing: self.example + "/cola"), partner: AdapterArgument(parsing: self.example + "/mrpc"),
+                                    method: method, out: out)
             }
         }
         assertError(73, ["not a tvgeo output"]) {
@@ -448,19 +474,23 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["notes.txt"])
         // The host's own folder is never overwritten.
         assertError(73, ["not a tvgeo output"]) {
-            try MergeRunner.run(host: AdapterArgument(parsing: self.example + "/cola"), partner: AdapterArgument(parsing: self.example + "/mrpc"), method: .comb, out: self.example + "/cola")
+            try MergeRunner.run(host: AdapterArgument(parsing: self.example + "/cola"), partner: AdapterArgument(parsing: self.example + "/mrpc"),
+                                method: .comb, out: self.example + "/cola")
         }
         // A previous merge is replaced.
         let merged = directory.path + "/merged"
-        try MergeRunner.run(host: AdapterArgument(parsing: example + "/cola"), partner: AdapterArgument(parsing: example + "/mrpc"), method: .comb, out: merged)
-        try MergeRunner.run(host: AdapterArgument(parsing: example + "/cola"), partner: AdapterArgument(parsing: example + "/mrpc"), method: .svd, out: merged)
+        try MergeRunner.run(host: AdapterArgument(parsing: example + "/cola"), partner: AdapterArgument(parsing: example + "/mrpc"),
+                            method: .comb, out: merged)
+        try MergeRunner.run(host: AdapterArgument(parsing: example + "/cola"), partner: AdapterArgument(parsing: example + "/mrpc"),
+                            method: .svd, out: merged)
         XCTAssertEqual(try record(merged)["method"], .string("svd"))
     }
 
     func testDifferentBaseModelNamesAreRecordedAsAWarning() throws {
         let host = fixture("named", rank: 2, alpha: 2, seed: 61)
         let partner = fixture("renamed", rank: 2, alpha: 2, seed: 62, extraConfig: [("base_model_name_or_path", .string("other/model"))])
-        let merged = try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner), method: .comb, out: directory.path + "/out")
+        let merged = try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner),
+                                         method: .comb, out: directory.path + "/out")
         XCTAssertTrue(merged.warnings.contains { $0.text.contains("other/model") }, "\(merged.warnings)")
         XCTAssertEqual(try record(directory.path + "/out")["warnings"]?.arrayValue?.count, 1)
     }

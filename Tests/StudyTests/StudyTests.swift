@@ -17,13 +17,16 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(AdapterArgument(parsing: "x/rte/adapter_model.safetensors").task, "rte")
         // A name may hold `=` and `/` when an existing path follows the last `=`.
         let cola = example + "/cola"
-        XCTAssertEqual(AdapterArgument(parsing: "\"><img src=x onerror=alert(1)>=" + cola), AdapterArgument(task: "\"><img src=x onerror=alert(1)>", path: cola))
+        XCTAssertEqual(AdapterArgument(parsing: "\"><img src=x onerror=alert(1)>=" + cola),
+                       AdapterArgument(task: "\"><img src=x onerror=alert(1)>", path: cola))
         XCTAssertEqual(AdapterArgument(parsing: "\\input{/etc/passwd}=" + cola), AdapterArgument(task: "\\input{/etc/passwd}", path: cola))
         XCTAssertEqual(AdapterArgument(parsing: "../../x=" + cola), AdapterArgument(task: "../../x", path: cola))
         XCTAssertEqual(AdapterArgument(parsing: cola).task, "cola")
-        XCTAssertEqual(AdapterArgument.defaultStudyName(["examples/minilm-glue8/adapters/cola", "examples/minilm-glue8/adapters/rte"].map(AdapterArgument.init(parsing:))), "minilm-glue8")
+        XCTAssertEqual(AdapterArgument.defaultStudyName(["examples/minilm-glue8/adapters/cola",
+                                                         "examples/minilm-glue8/adapters/rte"].map(AdapterArgument.init(parsing:))), "minilm-glue8")
         XCTAssertEqual(AdapterArgument.defaultStudyName(["a", "b"].map(AdapterArgument.init(parsing:))), "study")
-        XCTAssertThrowsError(try AdapterArgument.checkUnique([AdapterArgument(task: "a", path: "x/a"), AdapterArgument(task: "a", path: "y/a")])) { error in
+        XCTAssertThrowsError(try AdapterArgument.checkUnique([AdapterArgument(task: "a", path: "x/a"),
+                                                              AdapterArgument(task: "a", path: "y/a")])) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 64)
             XCTAssertTrue("\(error)".contains("x/a") && "\(error)".contains("y/a"), "\(error)")
         }
@@ -43,7 +46,8 @@ final class StudyTests: XCTestCase {
     }
 
     func testModulesMissingFromSomeAdaptersAreLeftOutWithAWarning() throws {
-        let analysis = try LoRAStudy.analyze([synthetic + "/t_r8", synthetic + "/t_query_only", synthetic + "/bare_r8.safetensors"].map(AdapterArgument.init(parsing:)))
+        let analysis = try LoRAStudy.analyze([synthetic + "/t_r8", synthetic + "/t_query_only",
+                                              synthetic + "/bare_r8.safetensors"].map(AdapterArgument.init(parsing:)))
         XCTAssertEqual(analysis.modules, ["query"])
         XCTAssertTrue(analysis.warnings.contains { $0.text.contains("module value is left out: t_query_only") }, "\(analysis.warnings)")
         XCTAssertTrue(analysis.warnings.contains { $0.text.contains("bare_r8") && $0.text.contains("scaling s = 1") })
@@ -67,7 +71,8 @@ final class StudyTests: XCTestCase {
         XCTAssertThrowsError(try LoRAStudy.analyze(paths.map(AdapterArgument.init(parsing:)))) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 65)
             let text = "\(error)"
-            XCTAssertTrue(text.contains("large/adapter_model.safetensors") && text.contains("small/adapter_model.safetensors") && text.contains("4×4") && text.contains("3×3"), text)
+            XCTAssertTrue(text.contains("large/adapter_model.safetensors") && text.contains("small/adapter_model.safetensors")
+                          && text.contains("4×4") && text.contains("3×3"), text)
         }
     }
 
@@ -78,8 +83,10 @@ final class StudyTests: XCTestCase {
         first.addModule(layer: 0, module: "query", b: [1, 2, 3], a: [1, 0, 1], outFeatures: 3, inFeatures: 3)
         var second = first
         second.extraConfig = [("base_model_name_or_path", .string("other/model"))]
-        let analysis = try LoRAStudy.analyze([first.write(into: directory, name: "a"), second.write(into: directory, name: "b")].map(AdapterArgument.init(parsing:)))
-        XCTAssertTrue(analysis.warnings.contains { $0.text.contains("different base models") && $0.text.contains("other/model") }, "\(analysis.warnings)")
+        let analysis = try LoRAStudy.analyze([first.write(into: directory, name: "a"),
+                                              second.write(into: directory, name: "b")].map(AdapterArgument.init(parsing:)))
+        XCTAssertTrue(analysis.warnings.contains { $0.text.contains("different base models") && $0.text.contains("other/model") },
+                      "\(analysis.warnings)")
         XCTAssertEqual(analysis.distances[.l2]!["query"]!.mean[0, 1], 0)
     }
 

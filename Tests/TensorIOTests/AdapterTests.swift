@@ -29,7 +29,8 @@ final class TensorNamingTests: XCTestCase {
     func testClassifiesOtherRoles() {
         XCTAssertEqual(TensorNaming.role(of: "base_model.model.classifier.modules_to_save.default.weight"), .other)
         XCTAssertEqual(TensorNaming.role(of: "base_model.model.embeddings.word_embeddings.lora_embedding_A"), .loraEmbedding)
-        guard case .unsupportedMethod(let dora) = TensorNaming.role(of: "base_model.model.encoder.layer.0.attention.self.query.lora_magnitude_vector") else {
+        guard case .unsupportedMethod(let dora) =
+            TensorNaming.role(of: "base_model.model.encoder.layer.0.attention.self.query.lora_magnitude_vector") else {
             return XCTFail("DoRA not recognised")
         }
         XCTAssertTrue(dora.contains("DoRA"))
@@ -76,7 +77,8 @@ final class AdapterConfigTests: XCTestCase {
     }
 
     func testPatternsOverrideRankAndAlphaLikePEFT() throws {
-        let config = try parse(#"{"r": 8, "lora_alpha": 16, "rank_pattern": {"value": 4, "layer.1.attention.self.query": 2}, "alpha_pattern": {"^bert.encoder.layer.[0-2].attention.self.query": 32}}"#)
+        let config = try parse(#"{"r": 8, "lora_alpha": 16, "rank_pattern": {"value": 4, "layer.1.attention.self.query": 2}, "#
+                               + #""alpha_pattern": {"^bert.encoder.layer.[0-2].attention.self.query": 32}}"#)
         XCTAssertTrue(config.rankAndAlpha(forModulePath: "bert.encoder.layer.0.attention.self.value") == (4, 16))
         XCTAssertTrue(config.rankAndAlpha(forModulePath: "bert.encoder.layer.1.attention.self.query") == (2, 32))
         XCTAssertTrue(config.rankAndAlpha(forModulePath: "bert.encoder.layer.5.attention.self.query") == (8, 16))
@@ -173,22 +175,29 @@ final class LoRAAdapterTests: XCTestCase {
 
     func testFactorProblemsNameTheTensor() {
         var lonely = AdapterFixture(rank: 2, alpha: 2)
-        lonely.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight", shape: [2, 3], values: Array(repeating: 1, count: 6))
+        lonely.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight",
+                           shape: [2, 3], values: Array(repeating: 1, count: 6))
         assertRefused(lonely.write(into: directory, name: "lonely"), code: 65, "lora_A without its lora_B")
 
         var mismatched = AdapterFixture(rank: 2, alpha: 2)
-        mismatched.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight", shape: [2, 3], values: Array(repeating: 1, count: 6))
-        mismatched.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight", shape: [4, 3], values: Array(repeating: 1, count: 12))
+        mismatched.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight",
+                               shape: [2, 3], values: Array(repeating: 1, count: 6))
+        mismatched.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight",
+                               shape: [4, 3], values: Array(repeating: 1, count: 12))
         assertRefused(mismatched.write(into: directory, name: "mismatch"), code: 65, "rank mismatch")
 
         var flat = AdapterFixture(rank: 2, alpha: 2)
-        flat.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight", shape: [6], values: Array(repeating: 1, count: 6))
-        flat.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight", shape: [4, 2], values: Array(repeating: 1, count: 8))
+        flat.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight",
+                         shape: [6], values: Array(repeating: 1, count: 6))
+        flat.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight",
+                         shape: [4, 2], values: Array(repeating: 1, count: 8))
         assertRefused(flat.write(into: directory, name: "flat"), code: 65, "expected a 2-D matrix")
 
         var wide = AdapterFixture(rank: 4, alpha: 2)
-        wide.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight", shape: [4, 3], values: Array(repeating: 1, count: 12))
-        wide.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight", shape: [5, 4], values: Array(repeating: 1, count: 20))
+        wide.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight",
+                         shape: [4, 3], values: Array(repeating: 1, count: 12))
+        wide.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight",
+                         shape: [5, 4], values: Array(repeating: 1, count: 20))
         assertRefused(wide.write(into: directory, name: "wide"), code: 65, "rank 4 exceeds the weight's dimensions 5×3")
 
         var none = AdapterFixture(rank: 2, alpha: 2)
@@ -198,14 +207,16 @@ final class LoRAAdapterTests: XCTestCase {
 
     func testOtherPEFTMethodsAreRefusedAndEmbeddingsIgnored() throws {
         var dora = smallAdapter()
-        dora.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_magnitude_vector", shape: [6], values: Array(repeating: 1, count: 6))
+        dora.tensors.add("base_model.model.bert.encoder.layer.0.attention.self.query.lora_magnitude_vector",
+                         shape: [6], values: Array(repeating: 1, count: 6))
         assertRefused(dora.write(into: directory, name: "dora"), code: 65, "DoRA")
         var doraConfig = smallAdapter()
         doraConfig.extraConfig = [("use_dora", .bool(true))]
         assertRefused(doraConfig.write(into: directory, name: "dora-config"), code: 65, "DoRA")
 
         var embedding = smallAdapter()
-        embedding.tensors.add("base_model.model.bert.embeddings.word_embeddings.lora_embedding_A", shape: [2, 10], values: Array(repeating: 1, count: 20))
+        embedding.tensors.add("base_model.model.bert.embeddings.word_embeddings.lora_embedding_A",
+                              shape: [2, 10], values: Array(repeating: 1, count: 20))
         let adapter = try LoRAAdapter(task: "e", path: embedding.write(into: directory, name: "embedding"))
         XCTAssertTrue(adapter.ignoredTensors.contains("base_model.model.bert.embeddings.word_embeddings.lora_embedding_A"))
         XCTAssertTrue(adapter.warnings.contains { $0.text.contains("lora_embedding") })
@@ -259,10 +270,15 @@ final class TorchAdapterTests: XCTestCase {
             XCTAssertEqual(bin.ignoredTensors.sorted(), twin.ignoredTensors.sorted(), "the same tensors, in each file's order")
             for key in bin.blocks.keys {
                 let pair = bin.blocks[key]!
-                var b1 = [Double](repeating: .nan, count: pair.outFeatures * pair.rank), a1 = [Double](repeating: .nan, count: pair.rank * pair.inFeatures)
+                var b1 = [Double](repeating: .nan, count: pair.outFeatures * pair.rank),
+                    a1 = [Double](repeating: .nan, count: pair.rank * pair.inFeatures)
                 var b2 = b1, a2 = a1
-                try b1.withUnsafeMutableBufferPointer { b in try a1.withUnsafeMutableBufferPointer { a in try bin.copyFactors(key, b: b, aTransposed: a) } }
-                try b2.withUnsafeMutableBufferPointer { b in try a2.withUnsafeMutableBufferPointer { a in try twin.copyFactors(key, b: b, aTransposed: a) } }
+                try b1.withUnsafeMutableBufferPointer { b in
+                    try a1.withUnsafeMutableBufferPointer { a in try bin.copyFactors(key, b: b, aTransposed: a) }
+                }
+                try b2.withUnsafeMutableBufferPointer { b in
+                    try a2.withUnsafeMutableBufferPointer { a in try twin.copyFactors(key, b: b, aTransposed: a) }
+                }
                 XCTAssertEqual(b1, b2)
                 XCTAssertEqual(a1, a2)
             }

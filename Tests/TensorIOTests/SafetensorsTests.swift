@@ -20,7 +20,8 @@ final class SafetensorsTests: XCTestCase {
                 return XCTFail("expected invalid data, got \(error)", file: file, line: line)
             }
             XCTAssertTrue(path.hasSuffix("model.safetensors"), file: file, line: line)
-            XCTAssertTrue((error as! ToolError).message.contains(fragment), "\((error as! ToolError).message) lacks \(fragment)", file: file, line: line)
+            XCTAssertTrue((error as! ToolError).message.contains(fragment), "\((error as! ToolError).message) lacks \(fragment)",
+                          file: file, line: line)
             XCTAssertEqual((error as! ToolError).exitCode, 65, file: file, line: line)
         }
     }
@@ -116,7 +117,8 @@ final class SafetensorsTests: XCTestCase {
         assertInvalid(SafetensorsBuilder.raw(header: entry("F12"), data: data), "unknown dtype \"F12\"")
         assertInvalid(SafetensorsBuilder.raw(header: entry(shape: "[-2]"), data: data), "non-negative integer")
         assertInvalid(SafetensorsBuilder.raw(header: entry(shape: "[2.0]"), data: data), "non-negative integer")
-        assertInvalid(SafetensorsBuilder.raw(header: entry(shape: "[4294967296, 4294967296, 4294967296]"), data: data), "more bytes than the data section")
+        assertInvalid(SafetensorsBuilder.raw(header: entry(shape: "[4294967296, 4294967296, 4294967296]"), data: data),
+                      "more bytes than the data section")
         assertInvalid(SafetensorsBuilder.raw(header: entry(shape: "[3]"), data: data), "needs 12 bytes but data_offsets span 8")
         assertInvalid(SafetensorsBuilder.raw(header: entry(offsets: "[0, 16]"), data: data), "outside the data section")
         assertInvalid(SafetensorsBuilder.raw(header: entry(offsets: "[8, 0]"), data: data), "outside the data section")
@@ -125,11 +127,14 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testOffsetsMustTileTheDataSection() {
-        let overlap = "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, \"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}"
+        let overlap = "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, "
+                      + "\"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}"
         assertInvalid(SafetensorsBuilder.raw(header: overlap, data: [UInt8](repeating: 0, count: 12)), "overlap")
-        let gap = "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, \"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [8, 12]}}"
+        let gap = "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, "
+                  + "\"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [8, 12]}}"
         assertInvalid(SafetensorsBuilder.raw(header: gap, data: [UInt8](repeating: 0, count: 12)), "belong to no tensor")
-        assertInvalid(SafetensorsBuilder.raw(header: entry(), data: [UInt8](repeating: 0, count: 12)), "tensors cover 8 bytes but the data section holds 12")
+        assertInvalid(SafetensorsBuilder.raw(header: entry(), data: [UInt8](repeating: 0, count: 12)),
+                      "tensors cover 8 bytes but the data section holds 12")
     }
 
     func testMissingFileAndDirectoryAreMissingInput() {

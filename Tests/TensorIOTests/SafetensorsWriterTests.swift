@@ -11,7 +11,8 @@ final class SafetensorsWriterTests: XCTestCase {
     override func setUp() { directory = TemporaryDirectory("writer") }
     override func tearDown() { directory.remove() }
 
-    func write(_ tensors: [TensorRecord], metadata: [String: String] = ["format": "pt"], name: String = "out.safetensors") throws -> (SafetensorsFile, [UInt8]) {
+    func write(_ tensors: [TensorRecord], metadata: [String: String] = ["format": "pt"],
+               name: String = "out.safetensors") throws -> (SafetensorsFile, [UInt8]) {
         let path = directory.path + "/" + name
         try SafetensorsWriter.write(tensors, metadata: metadata, to: path)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -103,7 +104,8 @@ final class SafetensorsWriterTests: XCTestCase {
     }
 
     func testNamesAreWrittenExactly() throws {
-        let names = ["base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.default.weight", "quote\"and\\slash", "ünïcode.λ", "tab\tname"]
+        let names = ["base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.default.weight",
+                     "quote\"and\\slash", "ünïcode.λ", "tab\tname"]
         let tensors = try names.map { try TensorRecord(name: $0, dtype: .bf16, shape: [2], values: [0.5, -4], file: "test") }
         let (file, _) = try write(tensors)
         XCTAssertEqual(Set(file.tensors.map(\.name)), Set(names))
@@ -141,7 +143,8 @@ final class SafetensorsWriterTests: XCTestCase {
 
     func testValuesBeyondTheTypeOrNotFiniteAreRefusedNamingTheElement() {
         for (dtype, value) in [(TensorDType.f16, 65520.0), (.bf16, 3.4e38), (.f32, 1e39), (.f64, Double.nan), (.f32, -Double.infinity)] {
-            XCTAssertThrowsError(try TensorRecord(name: "lora_B", dtype: dtype, shape: [2], values: [1, value], file: "out/adapter_model.safetensors")) { error in
+            XCTAssertThrowsError(try TensorRecord(name: "lora_B", dtype: dtype, shape: [2], values: [1, value],
+                                                  file: "out/adapter_model.safetensors")) { error in
                 XCTAssertEqual((error as? ToolError)?.exitCode, 65)
                 let message = (error as? ToolError)?.message ?? ""
                 XCTAssertTrue(message.hasPrefix("out/adapter_model.safetensors: lora_B: element 1"), message)

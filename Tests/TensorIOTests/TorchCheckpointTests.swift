@@ -96,7 +96,8 @@ final class TorchCheckpointTests: XCTestCase {
         }
 
         /// `{name: _rebuild_tensor_v2(storage(key), offset, size, stride, False, OrderedDict())}`.
-        static func stateDict(_ tensors: [(name: String, storage: (String, String), key: String, numel: Int, offset: Int, size: [Int], stride: [Int])]) -> [UInt8] {
+        static func stateDict(_ tensors: [(name: String, storage: (String, String), key: String, numel: Int, offset: Int,
+                                           size: [Int], stride: [Int])]) -> [UInt8] {
             var pickle = Pickle()
             pickle.op(0x7D, 0x28) // EMPTY_DICT MARK
             for tensor in tensors {
@@ -222,7 +223,8 @@ final class TorchCheckpointTests: XCTestCase {
     }
 
     func testOpcodesOutsideTheSetAreRefusedWithTheirName() throws {
-        for (code, name) in [(UInt8(0x81), "NEWOBJ"), (0x69, "INST"), (0x6F, "OBJ"), (0x92, "NEWOBJ_EX"), (0x50, "PERSID"), (0x32, "DUP"), (0xFF, "unknown opcode")] {
+        for (code, name) in [(UInt8(0x81), "NEWOBJ"), (0x69, "INST"), (0x6F, "OBJ"), (0x92, "NEWOBJ_EX"), (0x50, "PERSID"),
+                             (0x32, "DUP"), (0xFF, "unknown opcode")] {
             var pickle = Pickle()
             pickle.op(0x4E, code)
             assertRefused(try archive(pickle: pickle.bytes), "opcode 0x\(String(code, radix: 16, uppercase: true)) (\(name))")
@@ -230,7 +232,8 @@ final class TorchCheckpointTests: XCTestCase {
     }
 
     func testLegacyAndNonZipFiles() throws {
-        assertRefused(fixtures + "/legacy.bin", "legacy torch.save format; re-save with torch.save(..., _use_new_zipfile_serialization=True) or convert to safetensors")
+        assertRefused(fixtures + "/legacy.bin",
+                      "legacy torch.save format; re-save with torch.save(..., _use_new_zipfile_serialization=True) or convert to safetensors")
         assertRefused(try temporaryFile(Array("hello, world".utf8)), "not a ZIP archive", "convert to safetensors")
         assertRefused(try temporaryFile([]), "empty")
         assertRefused("/nonexistent/adapter_model.bin", code: 66, "no such file")
