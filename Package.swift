@@ -123,5 +123,7 @@ let package = Package(
         .testTarget(name: "StudyTests", dependencies: ["Study", "TensorIO", "AnalysisCore", "JSONText", "TVGeoTestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Study", "Charts", "JSONText", "TVGeoTestSupport"], exclude: ["__Snapshots__"]),
         .testTarget(name: "CLITests", dependencies: ["tvgeo", "Study", "JSONText", "TVGeoTestSupport", "TVGeoBrowserSupport"]),
+        // Every Swift file keeps to the line length stated in .swift-format.
+        .testTarget(name: "SourceStyleTests", dependencies: ["TVGeoTestSupport"]),
     ]
 )
