@@ -20,31 +20,35 @@ public struct OutputFile: Sendable {
 
 /// Writes a set of files as one folder, all or nothing: the files go into a hidden temporary
 /// folder beside the target, which is renamed into place only when every file is written.
-/// An earlier tvgeo output at the target is replaced; any other existing folder or file is
-/// left alone and reported (exit 73), so nothing a user had is overwritten silently.
+/// An earlier tvgeo output at the target is replaced, but only the files tvgeo wrote there
+/// (listed in its marker): every other file, such as a user's notes, is carried into the new
+/// folder, and a file that would be replaced although tvgeo did not write it (or it was changed
+/// since) stops the run (exit 73) unless `force`. Any other existing folder or file is left alone
+/// and reported (exit 73), so nothing a user had is overwritten silently.
 public enum OutputFolder {
-    /// The marker file that identifies a folder tvgeo wrote.
+    /// The marker file that identifies a folder tvgeo wrote, and lists what it wrote there.
     public static let marker = ".tvgeo-output"
 
+    /// Writes `files` as the folder `target` (see the type's description).
     ///
     /// With `force`, a non-empty folder that tvgeo did not write is accepted, and then only the
     /// files named in `files` are replaced in it, each written to a temporary file beside it and
     /// renamed over it; nothing else in the folder is touched, and no marker is added (so a later
-    /// run never replaces the whole folder).
+    /// run never replaces the whole folder). In an earlier tvgeo output, `force` lets the new files
+    /// replace files of the same name that tvgeo did not write or that were changed since.
     public static func write(_ files: [OutputFile], to target: String, force: Bool = false) throws(ToolError) {
         if force, case .foreign = try checkTarget(target, force: true) {
             try replaceFiles(files, in: trim(target))
             return
         }
-        try writeFolder(at: target) { staging throws(ToolError) in
+        try writeFolder(at: target, force: force) { staging throws(ToolError) in
             try writeFiles(files, into: staging, reportedAs: target)
         }
     }
 
     /// Writes `files` (new names, subfolders created as needed) into `staging`, a folder that
-    /// `writeFolder` is filling (so it holds the marker), and makes them durable together with the
-    /// marker and whatever was already moved into `staging`. Errors name the file under `target`,
-    /// where it will be.
+    /// `writeFolder` is filling; `writeFolder` makes them durable with the rest. Errors name the
+    /// file under `target`, where it will be.
     public static func writeFiles(_ files: [OutputFile], into staging: String, reportedAs target: String) throws(ToolError) {
         var folders: Set<String> = [staging]
         for file in files {
@@ -61,15 +65,18 @@ public enum OutputFolder {
                 throw .cannotWrite(path: trim(target) + "/" + file.path, problem: problem)
             }
         }
-        // Durable before the rename, at the cost of one disk flush rather than one per file
-        // (the batch method of Git's core.fsyncMethod): every file's pages were sent to the
-        // device when it was created, all in flight together; here each write-out is waited
-        // for, then syncing the folders commits the file system's journal, which holds every
-        // file's metadata, and flushes the device once.
-        for path in ([marker] + files.map(\.path)).map({ staging + "/" + $0 }) {
+    }
+
+    /// Makes a filled staging folder durable before it is renamed into place, at the cost of one
+    /// disk flush rather than one per file (the batch method of Git's core.fsyncMethod): every
+    /// file's pages were sent to the device when it was created, all in flight together; here
+    /// each write-out is waited for, then syncing the folders commits the file system's journal,
+    /// which holds every file's metadata, and flushes the device once.
+    static func makeDurable(_ staging: String, files: [String], folders: [String], reportedAs target: String) throws(ToolError) {
+        for path in files.map({ staging + "/" + $0 }) {
             if let problem = waitForWriteOut(path) { throw .cannotWrite(path: trim(target), problem: problem) }
         }
-        for folder in folders.sorted(by: >) {
+        for folder in ([staging] + folders.map { staging + "/" + $0 }).sorted(by: >) {
             if let problem = sync(folder) { throw .cannotWrite(path: trim(target), problem: problem) }
         }
     }
@@ -191,9 +198,10 @@ public enum OutputFolder {
         }
     }
 
-    /// Builds a folder all or nothing: `fill` writes into a hidden staging folder beside `target`
-    /// (which already holds the marker), then the staging folder replaces `target`. On failure
-    /// the staging folder is removed and an earlier output stays as it was.
+    /// Builds a folder all or nothing: `fill` writes into a hidden staging folder beside `target`,
+    /// then the files of an earlier output at `target` that tvgeo did not write are carried over
+    /// (`carryUserFiles`), the marker lists what `fill` wrote, and the staging folder replaces
+    /// `target`. On failure the staging folder is removed and an earlier output stays as it was.
     ///
     /// An earlier output is swapped with the new one in one step (`renameat2` with
     /// RENAME_EXCHANGE on Linux, `renamex_np` with RENAME_SWAP on macOS), so a kill -9 at any
@@ -201,7 +209,8 @@ public enum OutputFolder {
     /// exchange, the old folder is first renamed aside; a run killed between the two renames
     /// leaves it at `.<name>.tvgeo-old-<pid>`, and the next run puts it back. Staging folders
     /// left by killed runs are removed by the next run.
-    public static func writeFolder(at target: String, fill: (String) throws(ToolError) -> Void) throws(ToolError) {
+    public static func writeFolder(at target: String, force: Bool = false,
+                                   fill: (String) throws(ToolError) -> Void) throws(ToolError) {
         try checkTarget(target)
         let manager = FileManager.default
         let trimmed = trim(target)
@@ -220,24 +229,26 @@ public enum OutputFolder {
         try? manager.removeItem(atPath: staging)
         do {
             try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-            let text = "written by tvgeo \(ToolInfo.version); tvgeo replaces this folder when it writes here again\n"
-            if let problem = createFile(staging + "/" + marker, Data(text.utf8)) {
-                throw ToolError.cannotWrite(path: trimmed, problem: problem)
-            }
-        } catch let error as ToolError {
-            try? manager.removeItem(atPath: staging)
-            throw error
         } catch {
-            try? manager.removeItem(atPath: staging)
             throw .cannotWrite(path: trimmed, problem: describe(error))
         }
-        do {
+        let hadPrevious = FileKind.of(trimmed) == .directory
+        do throws(ToolError) {
             try fill(staging)
+            let written = FolderTree.walk(staging)
+            let files = written.filter { $0.kind == .file }.map(\.path)
+            var folders = written.filter { $0.kind == .directory }.map(\.path)
+            if hadPrevious {
+                folders += try carryUserFiles(from: trimmed, into: staging, written: Set(written.map(\.path)), force: force)
+            }
+            if let problem = createFile(staging + "/" + marker, Data(OutputRecord.markerText(folder: staging, paths: files).utf8)) {
+                throw .cannotWrite(path: trimmed + "/" + marker, problem: problem)
+            }
+            try makeDurable(staging, files: files + [marker], folders: Array(Set(folders)), reportedAs: trimmed)
         } catch {
             try? manager.removeItem(atPath: staging)
             throw error
         }
-        let hadPrevious = FileKind.of(trimmed) == .directory
         if hadPrevious, tvgeo_exchange_paths(staging, trimmed) == 0 {
             // The staging path now holds the earlier output.
             try? manager.removeItem(atPath: staging)
@@ -255,6 +266,76 @@ public enum OutputFolder {
             throw .cannotWrite(path: trimmed, problem: problem)
         }
         if hadPrevious { try? manager.removeItem(atPath: previous) }
+    }
+
+    /// Carries into `staging` every entry of the earlier output `old` that tvgeo did not write
+    /// there, or that was changed since (size or modification time differ from the marker's
+    /// record): files are hard-linked (copied where a link is refused), symbolic links recreated,
+    /// empty folders made, so the earlier folder stays whole until the swap. An entry whose path
+    /// this run writes (`written`) stops the run (exit 73) naming it, unless `force`, which lets
+    /// the new file replace it. Returns the folders created in `staging`.
+    static func carryUserFiles(from old: String, into staging: String, written: Set<String>,
+                               force: Bool) throws(ToolError) -> [String] {
+        guard FileKind.of(old + "/" + marker) == .regular else { return [] }
+        let record = OutputRecord.read(folder: old)
+        var created: [String] = []
+        func makeParents(of path: String) throws(ToolError) {
+            let components = path.split(separator: "/").dropLast()
+            var folder = ""
+            for component in components {
+                folder += (folder.isEmpty ? "" : "/") + component
+                if written.contains(folder) || created.contains(folder) { continue }
+                if mkdir(staging + "/" + folder, 0o777) != 0, errno != EEXIST {
+                    throw .cannotWrite(path: old + "/" + folder, problem: "cannot carry it over: " + String(cString: strerror(errno)))
+                }
+                created.append(folder)
+            }
+        }
+        for entry in FolderTree.walk(old) where entry.path != marker {
+            let changed: Bool
+            switch entry.kind {
+            case .directory:
+                // Folders come with their files; an empty one of the user's is made as it was.
+                let empty = (try? FileManager.default.contentsOfDirectory(atPath: old + "/" + entry.path))?.isEmpty ?? false
+                guard empty, !written.contains(entry.path), !created.contains(entry.path) else { continue }
+                try makeParents(of: entry.path + "/x")
+                continue
+            case .file:
+                if let record {
+                    guard let recorded = record.files[entry.path] else { changed = false; break }
+                    if OutputRecord.entry(of: old + "/" + entry.path) == recorded { continue }
+                    changed = true
+                } else {
+                    if OutputRecord.ownsLegacy(entry.path) { continue }
+                    changed = false
+                }
+            case .link, .other:
+                changed = false
+            }
+            let path = old + "/" + entry.path
+            if written.contains(entry.path) || written.contains(where: { $0.hasPrefix(entry.path + "/") }) {
+                if force { continue }
+                let whose = changed ? "this file was changed since tvgeo wrote it" : "tvgeo did not write this file"
+                throw .cannotWrite(path: path, problem: "\(whose), and this run would replace it; "
+                                   + "move it out of the folder, or pass --force to replace it")
+            }
+            guard entry.kind != .other else { continue }
+            try makeParents(of: entry.path)
+            let destination = staging + "/" + entry.path
+            if entry.kind == .link {
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path),
+                      symlink(target, destination) == 0 else {
+                    throw .cannotWrite(path: path, problem: "cannot carry this link into the new output: " + String(cString: strerror(errno)))
+                }
+            } else if link(path, destination) != 0 {
+                do {
+                    try FileManager.default.copyItem(atPath: path, toPath: destination)
+                } catch {
+                    throw .cannotWrite(path: path, problem: "cannot carry it into the new output (\(describe(error)))")
+                }
+            }
+        }
+        return created
     }
 
     /// Cleans up after runs killed while writing `target`: their staging folders are removed, and

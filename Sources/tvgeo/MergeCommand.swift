@@ -35,6 +35,9 @@ struct Merge: ToolCommand {
     @Option(help: "Output folder: the merged adapter folder, or with --all-pairs the folder of all merges.")
     var out: String?
 
+    @Flag(help: forceHelp)
+    var force = false
+
     @Flag(name: .shortAndLong, help: "Print only warnings and errors.")
     var quiet = false
 
@@ -45,7 +48,7 @@ struct Merge: ToolCommand {
         if allPairs {
             guard arguments.count >= 2 else { throw .usage("--all-pairs needs at least two adapters") }
             var warnings: [Warning] = []
-            let entries = try MergeRunner.runAllPairs(arguments, method: method, out: out) { done, total, entry, pairWarnings in
+            let entries = try MergeRunner.runAllPairs(arguments, method: method, out: out, force: force) { done, total, entry, pairWarnings in
                 for warning in pairWarnings where !warnings.contains(warning) { warnings.append(warning) }
                 if !quiet { print("  [\(done)/\(total)] \(entry.folder)") }
             }
@@ -59,7 +62,7 @@ struct Merge: ToolCommand {
         guard arguments.count == 2 else {
             throw .usage("give two adapters, HOST then PARTNER (got \(arguments.count)), or use --all-pairs")
         }
-        let merged = try MergeRunner.run(host: arguments[0], partner: arguments[1], method: method, out: out)
+        let merged = try MergeRunner.run(host: arguments[0], partner: arguments[1], method: method, out: out, force: force)
         for warning in merged.warnings { printError("tvgeo: warning: \(warning.text)") }
         guard !quiet else { return }
         var details = "\(merged.blocks.count) blocks, \(merged.keptTensors.count) host tensors kept, "

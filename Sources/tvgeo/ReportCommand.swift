@@ -58,7 +58,7 @@ struct Report: ToolCommand {
     @Option(help: ArgumentHelp("Figure width: single (240 pt), double (500 pt, default) or points.", valueName: "width"))
     var figureWidth: String?
 
-    @Flag(help: "Write into a non-empty folder tvgeo did not create, replacing only tvgeo's own file names there.")
+    @Flag(help: forceHelp)
     var force = false
 
     @Flag(name: .shortAndLong, help: "Print only warnings and errors.")

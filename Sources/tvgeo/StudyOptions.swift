@@ -60,3 +60,7 @@ enum StudyRun {
     }
 }
 
+/// `--force`, the same for every command that writes a folder (see `OutputFolder.write`).
+let forceHelp = ArgumentHelp(
+    "Write into a non-empty folder tvgeo did not create, replacing only tvgeo's own file names there; in an earlier "
+        + "output, also replace files of that name that tvgeo did not write or that were changed since (kept otherwise).")

@@ -52,6 +52,9 @@ struct Analyze: ToolCommand {
                                + "in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
     var figures: String?
 
+    @Flag(help: forceHelp)
+    var force = false
+
     @Flag(name: .shortAndLong, help: "Print only warnings and errors.")
     var quiet = false
 
@@ -60,12 +63,12 @@ struct Analyze: ToolCommand {
         let started = Date()
         let input = try study.input()
         let folder = input.folder
-        try OutputFolder.checkTarget(folder)
+        try OutputFolder.checkTarget(folder, force: force)
         if !figureFormats.isEmpty { try requireGraphicsLibraries() }
         let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
         var files = AnalysisFiles.files(for: analysis, findings: findings)
         if !figureFormats.isEmpty { files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats) }
-        try OutputFolder.write(files, to: folder)
+        try OutputFolder.write(files, to: folder, force: force)
         if !quiet {
             print(AnalysisSummary.text(analysis))
             if let table = AnalysisSummary.correlationTable(analysis, findings: findings) { print(table) }

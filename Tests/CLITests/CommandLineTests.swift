@@ -41,6 +41,55 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("they share query, value"), unknown.stderr)
     }
 
+    /// A report folder with the user's NOTES.md: `report` and `analyze` rerun into it keep it
+    /// byte-identical; an edited figure stops the rerun (exit 73) until moved or forced.
+    func testRerunsKeepTheUsersFiles() throws {
+        let out = directory.path + "/study"
+        let adapters = [example + "/cola", example + "/mrpc", example + "/rte"]
+        let first = try run(["report", "-q"] + adapters + ["--out", out, "--formats", "html,svg,json"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let notes = Data("# My notes\nrun 3 looked odd\n".utf8)
+        try notes.write(to: URL(fileURLWithPath: out + "/NOTES.md"))
+        for command in [["report", "-q"] + adapters + ["--formats", "html,svg,json"], ["analyze", "-q"] + adapters] {
+            let again = try run(command + ["--out", out])
+            XCTAssertEqual(again.status, 0, again.stderr)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/NOTES.md")), notes, command[0])
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/report.html"), "analyze replaced the report's files")
+        let figure = out + "/distances-l2-query.csv"
+        try Data("edited\n".utf8).write(to: URL(fileURLWithPath: figure))
+        let refused = try run(["analyze", "-q"] + adapters + ["--out", out])
+        XCTAssertEqual(refused.status, 73, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("distances-l2-query.csv") && refused.stderr.contains("--force"), refused.stderr)
+        XCTAssertEqual(try String(contentsOfFile: figure, encoding: .utf8), "edited\n")
+        let forced = try run(["analyze", "-q"] + adapters + ["--out", out, "--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertNotEqual(try String(contentsOfFile: figure, encoding: .utf8), "edited\n")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/NOTES.md")), notes)
+    }
+
+    /// Every command that writes a folder accepts the --force its messages suggest.
+    func testEveryWritingCommandHasTheForceItsMessagesName() throws {
+        let commands: [(String, [String])] = [
+            ("analyze", ["analyze", "-q", example + "/cola", example + "/mrpc"]),
+            ("merge", ["merge", "-q", example + "/cola", example + "/mrpc"]),
+            ("merge --all-pairs", ["merge", "-q", "--all-pairs", example + "/cola", example + "/mrpc"]),
+            ("report", ["report", "-q", example + "/cola", example + "/mrpc", "--formats", "json"]),
+        ]
+        for (index, (name, command)) in commands.enumerated() {
+            let out = directory.path + "/foreign\(index)"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try Data("mine\n".utf8).write(to: URL(fileURLWithPath: out + "/mine.txt"))
+            let refused = try run(command + ["--out", out])
+            XCTAssertEqual(refused.status, 73, "\(name): \(refused.stderr)")
+            XCTAssertTrue(refused.stderr.contains("pass --force"), "\(name): \(refused.stderr)")
+            let forced = try run(command + ["--out", out, "--force"])
+            XCTAssertEqual(forced.status, 0, "\(name) --force: \(forced.stderr)")
+            XCTAssertEqual(try String(contentsOfFile: out + "/mine.txt", encoding: .utf8), "mine\n", name)
+            XCTAssertGreaterThan(try FileManager.default.contentsOfDirectory(atPath: out).count, 1, name)
+        }
+    }
+
     func testDefaultOutputFolderIsNamedAfterTheStudy() throws {
         let result = try run(["analyze", "--quiet", example + "/rte", example + "/hate"])
         XCTAssertEqual(result.status, 0, result.stderr)

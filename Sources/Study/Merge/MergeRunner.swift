@@ -6,15 +6,16 @@ import JSONText
 /// This file holds the commands and their output folders; every file goes through `OutputFolder`.
 public enum MergeRunner {
     /// Merges `partner` into `host` and writes the folder `out` atomically (a folder tvgeo did not
-    /// write is refused with exit 73 before anything is computed).
+    /// write is refused with exit 73 before anything is computed, unless `force`: see
+    /// `OutputFolder.write`).
     @discardableResult
     public static func run(host: AdapterArgument, partner: AdapterArgument, method: MergeMethod,
-                           out: String) throws(ToolError) -> MergedAdapter {
+                           out: String, force: Bool = false) throws(ToolError) -> MergedAdapter {
         try AdapterArgument.checkUnique([host, partner])
-        try OutputFolder.checkTarget(out)
+        try OutputFolder.checkTarget(out, force: force)
         let inputs = [try MergeInput(host), try MergeInput(partner)]
         let merged = try merge(host: inputs[0], partner: inputs[1], method: method)
-        try OutputFolder.write(merged.files, to: out)
+        try OutputFolder.write(merged.files, to: out, force: force)
         return merged
     }
 
@@ -24,11 +25,13 @@ public enum MergeRunner {
     /// failed run leaves an earlier output as it was. `progress` is called after each pair with
     /// (done, total, the pair, its warnings).
     @discardableResult
-    public static func runAllPairs(_ arguments: [AdapterArgument], method: MergeMethod, out: String,
+    /// With `force`, a folder tvgeo did not write is accepted and only tvgeo's file names in it are
+    /// replaced (every merge is then held in memory until all are done); see `OutputFolder.write`.
+    public static func runAllPairs(_ arguments: [AdapterArgument], method: MergeMethod, out: String, force: Bool = false,
                                    progress: ((Int, Int, ManifestEntry, [Warning]) -> Void)? = nil) throws(ToolError) -> [ManifestEntry] {
         try AdapterArgument.checkUnique(arguments)
         guard arguments.count >= 2 else { throw .usage("--all-pairs needs at least two adapters") }
-        try OutputFolder.checkTarget(out)
+        let target = try OutputFolder.checkTarget(out, force: force)
         var inputs: [MergeInput] = []
         for argument in arguments { inputs.append(try MergeInput(argument)) }
         var pairs: [(Int, Int, ManifestEntry)] = []
@@ -45,18 +48,30 @@ public enum MergeRunner {
             }
         }
         for (i, j, _) in pairs { try MergeCompatibility.check(host: inputs[i], partner: inputs[j], method: method) }
-        try OutputFolder.writeFolder(at: out) { staging throws(ToolError) in
+        let entries = pairs.map(\.2)
+        let manifests = [
+            OutputFile("manifest.json", text: JSONWriter.string(MergeRecords.manifestJSON(entries, inputs: inputs, method: method))),
+            OutputFile("manifest.csv", text: MergeRecords.manifestCSV(entries)),
+        ]
+        if target == .foreign {
+            // Only tvgeo's own file names are replaced in a folder it did not write (--force).
+            var files: [OutputFile] = []
+            for (done, (i, j, entry)) in pairs.enumerated() {
+                let merged = try merge(host: inputs[i], partner: inputs[j], method: method)
+                files += merged.files.map { OutputFile(entry.folder + "/" + $0.path, $0.contents) }
+                progress?(done + 1, pairs.count, entry, merged.warnings)
+            }
+            try OutputFolder.write(files + manifests, to: out, force: true)
+            return entries
+        }
+        try OutputFolder.writeFolder(at: out, force: force) { staging throws(ToolError) in
             for (done, (i, j, entry)) in pairs.enumerated() {
                 let merged = try merge(host: inputs[i], partner: inputs[j], method: method)
                 try OutputFolder.write(merged.files, to: staging + "/" + entry.folder)
                 progress?(done + 1, pairs.count, entry, merged.warnings)
             }
-            let entries = pairs.map(\.2)
-            try OutputFolder.writeFiles([
-                OutputFile("manifest.json", text: JSONWriter.string(MergeRecords.manifestJSON(entries, inputs: inputs, method: method))),
-                OutputFile("manifest.csv", text: MergeRecords.manifestCSV(entries)),
-            ], into: staging, reportedAs: out)
+            try OutputFolder.writeFiles(manifests, into: staging, reportedAs: out)
         }
-        return pairs.map(\.2)
+        return entries
     }
 }
