@@ -117,6 +117,7 @@ let package = Package(
                 swiftSettings: graphicsHeaders),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"], swiftSettings: graphicsHeaders),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
         .testTarget(name: "CSVTextTests", dependencies: ["CSVText"]),
         .testTarget(name: "AnalysisCoreTests", dependencies: ["AnalysisCore", "TVGeoTestSupport"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "TVGeoTestSupport"]),

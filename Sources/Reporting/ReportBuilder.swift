@@ -1,5 +1,6 @@
 import AnalysisCore
 import Charts
+import Diagnostics
 import Study
 
 /// What the report shows: a subset of metrics and modules, its title and figure widths.
@@ -33,7 +34,7 @@ public enum ReportBuilder {
         let figures = ReportFigures(analysis: analysis, findings: findings, wideWidth: settings.figureWidth, narrowWidth: narrow)
         var document = ReportDocument(
             title: settings.title ?? "Task-vector geometry of \(name)",
-            subtitle: "\(analysis.tasks.count) tasks · \(modules.joined(separator: ", ")) · tvgeo \(provenance.toolVersion)",
+            subtitle: "\(Wording.count(analysis.tasks.count, "task")) · \(modules.joined(separator: ", ")) · tvgeo \(provenance.toolVersion)",
             summary: summary(analysis, findings, modules: modules, metrics: metrics),
             sections: [], figures: [], tables: [], provenance: provenance)
 
@@ -192,7 +193,7 @@ public enum ReportBuilder {
                 let others = ranked.dropFirst().map { "\(ReportText.shortName($0.0)) \(ReportTables.fixed($0.1.mean!))" }
                 lines.append("\(module): \(ReportText.shortName(best.0)) predicts the merge loss best, "
                              + "Spearman ρ \(ReportTables.fixed(mean)) (\(ReportTables.fixed(std))) mean (std) "
-                             + "over \(best.1.perTask.compactMap { $0 }.count) tasks"
+                             + "over \(Wording.count(best.1.perTask.compactMap { $0 }.count, "task"))"
                              + "\(others.isEmpty ? "" : "; then " + others.joined(separator: ", ")).")
             }
         } else {

@@ -1,5 +1,6 @@
 import AnalysisCore
 import Charts
+import Diagnostics
 import Study
 import StudyFigures
 
@@ -110,7 +111,7 @@ struct ReportFigures {
         var note: [String] = []
         if let m = summary.mean, let s = summary.std {
             note.append("Spearman ρ = \(NumberFormat.fixed(m, decimals: 2)) (\(NumberFormat.fixed(s, decimals: 2)))")
-            note.append("mean (std) over \(summary.perTask.compactMap { $0 }.count) tasks")
+            note.append("mean (std) over \(Wording.count(summary.perTask.compactMap { $0 }.count, "task"))")
         } else {
             note.append("Spearman ρ undefined")
         }

@@ -139,8 +139,9 @@ public struct ReportRequest: Sendable, Equatable {
         guard let names else { return DistanceMetric.allCases }
         var chosen: [DistanceMetric] = []
         for name in names.map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
-            guard let metric = DistanceMetric(id: name) else {
-                throw .usage("unknown metric \"\(name)\" (use \(DistanceMetric.idList))")
+            guard let metric = DistanceMetric(id: name.lowercased()) else {
+                let suggestion = Wording.didYouMean(name, among: DistanceMetric.allCases.map(\.id))
+                throw .usage("unknown metric \"\(name)\"\(suggestion) (use \(DistanceMetric.idList))")
             }
             if !chosen.contains(metric) { chosen.append(metric) }
         }

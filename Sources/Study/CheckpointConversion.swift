@@ -11,6 +11,9 @@ public enum CheckpointConversion {
         if case .missing = FileKind.of(output) {} else if !overwrite {
             throw .cannotWrite(path: output, problem: "exists; choose another name or pass --force to replace it")
         }
+        if (try? SafetensorsFile(path: input)) != nil {
+            throw .invalidData(file: input, location: nil, problem: "is already a safetensors file; there is nothing to convert")
+        }
         let checkpoint = try TorchCheckpoint(path: input)
         var records: [TensorRecord] = []
         for tensor in checkpoint.tensors {

@@ -35,6 +35,13 @@ public enum FullFineTuneStudy {
                          + "choose with --modules (available: \(available.sorted().joined(separator: ", ")))")
         }
         let blocks = StudyBlocks.sorted(weights.keys.filter { chosen.contains(names[$0.module]!) }, names: names)
+        // k singular vectors of a d_out × d_in matrix exist only up to min(d_out, d_in).
+        if let narrowest = blocks.min(by: { weights[$0]!.shape.min()! < weights[$1]!.shape.min()! }),
+           let size = weights[narrowest]!.shape.min(), subspaceRank > size {
+            let shape = weights[narrowest]!.shape.map(String.init).joined(separator: " × ")
+            throw .usage("--subspace-rank \(subspaceRank) exceeds the size of \(weights[narrowest]!.name) (\(shape)) in \(basePath); "
+                         + "use at most \(size)")
+        }
         var checkpoints: [Checkpoint] = []
         for argument in arguments {
             let checkpoint = try Checkpoint(path: argument.path)

@@ -20,6 +20,9 @@ public struct StudyInput: Sendable {
         let arguments = adapters.map(AdapterArgument.init(parsing:))
         let name = name ?? AdapterArgument.defaultStudyName(arguments)
         guard !name.isEmpty, !name.contains("/") else { throw .usage("--name must be a non-empty name without '/'") }
+        if subspaceRank != nil, base == nil {
+            throw .usage("--subspace-rank applies to full fine-tuning (with --base); LoRA adapters are compared in their own rank")
+        }
         let subspaceRank = subspaceRank ?? 8
         try StudyBlocks.checkSubspaceRank(subspaceRank)
         let modules = modules?.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -66,14 +66,14 @@ public enum AnalysisFigures {
         // The colour scale spans the off-diagonal values: the zero diagonal would otherwise
         // compress every pair into one end of the map (diagonal cells clamp to the low end).
         var heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
-                              title: "\(title) · \(module)", subtitle: "\(analysis.tasks.count) tasks, \(layersText(layered))",
+                              title: "\(title) · \(module)", subtitle: "\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered))",
                               colorScale: .viridis, range: offDiagonalRange(layered.mean), annotate: analysis.tasks.count <= 12,
                               decimals: metric.descriptor.annotationDecimals, colorBarTitle: unit)
         // Similar tasks side by side: the average-linkage order of this very matrix.
         if let order = findings?.clustering[metric]?[module]?.order {
             heatmap.rowOrder = order
             heatmap.columnOrder = order
-            heatmap.subtitle = "\(analysis.tasks.count) tasks, \(layersText(layered)), in clustering order"
+            heatmap.subtitle = "\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered)), in clustering order"
         }
         return heatmap.scene(width: width)
     }

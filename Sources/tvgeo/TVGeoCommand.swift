@@ -24,11 +24,27 @@ struct TVGeo: ParsableCommand {
         ProcessMemory.keepFreedMemory()
         // BLAS runs on tvgeo's own threads; stop OpenBLAS's pool before it spins through parsing.
         BLASThreads.useSingleThread()
+        checkSubcommand(Array(CommandLine.arguments.dropFirst()))
         main(nil)
         // Every output is written, synced and closed here: leave without running the libraries'
         // exit handlers and freeing what the kernel takes back anyway (a few ms of a short run).
         fflush(nil)
         _exit(0)
+    }
+}
+
+extension TVGeo {
+    /// Bare `tvgeo` prints the help and exits 64 (a usage error: nothing was asked); an unknown
+    /// first word is an unknown subcommand, with the closest name suggested.
+    static func checkSubcommand(_ arguments: [String]) {
+        let names = configuration.subcommands.map { $0.configuration.commandName ?? "" } + ["help"]
+        guard let first = arguments.first else {
+            FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))
+            Foundation.exit(64)
+        }
+        guard !first.hasPrefix("-"), !names.contains(first) else { return }
+        exitWithError(.usage("unknown subcommand \"\(first)\"\(Wording.didYouMean(first, among: names)) "
+                             + "(subcommands: \(names.dropLast().joined(separator: ", ")); see tvgeo --help)"))
     }
 }
 

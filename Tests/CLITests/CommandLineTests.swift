@@ -90,6 +90,35 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// Usage mistakes get a message that says what to do: help for a bare `tvgeo`, the closest
+    /// subcommand or metric, options that do not apply, a file that needs no conversion.
+    func testUsageMistakesGetHelpfulMessages() throws {
+        let bare = try run([])
+        XCTAssertEqual(bare.status, 64)
+        XCTAssertTrue(bare.stderr.contains("SUBCOMMANDS:") && bare.stderr.contains("report"), bare.stderr)
+        let typo = try run(["reprot"])
+        XCTAssertEqual(typo.status, 64)
+        XCTAssertTrue(typo.stderr.contains("unknown subcommand \"reprot\" (did you mean report?)"), typo.stderr)
+        let two = [example + "/cola", example + "/mrpc"]
+        let metrics = try run(["report", "-q"] + two + ["--metrics", "grasmann", "--out", directory.path + "/never"])
+        XCTAssertEqual(metrics.status, 64)
+        XCTAssertTrue(metrics.stderr.contains("unknown metric \"grasmann\" (did you mean grassmann?)"), metrics.stderr)
+        let capitals = try run(["report", "-q"] + two + ["--metrics", "Cosine,L2", "--formats", "json", "--out", directory.path + "/caps"])
+        XCTAssertEqual(capitals.status, 0, "metric names are case-insensitive: \(capitals.stderr)")
+        let rank = try run(["analyze", "-q"] + two + ["--subspace-rank", "3", "--out", directory.path + "/never"])
+        XCTAssertEqual(rank.status, 64)
+        XCTAssertTrue(rank.stderr.contains("--subspace-rank applies to full fine-tuning (with --base)"), rank.stderr)
+        let fft = repositoryRoot + "/Tests/Fixtures/real/minilm-fullft"
+        let wide = try run(["analyze", "-q", "--base", fft + "/base.safetensors", fft + "/sst2", fft + "/irony",
+                            "--subspace-rank", "500", "--out", directory.path + "/never"])
+        XCTAssertEqual(wide.status, 64)
+        XCTAssertTrue(wide.stderr.contains("--subspace-rank 500 exceeds the size of") && wide.stderr.contains("use at most 384"), wide.stderr)
+        let convert = try run(["convert", example + "/cola/adapter_model.safetensors", directory.path + "/x.safetensors"])
+        XCTAssertEqual(convert.status, 65)
+        XCTAssertTrue(convert.stderr.contains("is already a safetensors file"), convert.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/never"))
+    }
+
     func testDefaultOutputFolderIsNamedAfterTheStudy() throws {
         let result = try run(["analyze", "--quiet", example + "/rte", example + "/hate"])
         XCTAssertEqual(result.status, 0, result.stderr)
