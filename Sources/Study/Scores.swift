@@ -13,14 +13,24 @@ public struct ScoreRow: Sendable, Equatable {
 
 /// The user's evaluation scores: single adapters on their task and Comb merges on each host.
 public struct ScoreTable: Sendable {
+    /// The rows about the study's tasks, in file order.
     public var rows: [ScoreRow]
     public var path: String
+    /// At most one: the rows left out because they name tasks outside the study.
+    public var warnings: [Warning] = []
 
     /// Reads a CSV with columns `model,task,score` (and optionally `metric`; other columns are
     /// ignored). Accepts a UTF-8 BOM, CRLF line ends and quoted fields. `model` is a task name or
     /// `i+j` (a Comb merge, either order); `task` is the task it was evaluated on, which must be
-    /// the model itself or one of the two merged tasks. Errors name the line: a missing column,
-    /// a non-numeric score, an unknown task, a duplicate row.
+    /// the model itself or one of the two merged tasks.
+    ///
+    /// A file may cover more tasks than the study: a row whose task or merge partner is not in
+    /// `tasks` is left out, and one warning counts these rows, names the first few unknown names
+    /// and asks "did you mean …?" for a name close to a study task (a likely typo). Every row,
+    /// kept or not, is still checked, and errors name the line: a wrong number of fields, an empty
+    /// model or task, a score that is not a finite number, a model that does not fit its task, a
+    /// duplicate row. A file with rows, none of them about `tasks`, is an error (probably the scores
+    /// of another study). A missing column or an empty file is an error too.
     public static func read(_ path: String, tasks: [String]) throws(ToolError) -> ScoreTable {
         let bytes = try readWholeFile(path)
         guard var text = String(validating: bytes, as: UTF8.self) else {
@@ -43,6 +53,7 @@ public struct ScoreTable: Sendable {
         let known = Set(tasks)
         var rows: [ScoreRow] = []
         var seen: [String: Int] = [:]
+        var outside = OutsideRows()
         for record in records.dropFirst() {
             if record.fields.allSatisfy({ $0.trimmingCharacters(in: " \t").isEmpty }) { continue }
             let location = "line \(record.line)"
@@ -52,39 +63,65 @@ public struct ScoreTable: Sendable {
             let model = record.fields[modelColumn].trimmingCharacters(in: " \t")
             let task = record.fields[taskColumn].trimmingCharacters(in: " \t")
             let scoreText = record.fields[scoreColumn].trimmingCharacters(in: " \t")
+            guard !model.isEmpty, !task.isEmpty else {
+                throw .invalidData(file: path, location: location, problem: "empty \(model.isEmpty ? "model" : "task")")
+            }
             guard let score = Double(scoreText), score.isFinite else {
                 throw .invalidData(file: path, location: location, problem: "score \"\(scoreText)\" is not a finite number")
             }
-            guard known.contains(task) else {
-                throw .invalidData(file: path, location: location, problem: "unknown task \"\(task)\" (tasks: \(tasks.joined(separator: ", ")))")
+            let partner: String?
+            do throws(ScoreRowProblem) {
+                partner = try Self.partner(of: model, on: task, known: known)
+            } catch {
+                throw .invalidData(file: path, location: location, problem: error.text)
             }
-            let canonical: String
-            if known.contains(model) {
-                guard model == task else {
-                    throw .invalidData(file: path, location: location,
-                                       problem: "model \(model) is evaluated on \(task); a single adapter's score must be on its own task")
-                }
-                canonical = model
-            } else if let (first, second) = Self.splitMerge(model, known: known) {
-                guard task == first || task == second else {
-                    throw .invalidData(file: path, location: location,
-                                       problem: "merge \(model) is evaluated on \(task), which is neither of its tasks")
-                }
-                // One key per host and partner, whatever the order written.
-                canonical = task + "+" + (task == first ? second : first)
-            } else {
-                throw .invalidData(file: path, location: location,
-                                   problem: "unknown model \"\(model)\": expected a task name or task+task (tasks: \(tasks.joined(separator: ", ")))")
-            }
-            let key = canonical + "\u{0}" + task
+            // One key per host and partner, whatever the order written.
+            let key = task + "\u{0}" + (partner.map { "+" + $0 } ?? "")
             if let first = seen[key] {
                 throw .invalidData(file: path, location: location, problem: "duplicate score for \(model) on \(task) (first on line \(first))")
             }
             seen[key] = record.line
+            let foreign = ([task] + (partner.map { [$0] } ?? [])).filter { !known.contains($0) }
+            if !foreign.isEmpty {
+                outside.add(foreign)
+                continue
+            }
             let metric = metricColumn.map { record.fields[$0].trimmingCharacters(in: " \t") }
             rows.append(ScoreRow(model: model, task: task, score: score, metric: metric?.isEmpty == false ? metric : nil, line: record.line))
         }
-        return ScoreTable(rows: rows, path: path)
+        var table = ScoreTable(rows: rows, path: path)
+        if outside.count > 0 {
+            let hint = outside.suggestions(tasks: tasks).map { "; did you mean " + $0 + "?" } ?? ""
+            let one = outside.count == 1
+            guard !rows.isEmpty else {
+                throw .invalidData(file: path, location: nil,
+                                   problem: (one ? "its one row is not" : "none of its \(outside.count) rows is") + " about this study's tasks "
+                                            + "(\(tasks.joined(separator: ", "))) alone: \(one ? "it names" : "they name") \(outside.listing)"
+                                            + "\(hint); is this the scores file of another study?")
+            }
+            table.warnings.append(Warning("\(path): \(outside.count) row\(one ? " names" : "s name") tasks outside this study "
+                                          + "(\(outside.listing)) and \(one ? "is" : "are") left out\(hint)"))
+        }
+        return table
+    }
+
+    /// The partner of `model` evaluated on `task`: nil for a single adapter on its own task, the
+    /// other side of a merge `task+partner` or `partner+task` otherwise. Checked whatever the
+    /// study's tasks; they only break the tie where task names hold `+` (a partner in `known` wins).
+    static func partner(of model: String, on task: String, known: Set<String>) throws(ScoreRowProblem) -> String? {
+        if model == task { return nil }
+        var candidates: [String] = []
+        if model.hasPrefix(task + "+") { candidates.append(String(model.dropFirst(task.count + 1))) }
+        if model.hasSuffix("+" + task) { candidates.append(String(model.dropLast(task.count + 1))) }
+        candidates.removeAll { $0.isEmpty || $0 == task }
+        if let partner = candidates.first(where: known.contains) ?? candidates.first { return partner }
+        if known.contains(model) {
+            throw ScoreRowProblem(text: "model \(model) is evaluated on \(task); a single adapter's score must be on its own task")
+        }
+        if Self.splitMerge(model, known: known) != nil {
+            throw ScoreRowProblem(text: "merge \(model) is evaluated on \(task), which is neither of its tasks")
+        }
+        throw ScoreRowProblem(text: "model \"\(model)\" does not fit task \(task): expected \(task) itself or a merge \(task)+other or other+\(task)")
     }
 
     /// `i+j` split at the `+` where both sides are tasks (task names may contain `+`).
@@ -107,9 +144,10 @@ public struct ScoreTable: Sendable {
         let n = tasks.count
         let known = Set(tasks)
         var merged: [String: Double] = [:]
-        for row in rows where !known.contains(row.model) {
-            guard let (first, second) = Self.splitMerge(row.model, known: known) else { continue }
-            merged[row.task + "+" + (row.task == first ? second : first)] = row.score
+        for row in rows {
+            // The partner as `read` found it (nil for a single adapter).
+            guard let partner = try? Self.partner(of: row.model, on: row.task, known: known), known.contains(partner) else { continue }
+            merged[row.task + "+" + partner] = row.score
         }
         let own = selfScores(tasks: tasks)
         var delta = PairMatrix(count: n)
@@ -124,6 +162,75 @@ public struct ScoreTable: Sendable {
             }
         }
         return (delta, missing)
+    }
+}
+
+/// Why a row's model does not fit its task (the caller adds the file and line).
+struct ScoreRowProblem: Error {
+    var text: String
+}
+
+/// The rows of a scores file that name tasks outside the study: how many, and the unknown names
+/// in the order they first appear.
+struct OutsideRows {
+    private(set) var count = 0
+    private(set) var names: [String] = []
+
+    /// How many names `listing` shows before "…".
+    static let listed = 5
+
+    mutating func add(_ foreign: [String]) {
+        count += 1
+        for name in foreign where !names.contains(name) { names.append(name) }
+    }
+
+    /// The first `listed` names, then "…" when there are more.
+    var listing: String {
+        (names.prefix(Self.listed) + (names.count > Self.listed ? ["…"] : [])).joined(separator: ", ")
+    }
+
+    /// "cola instead of cloa, rte instead of rtee" for every unknown name (listed or not) that is
+    /// a likely typo of a study task (see `TaskNameDistance.isLikelyTypo`); nil when there is none.
+    func suggestions(tasks: [String]) -> String? {
+        let pairs = names.compactMap { name -> String? in
+            let close = tasks.filter { TaskNameDistance.isLikelyTypo(name, of: $0) }
+            guard let best = close.min(by: { TaskNameDistance.between($0, name) < TaskNameDistance.between($1, name) }) else { return nil }
+            return "\(best) instead of \(name)"
+        }
+        return pairs.isEmpty ? nil : pairs.joined(separator: ", ")
+    }
+}
+
+/// How far apart two task names are, to catch typos.
+enum TaskNameDistance {
+    /// The optimal-string-alignment distance of the lowercased names: insertions, deletions,
+    /// substitutions and swaps of two neighbours (`cloa` → `cola`) each count 1.
+    static func between(_ a: String, _ b: String) -> Int {
+        let x = Array(a.lowercased()), y = Array(b.lowercased())
+        if x.isEmpty || y.isEmpty { return max(x.count, y.count) }
+        var previous2 = [Int](repeating: 0, count: y.count + 1)
+        var previous = Array(0...y.count)
+        for i in 1...x.count {
+            var current = [i] + [Int](repeating: 0, count: y.count)
+            for j in 1...y.count {
+                let cost = x[i - 1] == y[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] { current[j] = min(current[j], previous2[j - 2] + 1) }
+            }
+            previous2 = previous
+            previous = current
+        }
+        return previous[y.count]
+    }
+
+    /// Whether `name` (not a study task) looks like a typo of the study task `task`: the same
+    /// but for letter case, or within distance 1 when the shorter name has 3–4 characters, 2 when
+    /// it has 5 or more. Shorter names are never typos of one another (`ab` is not `cb`), and
+    /// neither are `rte` and `hate` (distance 2), which a flat limit of 2 would pair.
+    static func isLikelyTypo(_ name: String, of task: String) -> Bool {
+        let shorter = min(name.count, task.count)
+        let limit = shorter >= 5 ? 2 : shorter >= 3 ? 1 : 0
+        return between(name, task) <= limit
     }
 }
 

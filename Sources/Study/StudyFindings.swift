@@ -71,6 +71,7 @@ public struct StudyFindings: Sendable {
             }
         }
         guard let scores else { return findings }
+        findings.warnings += scores.warnings
         let (delta, missing) = scores.delta(tasks: tasks)
         findings.delta = delta
         if !missing.isEmpty {

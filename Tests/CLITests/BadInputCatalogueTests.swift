@@ -284,16 +284,17 @@ final class BadInputCatalogueTests: XCTestCase {
         Case("scores: NaN score", 65, ["line 2", "score \"nan\" is not a finite number"]) { w in
             w.scores(scores.replacingOccurrences(of: "cola,cola,0.10", with: "cola,cola,nan"))
         },
-        Case("scores: unknown task", 65, ["line 6", "unknown task \"qnli\""]) { w in
-            w.scores(scores + "qnli,qnli,0.3\n")
+        Case("scores: no row about the study's tasks", 65, ["none of its 3 rows is about this study's tasks (cola, rte) alone",
+                                                             "they name qnli, sst2", "is this the scores file of another study?"]) { w in
+            w.scores("model,task,score\nqnli,qnli,0.3\nqnli+sst2,qnli,0.2\ncola+qnli,qnli,0.1\n")
         },
-        Case("scores: unknown model", 65, ["line 6", "unknown model \"cola+sst2\""]) { w in
-            w.scores(scores + "cola+sst2,cola,0.3\n")
+        Case("scores: a model that does not fit its task", 65, ["line 6", "model \"cola+sst2\" does not fit task rte"]) { w in
+            w.scores(scores + "cola+sst2,rte,0.3\n")
         },
         Case("scores: unterminated quote", 65, ["line 6", "unterminated quoted field"]) { w in
             w.scores(scores + "\"cola,cola,0.3\n")
         },
-        Case("scores: a quoted model name with a line break", 65, ["line 6", "unknown model \"cola\\nx\""]) { w in
+        Case("scores: a quoted model name with a line break", 65, ["line 6", "model \"cola\\nx\" does not fit task cola"]) { w in
             w.scores(scores + "\"cola\nx\",cola,0.3\n")
         },
         Case("scores: not UTF-8", 65, ["not UTF-8 text"]) { w in
@@ -327,6 +328,15 @@ final class BadInputCatalogueTests: XCTestCase {
             let delta = try XCTUnwrap(metrics["delta"]?.arrayValue)
             XCTAssertEqual(delta[0].arrayValue?[1].numberValue ?? .nan, 0.05, accuracy: 1e-12)
             XCTAssertEqual(delta[1].arrayValue?[0].numberValue ?? .nan, 0.15, accuracy: 1e-12)
+        },
+        Accepted(name: "scores about more tasks than the study",
+                 warnings: ["scores.csv: 3 rows name tasks outside this study (qnli, sst2, rtee) and are left out; "
+                            + "did you mean rte instead of rtee?"]) { w in
+            w.scores(scores + "qnli,qnli,0.3\ncola+sst2,cola,0.3\nrtee,rtee,0.5\n").arguments
+        } check: { metrics in
+            let warnings = metrics["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            XCTAssertTrue(warnings.contains { $0.hasSuffix("did you mean rte instead of rtee?") }, "\(warnings)")
+            XCTAssertEqual(metrics["scores"]?.arrayValue?.count, 4, "the rows about cola and rte")
         },
         Accepted(name: "lora_B all zeros (an untrained adapter)",
                  warnings: ["untrained: ΔW = s·B·A is zero in module query at layers 0, 1, 2, 3, 4, 5; "

@@ -29,6 +29,27 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// Three of the example's eight tasks with its full scores file: the rows about the other five
+    /// are left out with one warning, on stderr and in metrics.json.
+    func testScoresCoveringMoreTasksThanTheStudy() throws {
+        let out = directory.path + "/three"
+        let scores = repositoryRoot + "/examples/minilm-glue8/scores.csv"
+        let result = try run(["analyze", "-q", example + "/cola", example + "/mrpc", example + "/rte", "--scores", scores, "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let warning = scores + ": 55 rows name tasks outside this study (sst2, emotion, hate, irony, offensive) and are left out"
+        XCTAssertEqual(result.stderr, "tvgeo: warning: " + warning + "\n")
+        let metrics = try JSONParser.parse(try readFile(out + "/metrics.json"))
+        XCTAssertEqual(metrics["warnings"], .array([.string(warning)]))
+        let delta = try XCTUnwrap(metrics["delta"]?.arrayValue)
+        XCTAssertEqual(delta.count, 3)
+        for (i, row) in delta.enumerated() {
+            let values = try XCTUnwrap(row.arrayValue)
+            XCTAssertEqual(values.count, 3)
+            for j in 0..<values.count { XCTAssertEqual(values[j].numberValue == nil, i == j, "δ(\(i), \(j)) is null only on the diagonal") }
+        }
+        XCTAssertEqual(metrics["scores"]?.arrayValue?.count, 9)
+    }
+
     func testModulesRestrictTheAnalysis() throws {
         let out = directory.path + "/value-only"
         let result = try run(["analyze", "-q", example + "/cola", example + "/mrpc", "--modules", "value", "--out", out])
