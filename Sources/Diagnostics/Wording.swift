@@ -5,17 +5,21 @@ public enum Wording {
         "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
-    /// The candidate closest to `word` (case-insensitive) when it is within `maxDistance` edits
-    /// (insertions, deletions, substitutions, swaps of neighbours) and not `word` itself; nil otherwise.
-    public static func closest(to word: String, among candidates: [String], maxDistance: Int = 2) -> String? {
-        let lowered = word.lowercased()
-        var best: (candidate: String, distance: Int)?
-        for candidate in candidates {
-            let distance = editDistance(lowered, candidate.lowercased())
-            guard distance > 0 || candidate != word, distance <= maxDistance else { continue }
-            if best == nil || distance < best!.distance { best = (candidate, distance) }
-        }
-        return best?.candidate
+    /// The candidate closest to `word` that `word` is a likely typo of (`isLikelyTypo`) and that
+    /// is not `word` itself; nil when there is none.
+    public static func closest(to word: String, among candidates: [String]) -> String? {
+        candidates.filter { $0 != word && isLikelyTypo(word, of: $0) }
+            .min { editDistance($0.lowercased(), word.lowercased()) < editDistance($1.lowercased(), word.lowercased()) }
+    }
+
+    /// Whether `word` looks like a typo of `name`: the same but for letter case, or within one
+    /// edit when the shorter has 3–4 characters, two when it has 5 or more. Shorter names are never
+    /// typos of one another (`ab` is not `cb`), and neither are `rte` and `hate` (two edits), which
+    /// a flat limit of two would pair.
+    public static func isLikelyTypo(_ word: String, of name: String) -> Bool {
+        let shorter = min(word.count, name.count)
+        let limit = shorter >= 5 ? 2 : shorter >= 3 ? 1 : 0
+        return editDistance(word.lowercased(), name.lowercased()) <= limit
     }
 
     /// " (did you mean X?)" for the closest candidate, or "".

@@ -190,47 +190,12 @@ struct OutsideRows {
     }
 
     /// "cola instead of cloa, rte instead of rtee" for every unknown name (listed or not) that is
-    /// a likely typo of a study task (see `TaskNameDistance.isLikelyTypo`); nil when there is none.
+    /// a likely typo of a study task (see `Wording.isLikelyTypo`); nil when there is none.
     func suggestions(tasks: [String]) -> String? {
         let pairs = names.compactMap { name -> String? in
-            let close = tasks.filter { TaskNameDistance.isLikelyTypo(name, of: $0) }
-            guard let best = close.min(by: { TaskNameDistance.between($0, name) < TaskNameDistance.between($1, name) }) else { return nil }
-            return "\(best) instead of \(name)"
+            Wording.closest(to: name, among: tasks).map { "\($0) instead of \(name)" }
         }
         return pairs.isEmpty ? nil : pairs.joined(separator: ", ")
-    }
-}
-
-/// How far apart two task names are, to catch typos.
-enum TaskNameDistance {
-    /// The optimal-string-alignment distance of the lowercased names: insertions, deletions,
-    /// substitutions and swaps of two neighbours (`cloa` → `cola`) each count 1.
-    static func between(_ a: String, _ b: String) -> Int {
-        let x = Array(a.lowercased()), y = Array(b.lowercased())
-        if x.isEmpty || y.isEmpty { return max(x.count, y.count) }
-        var previous2 = [Int](repeating: 0, count: y.count + 1)
-        var previous = Array(0...y.count)
-        for i in 1...x.count {
-            var current = [i] + [Int](repeating: 0, count: y.count)
-            for j in 1...y.count {
-                let cost = x[i - 1] == y[j - 1] ? 0 : 1
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-                if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] { current[j] = min(current[j], previous2[j - 2] + 1) }
-            }
-            previous2 = previous
-            previous = current
-        }
-        return previous[y.count]
-    }
-
-    /// Whether `name` (not a study task) looks like a typo of the study task `task`: the same
-    /// but for letter case, or within distance 1 when the shorter name has 3–4 characters, 2 when
-    /// it has 5 or more. Shorter names are never typos of one another (`ab` is not `cb`), and
-    /// neither are `rte` and `hate` (distance 2), which a flat limit of 2 would pair.
-    static func isLikelyTypo(_ name: String, of task: String) -> Bool {
-        let shorter = min(name.count, task.count)
-        let limit = shorter >= 5 ? 2 : shorter >= 3 ? 1 : 0
-        return between(name, task) <= limit
     }
 }
 

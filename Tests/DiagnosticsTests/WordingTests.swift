@@ -21,6 +21,8 @@ final class WordingTests: XCTestCase {
         XCTAssertEqual(Wording.closest(to: "reprot", among: names), "report")
         XCTAssertEqual(Wording.closest(to: "Merge", among: names), "merge", "case-insensitive")
         XCTAssertNil(Wording.closest(to: "fuzz", among: names), "nothing within two edits")
+        XCTAssertNil(Wording.closest(to: "rte", among: ["hate"]), "two edits on a 3-letter name is not a typo")
+        XCTAssertEqual(Wording.closest(to: "cloa", among: ["cola", "mrpc"]), "cola")
         XCTAssertEqual(Wording.didYouMean("analyse", among: names), " (did you mean analyze?)")
         XCTAssertEqual(Wording.didYouMean("zzz", among: names), "")
     }
