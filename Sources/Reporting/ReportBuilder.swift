@@ -217,7 +217,11 @@ public enum ReportBuilder {
         for module in modules {
             guard let metric, let mean = analysis.distances[metric]?[module]?.mean, analysis.tasks.count > 2 else { continue }
             var pairs: [(Int, Int, Double)] = []
-            for i in 0..<mean.count { for j in (i + 1)..<mean.count where mean[i, j].isFinite { pairs.append((i, j, mean[i, j])) } }
+            // Identical adapters are one task here (their warning names them).
+            let copies = Set(findings.duplicates.flatMap { $0.dropFirst() })
+            for i in 0..<mean.count where !copies.contains(i) {
+                for j in (i + 1)..<mean.count where !copies.contains(j) && mean[i, j].isFinite { pairs.append((i, j, mean[i, j])) }
+            }
             guard let low = pairs.min(by: { $0.2 < $1.2 }), let high = pairs.max(by: { $0.2 < $1.2 }) else { continue }
             let t = analysis.tasks
             lines.append("\(module), \(ReportText.shortName(metric)): "

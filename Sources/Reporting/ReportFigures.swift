@@ -16,7 +16,7 @@ struct ReportFigures {
         guard let layered = analysis.distances[metric]?[module],
               let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth) else { return nil }
         let ordered = findings.clustering[metric]?[module] == nil ? ""
-            : " Tasks in average-linkage order (metrics.json → clustering.\(metric.id).\(module).order)."
+            : " Tasks in average-linkage order (metrics.json → clustering.\(metric.id).\(module).order)\(leftOut(metric, module, "order"))."
         return ReportFigure(name: FigureName.of(.heatmap, metric, module: module), scene: scene,
                             caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered)) "
                                      + "(metrics.json → distances.\(metric.id).\(module).mean).\(ordered)")
@@ -27,7 +27,7 @@ struct ReportFigures {
                                                  title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
         return ReportFigure(name: FigureName.of(.pca, metric, module: module), scene: scene,
                             caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix "
-                                     + "(metrics.json → pca.\(metric.id).\(module)).")
+                                     + "(metrics.json → pca.\(metric.id).\(module))\(leftOut(metric, module, "map")).")
     }
 
     func mdsMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
@@ -41,7 +41,21 @@ struct ReportFigures {
                              subtitle: "classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))", equalAspect: true)
         return ReportFigure(name: FigureName.of(.mds, metric, module: module), scene: map.scene(width: narrowWidth),
                             caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: "
-                                     + "map distances approximate the table's (metrics.json → mds.\(metric.id).\(module)).")
+                                     + "map distances approximate the table's (metrics.json → mds.\(metric.id).\(module))"
+                                     + "\(leftOut(metric, module, "map")).")
+    }
+
+    /// "; left out of the map: hate (distances undefined), sst2_copy (identical to sst2)", or "".
+    func leftOut(_ metric: DistanceMetric, _ module: String, _ what: String) -> String {
+        guard let indices = findings.leftOutOfMaps[metric]?[module], !indices.isEmpty else { return "" }
+        let tasks = analysis.tasks
+        let reasons = indices.map { index -> String in
+            if let group = findings.duplicates.first(where: { $0.dropFirst().contains(index) }) {
+                return "\(tasks[index]) (identical to \(tasks[group[0]]))"
+            }
+            return "\(tasks[index]) (distances undefined)"
+        }
+        return "; left out of the \(what)" + (what == "order" ? ", placed last" : "") + ": " + reasons.joined(separator: ", ")
     }
 
     /// Per task, its mean distance to the other tasks at each layer.

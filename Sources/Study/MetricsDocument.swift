@@ -61,33 +61,53 @@ public enum MetricsDocument {
 
     /// metric → module → value, in the analysis's order; `null` where the value is missing.
     static func byMetricAndModule<T>(_ table: [DistanceMetric: [String: T]], modules: [String], _ encode: (T) -> JSONValue) -> JSONValue {
+        byMetricAndModule(table, modules: modules) { _, _, value in encode(value) }
+    }
+
+    /// The same, for values whose encoding depends on their metric and module.
+    static func byMetricAndModule<T>(_ table: [DistanceMetric: [String: T]], modules: [String],
+                                     _ encode: (DistanceMetric, String, T) -> JSONValue) -> JSONValue {
         .object(DistanceMetric.allCases.map { metric in
-            (metric.id, .object(modules.map { module in (module, table[metric]?[module].map(encode) ?? .null) }))
+            (metric.id, .object(modules.map { module in (module, table[metric]?[module].map { encode(metric, module, $0) } ?? .null) }))
         })
+    }
+
+    /// `left_out`: the tasks a map or ordering leaves out (later duplicates, undefined distances),
+    /// present only when there are some.
+    static func leftOut(_ findings: StudyFindings, _ analysis: StudyAnalysis, _ metric: DistanceMetric,
+                        _ module: String) -> [(String, JSONValue)] {
+        guard let indices = findings.leftOutOfMaps[metric]?[module], !indices.isEmpty else { return [] }
+        return [("left_out", .array(indices.map { .string(analysis.tasks[$0]) }))]
     }
 
     static func findingsJSON(_ findings: StudyFindings, analysis: StudyAnalysis) -> [(String, JSONValue)] {
         let modules = analysis.modules
         var pairs: [(String, JSONValue)] = [
-            ("pca", byMetricAndModule(findings.pca, modules: modules) { pca in
+            ("pca", byMetricAndModule(findings.pca, modules: modules) { metric, module, pca in
                 .object([("coordinates", points(pca.coordinates)),
-                         ("explained_variance_ratio", .array(pca.explainedVarianceRatio.map(JSONValue.number)))])
+                         ("explained_variance_ratio", .array(pca.explainedVarianceRatio.map(JSONValue.number)))]
+                        + leftOut(findings, analysis, metric, module))
             }),
-            ("mds", byMetricAndModule(findings.mds, modules: modules) { mds in
+            ("mds", byMetricAndModule(findings.mds, modules: modules) { metric, module, mds in
                 .object([("coordinates", points(mds.coordinates)),
                          ("eigenvalues", .array(mds.eigenvalues.map(JSONValue.number))),
                          ("positive_mass", .number(mds.positiveMass)),
-                         ("stress1", .number(mds.stress1))])
+                         ("stress1", .number(mds.stress1))]
+                        + leftOut(findings, analysis, metric, module))
             }),
-            ("clustering", byMetricAndModule(findings.clustering, modules: modules) { clustering in
+            ("clustering", byMetricAndModule(findings.clustering, modules: modules) { metric, module, clustering in
                 .object([("merges", .array(clustering.merges.map { .array([.int($0.0), .int($0.1), .number($0.2), .int($0.3)]) })),
-                         ("order", intArray(clustering.order))])
+                         ("order", intArray(clustering.order))]
+                        + leftOut(findings, analysis, metric, module))
             }),
         ]
         // The task order heatmaps use: Grassmann of the first module, else the first available.
         let order = findings.clustering[.grassmann]?[modules.first ?? ""]?.order
             ?? DistanceMetric.allCases.lazy.compactMap { findings.clustering[$0]?[modules.first ?? ""]?.order }.first
         pairs.append(("order", order.map(intArray) ?? .null))
+        if !findings.duplicates.isEmpty {
+            pairs.append(("duplicates", .array(findings.duplicates.map { .array($0.map { .string(analysis.tasks[$0]) }) })))
+        }
         pairs.append(("grassmann_vs_grassmann_b", .object(modules.map { ($0, findings.grassmannIdentity[$0].map(JSONValue.number) ?? .null) })))
         guard let scores = findings.scores, let delta = findings.delta else { return pairs }
         pairs.append(("scores", .array(scores.rows.map { row in

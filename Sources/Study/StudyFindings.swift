@@ -30,6 +30,12 @@ public struct StudyFindings: Sendable {
     public var pca: [DistanceMetric: [String: TaskMaps.PCA]]
     public var mds: [DistanceMetric: [String: TaskMaps.MDS]]
     public var clustering: [DistanceMetric: [String: TaskMaps.Clustering]]
+    /// Groups of tasks whose updates are identical (l2 exactly 0 at every layer of every module),
+    /// in task order: the first of each group stands for the group in maps and findings.
+    public var duplicates: [[Int]] = []
+    /// metric → module → the tasks left out of its maps and ordering (later duplicates, tasks
+    /// whose distances are undefined); absent when every task is placed.
+    public var leftOutOfMaps: [DistanceMetric: [String: [Int]]] = [:]
     /// Largest |T̄_grassmann − T̄_grassmann_b| per module (the Im(BA) = Im(B) identity).
     public var grassmannIdentity: [String: Double]
     public var scores: ScoreTable?
@@ -37,16 +43,53 @@ public struct StudyFindings: Sendable {
     public var correlations: [DistanceMetric: [String: [CorrelationKind: CorrelationSummary]]]
     public var warnings: [Warning]
 
+    /// Groups (in task order, two or more each) of tasks whose l2 distance is exactly 0 at every
+    /// layer of every module: bit-identical updates (the kernels set an exact 0 for them).
+    static func identicalGroups(_ analysis: StudyAnalysis) -> [[Int]] {
+        let count = analysis.tasks.count
+        guard let l2 = analysis.distances[.l2], !l2.isEmpty else { return [] }
+        var groups: [[Int]] = []
+        var grouped = Set<Int>()
+        for i in 0..<count where !grouped.contains(i) {
+            let copies = ((i + 1)..<max(count, i + 1)).filter { j in
+                !grouped.contains(j) && l2.values.allSatisfy { $0.layers.allSatisfy { $0[i, j] == 0 } }
+            }
+            guard !copies.isEmpty else { continue }
+            groups.append([i] + copies)
+            grouped.formUnion(copies)
+        }
+        return groups
+    }
+
     public static func compute(_ analysis: StudyAnalysis, scores: ScoreTable?) throws(ToolError) -> StudyFindings {
         var findings = StudyFindings(pca: [:], mds: [:], clustering: [:], grassmannIdentity: [:], scores: scores,
                                      delta: nil, correlations: [:], warnings: [])
         let tasks = analysis.tasks
+        findings.duplicates = identicalGroups(analysis)
+        for group in findings.duplicates {
+            findings.warnings.append(Warning("\(group.map { tasks[$0] }.joined(separator: ", ")) have identical updates "
+                                             + "(l2 = 0 at every layer): kept in the distances, but only \(tasks[group[0]]) "
+                                             + "is placed on the maps and orderings and counted in the findings"))
+        }
+        let copies = Set(findings.duplicates.flatMap { $0.dropFirst() })
+        var undefinedLeftOut: [[String]: [(DistanceMetric, String)]] = [:]
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let mean = analysis.distances[metric]?[module]?.mean else { continue }
-                let rows = mean.rows
-                if let pca = try TaskMaps.pca(rows) { findings.pca[metric, default: [:]][module] = pca }
-                if let mds = try TaskMaps.mds(rows) {
+                let mapped = MappedTasks(mean, duplicates: copies)
+                // A metric undefined everywhere (grassmann_b of full fine-tuning) gets no maps and
+                // no warning here: its own warning explains it.
+                guard !mapped.kept.isEmpty else { continue }
+                if !mapped.leftOut.isEmpty { findings.leftOutOfMaps[metric, default: [:]][module] = mapped.leftOut }
+                let undefined = mapped.leftOut.filter { !copies.contains($0) }.map { tasks[$0] }
+                if !undefined.isEmpty { undefinedLeftOut[undefined, default: []].append((metric, module)) }
+                let rows = mapped.rows(of: mean)
+                if var pca = try TaskMaps.pca(rows) {
+                    pca.coordinates = mapped.expand(pca.coordinates, count: tasks.count)
+                    findings.pca[metric, default: [:]][module] = pca
+                }
+                if var mds = try TaskMaps.mds(rows) {
+                    mds.coordinates = mapped.expand(mds.coordinates, count: tasks.count)
                     findings.mds[metric, default: [:]][module] = mds
                     if !mds.nonPositiveComponents.isEmpty {
                         findings.warnings.append(Warning("MDS of \(metric.id) · \(module): "
@@ -54,14 +97,18 @@ public struct StudyFindings: Sendable {
                                                          + "(the distances are not Euclidean there); that coordinate is 0"))
                     }
                 }
-                if let clustering = TaskMaps.averageLinkage(rows) { findings.clustering[metric, default: [:]][module] = clustering }
-                // (A metric undefined everywhere, grassmann_b of full fine-tuning, is explained by its own warning.)
-                let offDiagonal = rows.enumerated().flatMap { i, row in row.enumerated().filter { $0.offset != i }.map(\.element) }
-                if offDiagonal.contains(where: { !$0.isFinite }) && offDiagonal.contains(where: \.isFinite) {
-                    findings.warnings.append(Warning("maps and ordering of \(metric.id) · \(module) are left out: "
-                                                     + "the layer-mean matrix has undefined entries"))
+                if let clustering = TaskMaps.averageLinkage(rows) {
+                    findings.clustering[metric, default: [:]][module] = mapped.expand(clustering, count: tasks.count)
                 }
             }
+        }
+        // One warning per set of tasks left out for undefined distances, naming where.
+        for (names, places) in undefinedLeftOut.sorted(by: { $0.key.joined() < $1.key.joined() }) {
+            let metrics = DistanceMetric.allCases.filter { metric in places.contains { $0.0 == metric } }.map(\.id)
+            let modules = analysis.modules.filter { module in places.contains { $0.1 == module } }
+            findings.warnings.append(Warning("\(names.joined(separator: ", ")) \(names.count == 1 ? "is" : "are") left out of the maps "
+                                             + "and ordering of \(metrics.joined(separator: ", ")) (\(modules.joined(separator: ", "))): "
+                                             + "\(names.count == 1 ? "its" : "their") distances there are undefined"))
         }
         for module in analysis.modules {
             guard let a = analysis.distances[.grassmann]?[module]?.mean, let b = analysis.distances[.grassmannB]?[module]?.mean else { continue }

@@ -91,10 +91,12 @@ public enum AnalysisFigures {
     }
 
     /// One labelled point per task from 2-D coordinates (a missing second axis is 0).
+    /// Tasks left out of a map (NaN coordinates: see `StudyFindings.leftOutOfMaps`) get no point.
     public static func points(_ coordinates: [[Double]], tasks: [String]) -> [ScatterPoint] {
-        tasks.enumerated().map { index, task in
+        tasks.enumerated().compactMap { index, task in
             let c = coordinates[index]
-            return ScatterPoint(label: task, x: c.first ?? .nan, y: c.count > 1 ? c[1] : 0)
+            let point = ScatterPoint(label: task, x: c.first ?? .nan, y: c.count > 1 ? c[1] : 0)
+            return point.x.isFinite && point.y.isFinite ? point : nil
         }
     }
 

@@ -130,6 +130,23 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertFalse(full.sections.contains { $0.id == "metric-\(DistanceMetric.grassmannB.id)" }, "does not apply to full fine-tuning")
     }
 
+    /// Two copies of one adapter: the summary's closest pair is never the copy, and the map
+    /// captions say who is left out and why.
+    func testCopiesStayOutOfTheFindingsAndCaptionsSaySo() throws {
+        let arguments = ["cola", "mrpc", "rte"].map { AdapterArgument(task: $0, path: ExampleStudy.adapters + "/" + $0) }
+            + [AdapterArgument(task: "rte_copy", path: ExampleStudy.adapters + "/rte")]
+        let analysis = try LoRAStudy.analyze(arguments)
+        let findings = try StudyFindings.compute(analysis, scores: nil)
+        let document = ExampleStudy.document(analysis: analysis, findings: findings)
+        let closest = document.summary.filter { $0.contains("closest tasks") }
+        XCTAssertFalse(closest.isEmpty)
+        XCTAssertTrue(closest.allSatisfy { !$0.contains("rte_copy") }, "\(closest)")
+        let pca = try XCTUnwrap(document.figures.first { $0.name == "pca-cosine-query" })
+        XCTAssertTrue(pca.caption.contains("left out of the map: rte_copy (identical to rte)"), pca.caption)
+        let heatmap = try XCTUnwrap(document.figures.first { $0.name == "heatmap-cosine-query" })
+        XCTAssertTrue(heatmap.caption.contains("left out of the order, placed last: rte_copy (identical to rte)"), heatmap.caption)
+    }
+
     func testMetricsAndWidthSettings() {
         let document = ExampleStudy.document(settings: ReportSettings(title: "Mine", metrics: [.cosine, .grassmann],
                                                                       figureWidth: FigureWidth.singleColumn))

@@ -211,3 +211,50 @@ final class StudyBlocksTests: XCTestCase {
         }
     }
 }
+
+/// Real collections: an untrained adapter or two copies of one adapter leave the maps of the
+/// other tasks as they are.
+final class MappedTasksTests: XCTestCase {
+    let synthetic = repositoryRoot + "/Tests/Fixtures/synthetic"
+    let example = repositoryRoot + "/examples/minilm-glue8/adapters"
+
+    func testAnUntrainedAdapterIsLeftOutOfItsMapsOnly() throws {
+        let names = ["t_r8", "t_r4", "t_zero_b", "t_rankdef"]
+        let analysis = try LoRAStudy.analyze(names.map { AdapterArgument(parsing: synthetic + "/" + $0) })
+        let findings = try StudyFindings.compute(analysis, scores: nil)
+        for module in analysis.modules {
+            for metric in [DistanceMetric.cosine, .grassmann, .grassmannB] {
+                XCTAssertEqual(findings.leftOutOfMaps[metric]?[module], [2], "\(metric.id) · \(module)")
+                let pca = try XCTUnwrap(findings.pca[metric]?[module], "the other tasks keep their map")
+                XCTAssertTrue(pca.coordinates[2].allSatisfy(\.isNaN))
+                XCTAssertTrue([0, 1, 3].allSatisfy { pca.coordinates[$0].allSatisfy(\.isFinite) })
+                XCTAssertEqual(findings.mds[metric]?[module]?.coordinates[2].allSatisfy(\.isNaN), true)
+                XCTAssertEqual(findings.clustering[metric]?[module]?.order.last, 2, "placed last in the ordering")
+            }
+            XCTAssertNil(findings.leftOutOfMaps[.l2]?[module], "l2 is defined for it: it stays on the map")
+            XCTAssertNotNil(findings.pca[.l2]?[module])
+        }
+        let warnings = findings.warnings.map(\.text).filter { $0.contains("left out of the maps") }
+        XCTAssertEqual(warnings, ["t_zero_b is left out of the maps and ordering of cosine, grassmann, grassmann_b "
+                                  + "(\(analysis.modules.joined(separator: ", "))): its distances there are undefined"])
+    }
+
+    func testIdenticalAdaptersAreOneTaskOnTheMaps() throws {
+        let arguments = [AdapterArgument(task: "cola", path: example + "/cola"), AdapterArgument(task: "cola_copy", path: example + "/cola"),
+                         AdapterArgument(task: "mrpc", path: example + "/mrpc"), AdapterArgument(task: "rte", path: example + "/rte")]
+        let analysis = try LoRAStudy.analyze(arguments)
+        let findings = try StudyFindings.compute(analysis, scores: nil)
+        XCTAssertEqual(findings.duplicates, [[0, 1]])
+        XCTAssertEqual(findings.warnings.filter { $0.text.contains("identical updates") }.count, 1, "reported once")
+        XCTAssertFalse(findings.warnings.contains { $0.text.hasPrefix("MDS of") }, "no MDS warnings from the copy")
+        for metric in DistanceMetric.allCases {
+            for module in analysis.modules {
+                XCTAssertEqual(findings.leftOutOfMaps[metric]?[module], [1], "\(metric.id) · \(module)")
+                XCTAssertEqual(findings.clustering[metric]?[module]?.order.count, 4)
+            }
+        }
+        let document = MetricsDocument.json(analysis, findings: findings, tool: ToolInfo())
+        XCTAssertEqual(document["duplicates"], .array([.array([.string("cola"), .string("cola_copy")])]))
+        XCTAssertEqual(document["pca"]?["l2"]?["query"]?["left_out"], .array([.string("cola_copy")]))
+    }
+}
