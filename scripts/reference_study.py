@@ -264,6 +264,51 @@ def has_null(matrix):
     return any(v is None for row in matrix for v in row)
 
 
+def mapped_tasks(tbar):
+    """The tasks a map and ordering place (tvgeo's rule): while some distance among the kept tasks
+    is undefined, leave out the task with the most undefined ones (the last of equals); a lone task
+    whose own distance is undefined is no map either."""
+    kept = list(range(len(tbar)))
+    while len(kept) > 1:
+        undefined = [sum(1 for j in kept if tbar[i][j] is None) for i in kept]
+        worst = max(undefined)
+        if worst == 0:
+            break
+        kept.pop(len(undefined) - 1 - undefined[::-1].index(worst))
+    if len(kept) == 1 and tbar[kept[0]][kept[0]] is None:
+        kept = []
+    return kept
+
+
+def on_mapped_tasks(tbar, tasks, compute, *extra):
+    """`compute` (pca, mds or clustering) on the kept tasks' submatrix, spread back over all tasks:
+    left-out tasks get null coordinates, clustering leaves are task indices (merge k is cluster
+    N + k) and the order lists the left-out tasks last; "left_out" names them when there are any."""
+    n = len(tbar)
+    kept = mapped_tasks(tbar)
+    if not kept:
+        return None
+    sub = [[tbar[i][j] for j in kept] for i in kept]
+    result = compute(sub, *extra)
+    if result is None:
+        return None
+    left_out = [i for i in range(n) if i not in kept]
+    if not left_out:
+        return result
+    if "coordinates" in result:
+        full = [[None, None] for _ in range(n)]
+        for local, task in enumerate(kept):
+            full[task] = result["coordinates"][local]
+        result["coordinates"] = full
+    if "merges" in result:
+        m = len(kept)
+        ident = lambda local: kept[local] if local < m else n + (local - m)
+        result["merges"] = [[ident(a), ident(b), h, size] for a, b, h, size in result["merges"]]
+        result["order"] = [kept[i] for i in result["order"]] + left_out
+    result["left_out"] = [tasks[i] for i in left_out]
+    return result
+
+
 def pca(tbar, diag):
     if has_null(tbar):
         return None
@@ -411,9 +456,9 @@ def study(distances_path, scores_path):
         for module in modules:
             tbar = means[metric][module]
             out["correlations"][metric][module] = correlations(tasks, tbar, delta, self_score)
-            out["pca"][metric][module] = pca(tbar, diag)
-            out["mds"][metric][module] = mds(tbar, diag)
-            out["clustering"][metric][module] = clustering(tbar, diag, checks)
+            out["pca"][metric][module] = on_mapped_tasks(tbar, tasks, pca, diag)
+            out["mds"][metric][module] = on_mapped_tasks(tbar, tasks, mds, diag)
+            out["clustering"][metric][module] = on_mapped_tasks(tbar, tasks, clustering, diag, checks)
     for module in modules:
         g, gb = means["grassmann"][module], means["grassmann_b"][module]
         diffs = [abs(g[i][j] - gb[i][j]) for i in range(len(tasks)) for j in range(len(tasks))

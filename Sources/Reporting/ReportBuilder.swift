@@ -12,6 +12,9 @@ public struct ReportSettings: Sendable {
     public var modules: [String]?
     /// Width of the wide figures in points (heatmaps, profiles); maps take a single column.
     public var figureWidth: Double
+    /// Whether metrics.json is written beside the report: captions and table notes point into it
+    /// only then.
+    public var citesMetricsFile = true
 
     public init(title: String? = nil, metrics: [DistanceMetric] = DistanceMetric.allCases, modules: [String]? = nil,
                 figureWidth: Double = FigureWidth.doubleColumn) {
@@ -31,7 +34,9 @@ public enum ReportBuilder {
         // requested. One that applies is never silently dropped: the study's kernels fill it.
         let metrics = DistanceMetric.applying(to: analysis.kind).filter(settings.metrics.contains)
         let narrow = settings.figureWidth >= 2 * FigureWidth.singleColumn ? FigureWidth.singleColumn : settings.figureWidth
-        let figures = ReportFigures(analysis: analysis, findings: findings, wideWidth: settings.figureWidth, narrowWidth: narrow)
+        let cite = settings.citesMetricsFile
+        let figures = ReportFigures(analysis: analysis, findings: findings, wideWidth: settings.figureWidth, narrowWidth: narrow,
+                                    citesMetricsFile: cite)
         var document = ReportDocument(
             title: settings.title ?? "Task-vector geometry of \(name)",
             subtitle: "\(Wording.count(analysis.tasks.count, "task")) · \(modules.joined(separator: ", ")) · tvgeo \(provenance.toolVersion)",
@@ -51,14 +56,15 @@ public enum ReportBuilder {
         // Summary, with the poster's table when there are scores.
         var summaryBlocks: [ReportBlock] = [.bullets(document.summary)]
         if findings.delta != nil {
-            summaryBlocks.append(.table(add(ReportTables.correlations(findings, tasks: analysis.tasks, modules: modules, metrics: metrics))))
+            summaryBlocks.append(.table(add(ReportTables.correlations(findings, tasks: analysis.tasks, modules: modules, metrics: metrics,
+                                                                      cite: cite))))
         }
         document.sections.append(ReportSection(id: "summary", title: "Summary", blocks: summaryBlocks, startsPage: false))
 
         // Inputs.
         var inputs: [ReportBlock] = [
             .keyValues(inputFacts(analysis, findings, modules: modules)),
-            .table(add(ReportTables.adapters(analysis))),
+            .table(add(ReportTables.adapters(analysis, cite: cite))),
         ]
         let warnings = (analysis.warnings + findings.warnings).map(\.text)
         if !warnings.isEmpty { inputs += [.subheading("Warnings"), .bullets(warnings)] }
@@ -85,7 +91,8 @@ public enum ReportBuilder {
                 if !maps.isEmpty { blocks.append(.figures(maps)) }
                 if let profile = add(figures.layerProfile(metric, module)) { blocks.append(.figures([profile])) }
                 // The matrix itself goes to tables/ only: the annotated heatmap shows its values.
-                _ = add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module))
+                _ = add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module,
+                                               cite: cite))
             }
             document.sections.append(ReportSection(id: "metric-\(metric.id)", title: ReportText.metricTitle(metric), blocks: blocks))
         }
@@ -112,11 +119,12 @@ public enum ReportBuilder {
                            + "For each task i, Spearman's ρ between δ(i, ·) and the distance; the tables give the mean (std) over tasks."),
             ]
             if let name = add(figures.deltaHeatmap()) { blocks.append(.figures([name])) }
-            blocks.append(.table(add(ReportTables.correlationDetails(findings, modules: modules, metrics: metrics))))
+            blocks.append(.table(add(ReportTables.correlationDetails(findings, modules: modules, metrics: metrics, cite: cite))))
             for module in modules {
                 let names = metrics.compactMap { add(figures.deltaScatter($0, module)) }
                 if !names.isEmpty { blocks += [.subheading(module), .figures(names)] }
-                blocks.append(.table(add(ReportTables.correlationsPerTask(findings, tasks: analysis.tasks, module: module, metrics: metrics))))
+                blocks.append(.table(add(ReportTables.correlationsPerTask(findings, tasks: analysis.tasks, module: module, metrics: metrics,
+                                                                          cite: cite))))
             }
             document.sections.append(ReportSection(id: "merge-loss", title: "Merge loss and distances", blocks: blocks))
         }

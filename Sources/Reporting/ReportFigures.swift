@@ -11,23 +11,28 @@ struct ReportFigures {
     /// Width of the wide figures (heatmaps) in points; the maps and plots take the narrow width.
     var wideWidth: Double
     var narrowWidth: Double
+    /// Whether metrics.json is written beside the report, so captions may point into it.
+    var citesMetricsFile = true
+
+    /// " (metrics.json → path)" when metrics.json is written, else "".
+    func cite(_ path: String) -> String { citesMetricsFile ? " (metrics.json → \(path))" : "" }
 
     func heatmap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let layered = analysis.distances[metric]?[module],
               let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth) else { return nil }
         let ordered = findings.clustering[metric]?[module] == nil ? ""
-            : " Tasks in average-linkage order (metrics.json → clustering.\(metric.id).\(module).order)\(leftOut(metric, module, "order"))."
+            : " Tasks in average-linkage order\(cite("clustering.\(metric.id).\(module).order"))\(leftOut(metric, module, "order"))."
         return ReportFigure(name: FigureName.of(.heatmap, metric, module: module), scene: scene,
-                            caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered)) "
-                                     + "(metrics.json → distances.\(metric.id).\(module).mean).\(ordered)")
+                            caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered))"
+                                     + "\(cite("distances.\(metric.id).\(module).mean")).\(ordered)")
     }
 
     func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let scene = AnalysisFigures.pcaMap(metric, module, analysis: analysis, findings: findings, width: narrowWidth,
                                                  title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
         return ReportFigure(name: FigureName.of(.pca, metric, module: module), scene: scene,
-                            caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix "
-                                     + "(metrics.json → pca.\(metric.id).\(module))\(leftOut(metric, module, "map")).")
+                            caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix"
+                                     + "\(cite("pca.\(metric.id).\(module)"))\(leftOut(metric, module, "map")).")
     }
 
     func mdsMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
@@ -41,7 +46,7 @@ struct ReportFigures {
                              subtitle: "classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))", equalAspect: true)
         return ReportFigure(name: FigureName.of(.mds, metric, module: module), scene: map.scene(width: narrowWidth),
                             caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: "
-                                     + "map distances approximate the table's (metrics.json → mds.\(metric.id).\(module))"
+                                     + "map distances approximate the table's\(cite("mds.\(metric.id).\(module)"))"
                                      + "\(leftOut(metric, module, "map")).")
     }
 
@@ -73,8 +78,8 @@ struct ReportFigures {
                                    subtitle: "each task's mean distance to the other tasks, per layer")
         profile.markers = layered.layerIDs.count <= 16
         return ReportFigure(name: FigureName.of(.profile, metric, module: module), scene: profile.scene(width: wideWidth),
-                            caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer "
-                                     + "(metrics.json → distances.\(metric.id).\(module).layers).")
+                            caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer"
+                                     + "\(cite("distances.\(metric.id).\(module).layers")).")
     }
 
     /// The poster's hierarchy view: every pair of tasks as a point, one distance against another.
@@ -94,8 +99,8 @@ struct ReportFigures {
                                         note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [])
             .scene(width: narrowWidth)
         return ReportFigure(name: FigureName.of(.hierarchy, y, x, module: module), scene: scene,
-                            caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances "
-                                     + "(metrics.json → distances.<metric>.\(module).mean); ρ over the pairs.")
+                            caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances"
+                                     + "\(cite("distances.<metric>.\(module).mean")); ρ over the pairs.")
     }
 
     func deltaHeatmap() -> ReportFigure? {
@@ -108,7 +113,7 @@ struct ReportFigures {
                               colorScale: .correlation, annotate: analysis.tasks.count <= 12, decimals: decimals,
                               colorBarTitle: "score(i) − score(Comb(i, j))")
         return ReportFigure(name: FigureName.deltaHeatmap, scene: heatmap.scene(width: wideWidth),
-                            caption: "The loss of task i when its adapter is averaged with j's (metrics.json → delta); hatched: no score.")
+                            caption: "The loss of task i when its adapter is averaged with j's\(cite("delta")); hatched: no score.")
     }
 
     /// δ(i, j) against the layer-mean distance, coloured by the evaluated task.
@@ -136,7 +141,8 @@ struct ReportFigures {
                                         note: note)
             .scene(width: narrowWidth)
         return ReportFigure(name: FigureName.of(.delta, metric, module: module), scene: scene,
-                            caption: "Merge loss against the \(ReportText.shortName(metric)) distance "
-                                     + "(metrics.json → delta, distances.\(metric.id).\(module).mean); ρ: correlations.\(metric.id).\(module).")
+                            caption: "Merge loss against the \(ReportText.shortName(metric)) distance"
+                                     + "\(cite("delta, distances.\(metric.id).\(module).mean"))"
+                                     + (citesMetricsFile ? "; ρ: correlations.\(metric.id).\(module)." : "."))
     }
 }

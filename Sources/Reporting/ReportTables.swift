@@ -6,7 +6,15 @@ import Study
 enum ReportTables {
     /// The poster's table: rows are modules, columns metrics, cells the Spearman ρ between δ(i,j)
     /// and the layer-mean distance as "mean (std)" over tasks; the largest mean of each row bold.
-    static func correlations(_ findings: StudyFindings, tasks: [String], modules: [String], metrics: [DistanceMetric]) -> ReportTable {
+    /// A table's note: "Values: metrics.json → path." (when metrics.json is written beside the
+    /// report) and then `more`; nil when that leaves nothing.
+    static func notes(_ path: String, cite: Bool, _ more: String? = nil) -> String? {
+        let parts = [cite ? "Values: metrics.json → \(path)." : nil, more].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
+    }
+
+    static func correlations(_ findings: StudyFindings, tasks: [String], modules: [String], metrics: [DistanceMetric],
+                             cite: Bool = true) -> ReportTable {
         let rows = modules.map { module -> TableData.Row in
             let summaries = metrics.map { findings.correlations[$0]?[module]?[.spearman] }
             let best = summaries.compactMap { $0?.mean }.max()
@@ -19,13 +27,14 @@ enum ReportTables {
                              caption: "Mean (std) over tasks of the per-task Spearman correlation; best per module in bold.",
                              cornerHeader: "Module", columnHeaders: metrics.map(\.id), rows: rows)
         return ReportTable(name: "correlations", data: data,
-                           notes: "Values: metrics.json → correlations.<metric>.<module>.mean and .std. — : no task has a defined ρ.",
+                           notes: notes("correlations.<metric>.<module>.mean and .std", cite: cite, "— : no task has a defined ρ."),
                            csv: TableCSV.correlations(findings, tasks: tasks, modules: modules, metrics: metrics))
     }
 
     /// Per metric and module: mean, std, the bootstrap interval of the mean, and the pooled ρ of the
     /// relative loss with its p-value.
-    static func correlationDetails(_ findings: StudyFindings, modules: [String], metrics: [DistanceMetric]) -> ReportTable {
+    static func correlationDetails(_ findings: StudyFindings, modules: [String], metrics: [DistanceMetric],
+                                   cite: Bool = true) -> ReportTable {
         var rows: [TableData.Row] = []
         for module in modules {
             for metric in metrics {
@@ -47,11 +56,12 @@ enum ReportTables {
                              columnHeaders: ["mean", "std", "95 % CI", "tasks", "pooled ρ", "pooled p", "pairs"],
                              rows: rows)
         return ReportTable(name: "correlations-detail", data: data,
-                           notes: "Values: metrics.json → correlations.<metric>.<module> (mean, std, ci95, pooled, pooled_p, pooled_n).")
+                           notes: notes("correlations.<metric>.<module> (mean, std, ci95, pooled, pooled_p, pooled_n)", cite: cite))
     }
 
     /// For one module: per task (rows) and metric (columns), Spearman ρ with its p-value.
-    static func correlationsPerTask(_ findings: StudyFindings, tasks: [String], module: String, metrics: [DistanceMetric]) -> ReportTable {
+    static func correlationsPerTask(_ findings: StudyFindings, tasks: [String], module: String, metrics: [DistanceMetric],
+                                    cite: Bool = true) -> ReportTable {
         let rows = tasks.enumerated().map { index, task in
             TableData.Row(header: task, cells: metrics.map { metric in
                 guard let summary = findings.correlations[metric]?[module]?[.spearman] else { return TableData.Cell("—") }
@@ -64,12 +74,13 @@ enum ReportTables {
                                       + "with its two-sided p-value (exact permutation for n ≤ 9).",
                              cornerHeader: "Task", columnHeaders: metrics.map(\.id), rows: rows)
         return ReportTable(name: "correlations-per-task-\(OutputNaming.component(module))", data: data,
-                           notes: "Values: metrics.json → correlations.<metric>.\(module).per_task. "
-                                  + "— : undefined (a constant δ row or fewer than three partners).")
+                           notes: notes("correlations.<metric>.\(module).per_task", cite: cite,
+                                        "— : undefined (a constant δ row or fewer than three partners)."))
     }
 
     /// The layer-mean distance matrix of one metric and module, in task order.
-    static func distances(_ layered: LayeredDistances, tasks: [String], metric: DistanceMetric, module: String) -> ReportTable {
+    static func distances(_ layered: LayeredDistances, tasks: [String], metric: DistanceMetric, module: String,
+                          cite: Bool = true) -> ReportTable {
         let rows = tasks.enumerated().map { i, task in
             TableData.Row(header: task, cells: (0..<tasks.count).map { j in
                 let value = layered.mean[i, j]
@@ -81,12 +92,12 @@ enum ReportTables {
                                       + "(\(ReportText.unit(metric))).",
                              cornerHeader: "", columnHeaders: tasks, rows: rows)
         return ReportTable(name: "distances-\(metric.id)-\(OutputNaming.component(module))", data: data,
-                           notes: "Values: metrics.json → distances.\(metric.id).\(module).mean.",
+                           notes: notes("distances.\(metric.id).\(module).mean", cite: cite),
                            csv: MatrixCSV.text(tasks: tasks, matrix: layered.mean))
     }
 
     /// One row per adapter: what was read.
-    static func adapters(_ analysis: StudyAnalysis) -> ReportTable {
+    static func adapters(_ analysis: StudyAnalysis, cite: Bool = true) -> ReportTable {
         let rows = analysis.adapters.map { adapter in
             TableData.Row(header: adapter.task, cells: [
                 TableData.Cell(adapter.kind),
@@ -102,7 +113,7 @@ enum ReportTables {
         let data = TableData(title: "Adapters", cornerHeader: "Task",
                              columnHeaders: ["kind", "modules", "rank r", "alpha", "layers", "base model"],
                              rows: rows, columnAlignments: [.leading, .leading, .trailing, .trailing, .trailing, .leading])
-        return ReportTable(name: "adapters", data: data, notes: "Values: metrics.json → adapters.")
+        return ReportTable(name: "adapters", data: data, notes: notes("adapters", cite: cite))
     }
 
     static func fixed(_ value: Double) -> String { NumberFormat.fixed(value, decimals: 2, asciiMinus: true) }

@@ -14,7 +14,8 @@ public enum FullFineTuneStudy {
     static let conv1DModules: Set<String> = ["c_attn", "c_proj", "c_fc"]
 
     public static func analyze(base basePath: String, checkpoints arguments: [AdapterArgument], modules requested: [String]?,
-                               subspaceRank: Int, progress: StudyProgress? = nil) throws(ToolError) -> StudyAnalysis {
+                               subspaceRank: Int, subspaceRankGiven: Bool = false,
+                               progress: StudyProgress? = nil) throws(ToolError) -> StudyAnalysis {
         BLASThreads.useSingleThread()
         try AdapterArgument.checkUnique(arguments)
         try StudyBlocks.checkSubspaceRank(subspaceRank)
@@ -35,8 +36,9 @@ public enum FullFineTuneStudy {
                          + "choose with --modules (available: \(available.sorted().joined(separator: ", ")))")
         }
         let blocks = StudyBlocks.sorted(weights.keys.filter { chosen.contains(names[$0.module]!) }, names: names)
-        // k singular vectors of a d_out × d_in matrix exist only up to min(d_out, d_in).
-        if let narrowest = blocks.min(by: { weights[$0]!.shape.min()! < weights[$1]!.shape.min()! }),
+        // k singular vectors of a d_out × d_in matrix exist only up to min(d_out, d_in): a k asked
+        // for must fit (the default is capped at the numerical rank, as SciPy's orth would).
+        if subspaceRankGiven, let narrowest = blocks.min(by: { weights[$0]!.shape.min()! < weights[$1]!.shape.min()! }),
            let size = weights[narrowest]!.shape.min(), subspaceRank > size {
             let shape = weights[narrowest]!.shape.map(String.init).joined(separator: " × ")
             throw .usage("--subspace-rank \(subspaceRank) exceeds the size of \(weights[narrowest]!.name) (\(shape)) in \(basePath); "

@@ -52,7 +52,7 @@ public struct StudyFindings: Sendable {
         var grouped = Set<Int>()
         for i in 0..<count where !grouped.contains(i) {
             let copies = ((i + 1)..<max(count, i + 1)).filter { j in
-                !grouped.contains(j) && l2.values.allSatisfy { $0.layers.allSatisfy { $0[i, j] == 0 } }
+                !grouped.contains(j) && l2.values.allSatisfy { !$0.layers.isEmpty && $0.layers.allSatisfy { $0[i, j] == 0 } }
             }
             guard !copies.isEmpty else { continue }
             groups.append([i] + copies)

@@ -12,6 +12,8 @@ public struct StudyInput: Sendable {
     public var base: String?
     public var modules: [String]?
     public var subspaceRank: Int
+    /// Whether `subspaceRank` was given (then it must fit the weights) rather than the default.
+    public var subspaceRankGiven = false
 
     /// Validates the options that name a study (as given on the command line or in a study file).
     public static func resolve(adapters: [String], name: String?, out: String?, scores: String?, base: String?,
@@ -23,12 +25,14 @@ public struct StudyInput: Sendable {
         if subspaceRank != nil, base == nil {
             throw .usage("--subspace-rank applies to full fine-tuning (with --base); LoRA adapters are compared in their own rank")
         }
-        let subspaceRank = subspaceRank ?? 8
-        try StudyBlocks.checkSubspaceRank(subspaceRank)
+        let rank = subspaceRank ?? 8
+        try StudyBlocks.checkSubspaceRank(rank)
         let modules = modules?.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if let modules, modules.isEmpty { throw .usage("--modules lists no module") }
-        return StudyInput(arguments: arguments, name: name, folder: out ?? "output/\(OutputNaming.component(name))",
-                          scores: scores, base: base, modules: modules, subspaceRank: subspaceRank)
+        var input = StudyInput(arguments: arguments, name: name, folder: out ?? "output/\(OutputNaming.component(name))",
+                               scores: scores, base: base, modules: modules, subspaceRank: rank)
+        input.subspaceRankGiven = subspaceRank != nil
+        return input
     }
 
     /// The kind of task vectors this study compares.
@@ -40,7 +44,8 @@ public struct StudyInput: Sendable {
         let analysis: StudyAnalysis
         if let base {
             analysis = try FullFineTuneStudy.analyze(base: base, checkpoints: arguments, modules: modules,
-                                                     subspaceRank: subspaceRank, progress: progress)
+                                                     subspaceRank: subspaceRank, subspaceRankGiven: subspaceRankGiven,
+                                                     progress: progress)
         } else {
             analysis = try LoRAStudy.analyze(arguments, modules: modules, progress: progress)
         }

@@ -76,8 +76,9 @@ struct Report: ToolCommand {
         let request = try config.map { path throws(ToolError) in try ReportRequest.readConfig(path) }?.overridden(by: commandLine) ?? commandLine
         let input = try request.studyInput()
         let formats = try request.formats.map { list throws(ToolError) in try ReportFormat.parseList(list) } ?? ReportFormat.allCases
-        let settings = ReportSettings(title: request.title, metrics: try ReportRequest.parseMetrics(request.metrics),
+        var settings = ReportSettings(title: request.title, metrics: try ReportRequest.parseMetrics(request.metrics),
                                       modules: nil, figureWidth: try ReportRequest.parseFigureWidth(request.figureWidth))
+        settings.citesMetricsFile = formats.contains(.json)
         let templateSet = formats.contains(.html) ? try ReportTemplateSet.load(override: request.templates) : nil
         try OutputFolder.checkTarget(input.folder, force: force)
         // Every report lays out text with Pango, whatever its formats.

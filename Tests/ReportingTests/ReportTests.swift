@@ -147,6 +147,21 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertTrue(heatmap.caption.contains("left out of the order, placed last: rte_copy (identical to rte)"), heatmap.caption)
     }
 
+    /// Without metrics.json beside the report, no caption or table note points into it.
+    func testWithoutMetricsFileNothingCitesIt() {
+        var settings = ReportSettings()
+        settings.citesMetricsFile = false
+        let document = ExampleStudy.document(settings: settings)
+        XCTAssertFalse(document.figures.isEmpty)
+        for figure in document.figures {
+            XCTAssertFalse(figure.caption.contains("metrics.json"), figure.caption)
+            XCTAssertFalse(figure.caption.contains("  ") || figure.caption.contains(" ."), "spacing: \(figure.caption)")
+        }
+        for table in document.tables { XCTAssertFalse(table.notes?.contains("metrics.json") ?? false, table.notes ?? "") }
+        let cited = ExampleStudy.document()
+        XCTAssertTrue(cited.figures.allSatisfy { $0.caption.contains("(metrics.json → ") }, "by default every caption cites it")
+    }
+
     func testMetricsAndWidthSettings() {
         let document = ExampleStudy.document(settings: ReportSettings(title: "Mine", metrics: [.cosine, .grassmann],
                                                                       figureWidth: FigureWidth.singleColumn))
