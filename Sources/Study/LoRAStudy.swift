@@ -117,6 +117,14 @@ struct BlockPlan {
         var shared = Set(adapters[0].blocks.keys)
         for adapter in adapters.dropFirst() { shared.formIntersection(adapter.blocks.keys) }
         if shared.isEmpty {
+            // Adapters of several base models: name the groups, so the user can split the study.
+            let groups = Self.baseModelGroups(adapters)
+            if groups.count > 1 {
+                let listing = groups.map { "\($0.model) (\($0.tasks.joined(separator: ", ")))" }.joined(separator: "; ")
+                throw .invalidData(file: adapters[0].path, location: nil,
+                                   problem: "these adapters come from \(groups.count) base models that share no LoRA module and layer: "
+                                            + "\(listing); run one study per base model")
+            }
             if adapters.count > 1, let (first, second) = Self.disjointPair(adapters) {
                 throw .invalidData(file: first.path, location: nil,
                                    problem: "shares no LoRA module and layer with \(second.task) (\(second.path)); "
@@ -171,6 +179,21 @@ struct BlockPlan {
     mutating func restrict(to wanted: Set<String>) {
         blocks = blocks.filter { wanted.contains(names[$0.module]!) }
         modules = modules.filter { wanted.contains(names[$0]!) }
+    }
+
+    /// The adapters grouped by `base_model_name_or_path` ("unknown base model" where the config
+    /// does not say), groups in order of their first adapter.
+    static func baseModelGroups(_ adapters: [LoRAAdapter]) -> [(model: String, tasks: [String])] {
+        var groups: [(model: String, tasks: [String])] = []
+        for adapter in adapters {
+            let model = adapter.baseModel ?? "unknown base model"
+            if let index = groups.firstIndex(where: { $0.model == model }) {
+                groups[index].tasks.append(adapter.task)
+            } else {
+                groups.append((model, [adapter.task]))
+            }
+        }
+        return groups
     }
 
     private static func disjointPair(_ adapters: [LoRAAdapter]) -> (LoRAAdapter, LoRAAdapter)? {

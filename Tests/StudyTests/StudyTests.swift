@@ -58,7 +58,9 @@ final class StudyTests: XCTestCase {
         XCTAssertThrowsError(try LoRAStudy.analyze([AdapterArgument(parsing: example + "/cola"),
                                                       AdapterArgument(parsing: data + "/third-party/gpt2/appreviews_gurvineet_epoch1")])) { error in
             XCTAssertEqual((error as? ToolError)?.exitCode, 65)
-            XCTAssertTrue("\(error)".contains("shares no LoRA module and layer with appreviews_gurvineet_epoch1"), "\(error)")
+            XCTAssertTrue("\(error)".contains("these adapters come from 2 base models that share no LoRA module and layer: "
+                                               + "sentence-transformers/all-MiniLM-L6-v2 (cola); gpt2 (appreviews_gurvineet_epoch1); "
+                                               + "run one study per base model"), "\(error)")
         }
         // Same module names and layers, different shapes: a mismatch naming both files.
         let directory = TemporaryDirectory("shapes")
