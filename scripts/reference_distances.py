@@ -317,10 +317,13 @@ def run_study(specs: list[tuple[str, str]], progress=True) -> dict:
         raise SystemExit(f"duplicate task names: {tasks}")
     names = module_names(adapters)
 
-    # analysed blocks: present in every adapter
-    common = set(adapters[0].blocks)
-    for ad in adapters[1:]:
-        common &= set(ad.blocks)
+    # analysed blocks: held by at least two adapters (tvgeo's rule); an adapter without a block
+    # has null distances, norms and ranks there
+    holders: dict[tuple, list[int]] = {}
+    for index, ad in enumerate(adapters):
+        for key in ad.blocks:
+            holders.setdefault(key, []).append(index)
+    common = {key for key, held in holders.items() if len(held) >= 2 or len(adapters) == 1}
     by_module: dict[str, list[tuple[tuple, int]]] = {}
     for stack, inlayer, layer in common:
         by_module.setdefault(names[(stack, inlayer)], []).append(((stack, inlayer, layer), layer))
@@ -338,13 +341,19 @@ def run_study(specs: list[tuple[str, str]], progress=True) -> dict:
         for key, layer in blocks:
             if progress:
                 print(f"  {mod} layer {layer}", file=sys.stderr, flush=True)
-            facs = [ad.blocks[key] for ad in adapters]
-            mats, ranks = block_matrices(facs)
+            held = holders[key]
+            facs = [adapters[i].blocks[key] for i in held]
+            sub, sub_ranks = block_matrices(facs)
+            n = len(adapters)
+            mats = {m: [[None] * n for _ in range(n)] for m in METRICS}
             for m in METRICS:
+                for a, i in enumerate(held):
+                    for b, j in enumerate(held):
+                        mats[m][i][j] = sub[m][a][b]
                 per_layer[m].append(mats[m])
             for ti, t in enumerate(tasks):
                 for g in GRASSMANN_METRICS:
-                    rank_lists[t][g].append(ranks[g][ti])
+                    rank_lists[t][g].append(sub_ranks[g][held.index(ti)] if ti in held else None)
         for m in METRICS:
             distances[m][mod] = {
                 "layer_ids": layer_ids,

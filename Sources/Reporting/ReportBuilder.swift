@@ -174,6 +174,11 @@ public enum ReportBuilder {
         var facts = [KeyValue("tasks", analysis.tasks.joined(separator: ", ")), KeyValue("modules", modules.joined(separator: ", "))]
         let bases = Set(analysis.adapters.compactMap(\.baseModel)).sorted()
         facts.append(KeyValue("base model", bases.isEmpty ? "not given" : bases.joined(separator: ", ")))
+        for module in modules {
+            guard let covered = analysis.moduleTasks[module] else { continue }
+            facts.append(KeyValue("\(module) covers", "\(covered.joined(separator: ", ")) (\(covered.count) of \(analysis.tasks.count) tasks; "
+                                  + "the others have no LoRA factors for it)"))
+        }
         let layers = Set(analysis.adapters.flatMap { $0.modules.flatMap(\.layers) }).count
         facts.append(KeyValue("layers", "\(layers)"))
         if let k = analysis.subspaceRank { facts.append(KeyValue("subspace rank k (full fine-tuning)", "\(k)")) }

@@ -84,7 +84,7 @@ public enum FullFineTuneStudy {
         let count = arguments.count
         let moduleNames = chosen.filter { name in blocks.contains { names[$0.module] == name } }.sorted()
         var distances: [DistanceMetric: [String: LayeredDistances]] = [:]
-        var ranks: [String: [SubspaceKind: [[Int]]]] = [:]
+        var ranks: [String: [SubspaceKind: [[Int?]]]] = [:]
         var norms: [String: [[Double]]] = [:]
         var spectra: [String: [[TaskVectorSpectrum]]] = [:]
         let inapplicable = DistanceMetric.allCases.filter { !DistanceMetric.applying(to: .full).contains($0) }
@@ -99,7 +99,8 @@ public enum FullFineTuneStudy {
             for (metric, value) in layered { distances[metric, default: [:]][name] = value }
             let perAdapter = (0..<count).map { adapter in indices.map { blockResults[$0].spectra[adapter] } }
             spectra[name] = perAdapter
-            ranks[name] = [.delta: perAdapter.map { $0.map(\.k) }, .a: perAdapter.map { $0.map(\.k) }, .b: perAdapter.map { _ in [] }]
+            let k: [[Int?]] = perAdapter.map { $0.map(\.k) }
+            ranks[name] = [.delta: k, .a: k, .b: perAdapter.map { _ in [] }]
             norms[name] = (0..<count).map { adapter in indices.map { blockResults[$0].norms[adapter] } }
             for adapter in 0..<count {
                 let zero = zip(layerIDs, norms[name]![adapter]).filter { $0.1 == 0 }.map(\.0)

@@ -35,10 +35,11 @@ public enum LoRAStudy {
         let results = try ConcurrentWork.map(count: plan.blocks.count, onFailure: .stopClaiming, progress: progress,
                                              makeScratch: { StackedBlock() }) { (index, stacks: inout StackedBlock) throws(ToolError) in
             let key = plan.blocks[index]
-            let pairs = adapters.map { $0.blocks[key]! }
+            let holders = plan.holders[key]!.map { adapters[$0] }
+            let pairs = holders.map { $0.blocks[key]! }
             stacks.reset(outFeatures: pairs[0].outFeatures, inFeatures: pairs[0].inFeatures,
                          ranks: pairs.map(\.rank), scalings: pairs.map(\.scaling))
-            for (i, adapter) in adapters.enumerated() {
+            for (i, adapter) in holders.enumerated() {
                 let columns = stacks.columns(i)
                 let (outFeatures, inFeatures) = (stacks.outFeatures, stacks.inFeatures)
                 try stacks.b.withUnsafeMutableBufferPointer { b throws(ToolError) in
@@ -51,18 +52,18 @@ public enum LoRAStudy {
                     }
                 }
             }
-            return try BlockGeometry.analyze(&stacks)
+            return BlockResult(try BlockGeometry.analyze(&stacks), holders: plan.holders[key]!, count: adapters.count)
         }
         return try assemble(adapters: adapters, plan: plan, results: results, warnings: warnings,
                             keptModules: modules.map(Set.init))
     }
 
-    private static func assemble(adapters: [LoRAAdapter], plan: BlockPlan, results: [BlockGeometryResult],
+    private static func assemble(adapters: [LoRAAdapter], plan: BlockPlan, results: [BlockResult],
                                  warnings initialWarnings: [Warning], keptModules: Set<String>?) throws(ToolError) -> StudyAnalysis {
         var warnings = initialWarnings
         let count = adapters.count
         var distances: [DistanceMetric: [String: LayeredDistances]] = [:]
-        var ranks: [String: [SubspaceKind: [[Int]]]] = [:]
+        var ranks: [String: [SubspaceKind: [[Int?]]]] = [:]
         var norms: [String: [[Double]]] = [:]
         for module in plan.modules {
             let name = plan.names[module]!
@@ -70,7 +71,7 @@ public enum LoRAStudy {
             let layerIDs = indices.map { plan.blocks[$0].layer }
             let layered = try StudyBlocks.layered(.lora, blocks: indices.map { results[$0].distances }, layerIDs: layerIDs, count: count)
             for (metric, value) in layered { distances[metric, default: [:]][name] = value }
-            var moduleRanks: [SubspaceKind: [[Int]]] = [:]
+            var moduleRanks: [SubspaceKind: [[Int?]]] = [:]
             for kind in SubspaceKind.allCases {
                 moduleRanks[kind] = (0..<count).map { adapter in indices.map { results[$0].subspaceRanks[kind]![adapter] } }
             }
@@ -99,24 +100,72 @@ public enum LoRAStudy {
             return AdapterSummary(task: adapter.task, path: adapter.path, weightsPath: adapter.weightsPath, kind: "lora",
                                   baseModel: adapter.baseModel, modules: modules, ignoredTensors: adapter.ignoredTensors)
         }
-        return StudyAnalysis(tasks: adapters.map(\.task), modules: plan.modules.map { plan.names[$0]! }.sorted(),
-                             adapters: summaries, warnings: warnings, distances: distances, subspaceRanks: ranks, norms: norms)
+        var analysis = StudyAnalysis(tasks: adapters.map(\.task), modules: plan.modules.map { plan.names[$0]! }.sorted(),
+                                     adapters: summaries, warnings: warnings, distances: distances, subspaceRanks: ranks, norms: norms)
+        // Modules that some adapters do not have: which tasks each covers.
+        for module in plan.modules {
+            let covering = plan.coverage(of: module)
+            if covering.count < adapters.count { analysis.moduleTasks[plan.names[module]!] = covering.map { adapters[$0].task } }
+        }
+        return analysis
     }
 }
 
-/// The blocks every adapter has, in (module, layer) order, with the checks that need all
-/// adapters at once: equal shapes per block, equal base models, and what is left out.
+/// One block's kernel result over all N adapters: the holders' matrices spread into N×N ones,
+/// NaN (null) for the adapters that do not have the block.
+struct BlockResult: Sendable {
+    var distances: [DistanceMetric: PairMatrix]
+    var norms: [Double]
+    var subspaceRanks: [SubspaceKind: [Int?]]
+
+    init(_ result: BlockGeometryResult, holders: [Int], count: Int) {
+        guard holders.count < count else {
+            distances = result.distances
+            norms = result.norms
+            subspaceRanks = result.subspaceRanks.mapValues { $0.map(Optional.some) }
+            return
+        }
+        distances = result.distances.mapValues { local in
+            var full = PairMatrix(count: count)
+            for (a, i) in holders.enumerated() { for (b, j) in holders.enumerated() { full[i, j] = local[a, b] } }
+            return full
+        }
+        var norms = [Double](repeating: .nan, count: count)
+        for (a, i) in holders.enumerated() { norms[i] = result.norms[a] }
+        self.norms = norms
+        subspaceRanks = result.subspaceRanks.mapValues { local in
+            var full = [Int?](repeating: nil, count: count)
+            for (a, i) in holders.enumerated() { full[i] = local[a] }
+            return full
+        }
+    }
+}
+
+/// The blocks held by at least two adapters, in (module, layer) order, each with the adapters
+/// that hold it, and the checks that need all adapters at once: every pair of adapters shares a
+/// block, equal shapes per block, equal base models, and what is left out.
 struct BlockPlan {
     var blocks: [BlockKey]
     var modules: [ModuleKey]
     var names: [ModuleKey: String]
+    /// The indices of the adapters that hold each block (two or more), ascending.
+    var holders: [BlockKey: [Int]]
+
+    /// The adapters that hold some block of `module`, ascending.
+    func coverage(of module: ModuleKey) -> [Int] {
+        Array(Set(blocks.filter { $0.module == module }.flatMap { holders[$0]! })).sorted()
+    }
 
     init(_ adapters: [LoRAAdapter], warnings: inout [Warning]) throws(ToolError) {
         let names = TensorNaming.moduleNames(for: adapters.flatMap { $0.blocks.keys.map(\.module) })
         self.names = names
-        var shared = Set(adapters[0].blocks.keys)
-        for adapter in adapters.dropFirst() { shared.formIntersection(adapter.blocks.keys) }
-        if shared.isEmpty {
+        var holders: [BlockKey: [Int]] = [:]
+        for (index, adapter) in adapters.enumerated() {
+            for key in adapter.blocks.keys { holders[key, default: []].append(index) }
+        }
+        holders = holders.filter { $0.value.count >= 2 || adapters.count == 1 }
+        // Every pair of adapters must share a block, or some distances could never be defined.
+        if let (first, second) = Self.disjointPair(adapters) {
             // Adapters of several base models: name the groups, so the user can split the study.
             let groups = Self.baseModelGroups(adapters)
             if groups.count > 1 {
@@ -125,45 +174,61 @@ struct BlockPlan {
                                    problem: "these adapters come from \(groups.count) base models that share no LoRA module and layer: "
                                             + "\(listing); run one study per base model")
             }
-            if adapters.count > 1, let (first, second) = Self.disjointPair(adapters) {
-                throw .invalidData(file: first.path, location: nil,
-                                   problem: "shares no LoRA module and layer with \(second.task) (\(second.path)); "
-                                            + "are they adapters of the same model?")
-            }
-            throw .invalidData(file: adapters[0].path, location: nil, problem: "no (module, layer) block is present in every adapter")
+            throw .invalidData(file: first.path, location: nil,
+                               problem: "shares no LoRA module and layer with \(second.task) (\(second.path)); "
+                                        + "are they adapters of the same model?")
         }
-        let blocks = StudyBlocks.sorted(shared, names: names)
+        guard !holders.isEmpty else {
+            throw .invalidData(file: adapters[0].path, location: nil, problem: "no (module, layer) block is present in two adapters")
+        }
+        self.holders = holders
+        let blocks = StudyBlocks.sorted(holders.keys, names: names)
         self.blocks = blocks
         self.modules = Array(Set(blocks.map(\.module))).sorted { names[$0]! < names[$1]! }
 
-        // What is left out, named.
+        // What is left out or covered by only some adapters, named.
         let allModules = Set(adapters.flatMap { $0.blocks.keys.map(\.module) })
         for module in allModules.sorted(by: { names[$0]! < names[$1]! }) {
             let name = names[module]!
-            let missing = adapters.filter { adapter in !adapter.blocks.keys.contains { $0.module == module } }
-            if !missing.isEmpty {
-                warnings.append(Warning("module \(name) is left out: \(missing.map(\.task).joined(separator: ", ")) "
-                                        + "\(missing.count > 1 ? "have" : "has") no LoRA factors for it"))
+            let having = adapters.indices.filter { adapters[$0].blocks.keys.contains { $0.module == module } }
+            guard blocks.contains(where: { $0.module == module }) else {
+                warnings.append(Warning("module \(name) is left out: only \(having.map { adapters[$0].task }.joined(separator: ", ")) "
+                                        + "\(having.count == 1 ? "has" : "have") LoRA factors for it (at the same layers)"))
                 continue
             }
+            let missing = adapters.indices.filter { !having.contains($0) }
+            if !missing.isEmpty {
+                warnings.append(Warning("module \(name) covers \(having.count) of \(adapters.count) adapters: "
+                                        + "\(missing.map { adapters[$0].task }.joined(separator: ", ")) "
+                                        + "\(missing.count > 1 ? "have" : "has") no LoRA factors for it; "
+                                        + "\(missing.count > 1 ? "their" : "its") distances in \(name) are null"))
+            }
             let allLayers = Set(adapters.flatMap { $0.blocks.keys.filter { $0.module == module }.map(\.layer) })
-            let sharedLayers = Set(blocks.filter { $0.module == module }.map(\.layer))
-            let dropped = allLayers.subtracting(sharedLayers).sorted()
+            let keptLayers = Set(blocks.filter { $0.module == module }.map(\.layer))
+            let dropped = allLayers.subtracting(keptLayers).sorted()
             if !dropped.isEmpty {
                 warnings.append(Warning("module \(name): layer\(dropped.count > 1 ? "s" : "") \(dropped.map(String.init).joined(separator: ", ")) "
-                                        + "left out (not present in every adapter)"))
+                                        + "left out (held by fewer than two adapters)"))
+            }
+            for index in having {
+                let lacking = keptLayers.filter { adapters[index].blocks[BlockKey(module: module, layer: $0)] == nil }.sorted()
+                guard !lacking.isEmpty else { continue }
+                warnings.append(Warning("\(adapters[index].task) has no LoRA factors for module \(name) at "
+                                        + "layer\(lacking.count > 1 ? "s" : "") \(lacking.map(String.init).joined(separator: ", ")); "
+                                        + "its distances there are null"))
             }
         }
 
         // Shapes must agree on every shared block.
         for block in blocks {
-            let reference = adapters[0].blocks[block]!
-            for adapter in adapters.dropFirst() {
+            let first = adapters[holders[block]![0]]
+            let reference = first.blocks[block]!
+            for adapter in holders[block]!.dropFirst().map({ adapters[$0] }) {
                 let pair = adapter.blocks[block]!
                 if pair.outFeatures != reference.outFeatures || pair.inFeatures != reference.inFeatures {
                     throw .invalidData(file: adapter.weightsPath, location: pair.bTensor,
                                        problem: "ΔW is \(pair.outFeatures)×\(pair.inFeatures) here "
-                                                + "but \(reference.outFeatures)×\(reference.inFeatures) in \(adapters[0].weightsPath) "
+                                                + "but \(reference.outFeatures)×\(reference.inFeatures) in \(first.weightsPath) "
                                                 + "(\(reference.bTensor)); adapters of different base models cannot be compared")
                 }
             }
@@ -178,6 +243,7 @@ struct BlockPlan {
     /// Keeps only the blocks of the modules named in `wanted`.
     mutating func restrict(to wanted: Set<String>) {
         blocks = blocks.filter { wanted.contains(names[$0.module]!) }
+        holders = holders.filter { wanted.contains(names[$0.key.module]!) }
         modules = modules.filter { wanted.contains(names[$0]!) }
     }
 
@@ -196,9 +262,15 @@ struct BlockPlan {
         return groups
     }
 
+    /// The first pair of adapters (in argument order) that shares no block, or nil.
     private static func disjointPair(_ adapters: [LoRAAdapter]) -> (LoRAAdapter, LoRAAdapter)? {
+        // The usual case, one block that every adapter has, needs no pairwise look.
+        if let first = adapters.first, first.blocks.keys.contains(where: { key in adapters.allSatisfy { $0.blocks[key] != nil } }) {
+            return nil
+        }
+        let keys = adapters.map { Set($0.blocks.keys) }
         for i in adapters.indices {
-            for j in adapters.indices where j > i && Set(adapters[i].blocks.keys).isDisjoint(with: adapters[j].blocks.keys) {
+            for j in adapters.indices where j > i && keys[i].isDisjoint(with: keys[j]) {
                 return (adapters[i], adapters[j])
             }
         }

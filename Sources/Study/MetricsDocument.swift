@@ -25,12 +25,20 @@ public enum MetricsDocument {
             })))
         }
         pairs.append(("distances", .object(distances)))
+        if !analysis.moduleTasks.isEmpty {
+            pairs.append(("module_tasks", .object(analysis.modules.compactMap { module in
+                analysis.moduleTasks[module].map { (module, .array($0.map(JSONValue.string))) }
+            })))
+        }
         pairs.append(("subspace_ranks", .object(analysis.modules.map { module in
             let byKind = analysis.subspaceRanks[module] ?? [:]
             return (module, .object(analysis.tasks.enumerated().map { index, task in
                 // Keyed by the Grassmann metric of each subspace.
                 (task, .object(DistanceMetric.allCases.compactMap { metric in
-                    metric.subspace.map { (metric.id, intArray(byKind[$0]?[index] ?? [])) }
+                    metric.subspace.map { kind -> (String, JSONValue) in
+                        let ranks: [Int?] = byKind[kind]?[index] ?? []
+                        return (metric.id, .array(ranks.map { $0.map(JSONValue.int) ?? .null }))
+                    }
                 }))
             }))
         })))

@@ -39,7 +39,8 @@ public struct StudyAnalysis: Sendable {
     /// metric → module → distances.
     public var distances: [DistanceMetric: [String: LayeredDistances]]
     /// module → subspace kind → per adapter, per layer numerical rank.
-    public var subspaceRanks: [String: [SubspaceKind: [[Int]]]]
+    /// nil where an adapter does not have the block.
+    public var subspaceRanks: [String: [SubspaceKind: [[Int?]]]]
     /// module → per adapter, per layer ‖ΔW‖_F.
     public var norms: [String: [[Double]]]
     /// Full fine-tuning only: module → per checkpoint, per layer, the spectrum of τ.
@@ -48,6 +49,9 @@ public struct StudyAnalysis: Sendable {
     public var subspaceRank: Int? = nil
     /// How the task vectors were obtained; decides which metrics apply.
     public var kind: FineTuningKind = .lora
+    /// The tasks of each module that not every adapter has (the others' distances there are null);
+    /// absent for modules every adapter has.
+    public var moduleTasks: [String: [String]] = [:]
 }
 
 extension StudyAnalysis {

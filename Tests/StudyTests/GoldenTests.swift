@@ -65,7 +65,7 @@ final class GoldenTests: XCTestCase {
             for module in golden.modules {
                 for (taskIndex, task) in golden.tasks.enumerated() {
                     for (key, kind) in [("grassmann", SubspaceKind.delta), ("grassmann_b", .b), ("grassmann_a", .a)] {
-                        let want = ranks[module]?[task]?[key]?.arrayValue?.compactMap(\.intValue)
+                        let want: [Int?]? = ranks[module]?[task]?[key]?.arrayValue?.map(\.intValue)
                         XCTAssertEqual(analysis.subspaceRanks[module]?[kind]?[taskIndex], want, "\(name) ranks \(module) \(task) \(key)",
                                        file: file, line: line)
                     }

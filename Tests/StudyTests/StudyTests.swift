@@ -45,12 +45,43 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(reparsed["distances"]?["cosine"]?["query"]?["mean"]?.arrayValue?[0].arrayValue?[1], .null)
     }
 
-    func testModulesMissingFromSomeAdaptersAreLeftOutWithAWarning() throws {
-        let analysis = try LoRAStudy.analyze([synthetic + "/t_r8", synthetic + "/t_query_only",
-                                              synthetic + "/bare_r8.safetensors"].map(AdapterArgument.init(parsing:)))
-        XCTAssertEqual(analysis.modules, ["query"])
-        XCTAssertTrue(analysis.warnings.contains { $0.text.contains("module value is left out: t_query_only") }, "\(analysis.warnings)")
+    /// A module some adapters lack is analysed over the adapters that have it: its matrices are
+    /// null for the others, metrics.json lists the tasks it covers, and `--modules` accepts it.
+    func testAModuleSomeAdaptersLackIsAnalysedOverTheOthers() throws {
+        let arguments = [synthetic + "/t_r8", synthetic + "/t_query_only", synthetic + "/bare_r8.safetensors", synthetic + "/t_r4"]
+            .map(AdapterArgument.init(parsing:))
+        let analysis = try LoRAStudy.analyze(arguments)
+        XCTAssertEqual(analysis.modules, ["query", "value"])
+        XCTAssertEqual(analysis.moduleTasks, ["value": ["t_r8", "bare_r8", "t_r4"]])
+        XCTAssertTrue(analysis.warnings.contains { $0.text == "module value covers 3 of 4 adapters: t_query_only has no LoRA factors "
+                                                              + "for it; its distances in value are null" }, "\(analysis.warnings)")
         XCTAssertTrue(analysis.warnings.contains { $0.text.contains("bare_r8") && $0.text.contains("scaling s = 1") })
+        let value = try XCTUnwrap(analysis.distances[.l2]?["value"]?.mean)
+        XCTAssertTrue((0..<4).allSatisfy { value[1, $0].isNaN && value[$0, 1].isNaN }, "t_query_only has no value distances")
+        XCTAssertTrue(value[0, 3].isFinite && value[0, 3] > 0)
+        // The same pair over the module's adapters alone gives the same numbers.
+        let alone = try LoRAStudy.analyze([arguments[0], arguments[3]])
+        XCTAssertEqual(alone.distances[.l2]?["value"]?.mean[0, 1] ?? .nan, value[0, 3], accuracy: 1e-12)
+        XCTAssertEqual(analysis.subspaceRanks["value"]?[.b]?[1], [nil, nil, nil])
+        let onlyValue = try LoRAStudy.analyze(arguments, modules: ["value"])
+        XCTAssertEqual(onlyValue.modules, ["value"])
+        let json = MetricsDocument.json(analysis, tool: ToolInfo())
+        XCTAssertEqual(json["module_tasks"]?["value"], .array(["t_r8", "bare_r8", "t_r4"].map(JSONValue.string)))
+    }
+
+    func testAModuleOfOneAdapterIsLeftOut() throws {
+        let directory = TemporaryDirectory("one-module")
+        defer { directory.remove() }
+        var first = AdapterFixture(rank: 1, alpha: 1)
+        first.addModule(layer: 0, module: "query", b: [1, 2], a: [1, 1], outFeatures: 2, inFeatures: 2)
+        first.addModule(layer: 0, module: "value", b: [1, 0], a: [0, 1], outFeatures: 2, inFeatures: 2)
+        var second = AdapterFixture(rank: 1, alpha: 1)
+        second.addModule(layer: 0, module: "query", b: [2, 1], a: [1, 0], outFeatures: 2, inFeatures: 2)
+        let analysis = try LoRAStudy.analyze([first.write(into: directory, name: "a"), second.write(into: directory, name: "b")]
+            .map(AdapterArgument.init(parsing:)))
+        XCTAssertEqual(analysis.modules, ["query"])
+        XCTAssertTrue(analysis.warnings.contains { $0.text.hasPrefix("module value is left out: only a has LoRA factors for it") },
+                      "\(analysis.warnings)")
     }
 
     func testDifferentBaseModelsAreRefusedNamingBothFiles() throws {
