@@ -291,6 +291,9 @@ final class BadInputCatalogueTests: XCTestCase {
         Case("scores: a model that does not fit its task", 65, ["line 6", "model \"cola+sst2\" does not fit task rte"]) { w in
             w.scores(scores + "cola+sst2,rte,0.3\n")
         },
+        Case("scores: a model with a Cyrillic look-alike letter", 65, ["line 6", "model \"cola+rt\\u{0435}\" does not fit task rte"]) { w in
+            w.scores(scores + "cola+rt\u{0435},rte,0.3\n")
+        },
         Case("scores: unterminated quote", 65, ["line 6", "unterminated quoted field"]) { w in
             w.scores(scores + "\"cola,cola,0.3\n")
         },
@@ -336,6 +339,13 @@ final class BadInputCatalogueTests: XCTestCase {
         } check: { metrics in
             let warnings = metrics["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
             XCTAssertTrue(warnings.contains { $0.hasSuffix("did you mean rte instead of rtee?") }, "\(warnings)")
+            XCTAssertEqual(metrics["scores"]?.arrayValue?.count, 4, "the rows about cola and rte")
+        },
+        Accepted(name: "scores naming a task with a Cyrillic look-alike letter",
+                 warnings: ["scores.csv: 2 rows name tasks outside this study (rt\\u{0435}) and are left out; "
+                            + "did you mean rte instead of rt\\u{0435}?"]) { w in
+            w.scores(scores + "rt\u{0435},rt\u{0435},0.5\ncola+rt\u{0435},cola,0.3\n").arguments
+        } check: { metrics in
             XCTAssertEqual(metrics["scores"]?.arrayValue?.count, 4, "the rows about cola and rte")
         },
         Accepted(name: "lora_B all zeros (an untrained adapter)",

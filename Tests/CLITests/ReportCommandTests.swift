@@ -254,6 +254,7 @@ final class ReportSafetyTests: XCTestCase {
             (["--metrics", "euclid"], 64, "unknown metric"),
             (["--figure-width", "huge"], 64, "--figure-width"),
             (["--modules", "nope"], 64, "--modules: no module \"nope\""),
+            (["--modules", "qu\u{0435}ry"], 64, "--modules: no module \"qu\\u{0435}ry\" in these adapters (they share query, value)"),
             (["--templates", "/nonexistent/t"], 66, "/nonexistent/t"),
             (["--config", "/nonexistent/study.json"], 66, "/nonexistent/study.json"),
         ]
