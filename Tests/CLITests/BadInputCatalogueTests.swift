@@ -252,6 +252,17 @@ final class BadInputCatalogueTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             return Built(arguments: [folder, good], file: folder)
         },
+        Case("a full checkpoint folder without --base", 66, ["sst2/adapter_model.safetensors: no such file",
+                                                              "it holds a full checkpoint (model.safetensors); "
+                                                              + "for full fine-tuning pass the base checkpoint with --base"]) { w in
+            let checkpoint = repositoryRoot + "/Tests/Fixtures/real/minilm-fullft/sst2"
+            return Built(arguments: [checkpoint, good], file: checkpoint)
+        },
+        Case("a sharded checkpoint folder without --base", 66, ["it holds a full checkpoint (model.safetensors.index.json)",
+                                                                 "pass the base checkpoint with --base"]) { w in
+            w.write("sharded/model.safetensors.index.json", text: "{\"weight_map\": {}}\n")
+            return Built(arguments: [w.path + "/sharded", good], file: w.path + "/sharded")
+        },
         Case("a FIFO given as the adapter", 66, ["is not a regular file"]) { w in
             let fifo = w.path + "/pipe.safetensors"
             guard mkfifo(fifo, 0o644) == 0 else { throw SkipCase(reason: "mkfifo failed (errno \(errno))") }
