@@ -92,7 +92,10 @@ struct Report: ToolCommand {
         step.finish()
         try OutputFolder.write(files, to: input.folder, force: force)
         if !quiet {
-            if let table = AnalysisSummary.correlationTable(analysis, findings: findings) { print(table.drop { $0 == "\n" }) }
+            // The columns --metrics chose; the rows are the analysed modules (--modules filters the analysis).
+            if let table = AnalysisSummary.correlationTable(analysis, findings: findings, metrics: settings.metrics) {
+                print(table.drop { $0 == "\n" })
+            }
             for line in document.summary { print("• " + line) }
             let seconds = Date().timeIntervalSince(started)
             let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count

@@ -248,6 +248,23 @@ final class ReportSafetyTests: XCTestCase {
         XCTAssertEqual(metrics["modules"], .array([.string("value")]))
     }
 
+    /// The console's correlation table shows the metrics --metrics chose (in canonical order),
+    /// for the modules --modules kept, the best of each row marked among them.
+    func testConsoleTableShowsOnlyTheChosenMetricsAndModules() throws {
+        let scores = ReportCommandTests.example + "/scores.csv"
+        let result = try runTVGeo(["report"] + adapters + ["--scores", scores, "--out", directory.path + "/chosen", "--formats", "json",
+                                                          "--metrics", "grassmann,cosine", "--modules", "value"], in: directory.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let header = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("module ") }, result.stdout)
+        XCTAssertEqual(lines[header].split(separator: " "), ["module", "cosine", "grassmann"], result.stdout)
+        XCTAssertTrue(lines[header + 1].hasPrefix("value "), result.stdout)
+        XCTAssertEqual(lines[header + 1].split(separator: " ", omittingEmptySubsequences: true).count, 5, "value, then 2 × \"mean (std)\"")
+        XCTAssertTrue(lines[header + 1].contains("*"), "the best of the chosen metrics is marked: \(lines[header + 1])")
+        XCTAssertTrue(lines[header + 2].hasPrefix("• "), "no other module row: \(result.stdout)")
+        XCTAssertFalse(result.stdout.contains("grassmann_b") || result.stdout.contains("—"), result.stdout)
+    }
+
     func testOptionErrorsAreUsageErrorsAndWriteNothing() throws {
         let cases: [([String], Int32, String)] = [
             (["--formats", "docx"], 64, "unknown report format"),
