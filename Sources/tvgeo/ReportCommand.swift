@@ -79,6 +79,7 @@ struct Report: ToolCommand {
         let settings = ReportSettings(title: request.title, metrics: try ReportRequest.parseMetrics(request.metrics),
                                       modules: nil, figureWidth: try ReportRequest.parseFigureWidth(request.figureWidth))
         let templateSet = formats.contains(.html) ? try ReportTemplateSet.load(override: request.templates) : nil
+        for warning in templateSet?.warnings ?? [] { printError("tvgeo: warning: \(warning.text)") }
         try OutputFolder.checkTarget(input.folder, force: force)
         // Every report lays out text with Pango, whatever its formats.
         try requireGraphicsLibraries()

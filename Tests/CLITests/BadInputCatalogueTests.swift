@@ -323,6 +323,11 @@ final class BadInputCatalogueTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             return Built(arguments: [examples + "/cola", good, "--scores", path], file: path)
         },
+        // --- report templates (--templates DIR)
+        Case("a template with an unclosed section", 65, ["my-templates/section.mustache: line 3, column 7: unclosed section \"figures\""]) { w in
+            w.write("my-templates/section.mustache", text: "<section>\n  <h2>{{title}}</h2>\n  <ul>{{#figures}}<li>{{name}}</li>\n</section>\n")
+            return Built(arguments: [examples + "/cola", good, "--templates", "my-templates"], file: "my-templates/section.mustache")
+        },
     ] }
 
     /// Legal inputs: they must succeed (exit 0), warn on stderr and show it in `metrics.json`.

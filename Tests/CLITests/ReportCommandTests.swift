@@ -265,6 +265,24 @@ final class ReportSafetyTests: XCTestCase {
         XCTAssertFalse(result.stdout.contains("grassmann_b") || result.stdout.contains("—"), result.stdout)
     }
 
+    /// --templates DIR: a template that does not parse is one line naming the file, line and
+    /// column (exit 65); a file tvgeo does not use is a warning with the closest name.
+    func testTemplateFolderProblemsOnTheCommandLine() throws {
+        directory.write("my-templates/section.mustache", text: "<section>\n  <h2>{{title}}</h2>\n  <ul>{{#figures}}<li>{{name}}</li>\n")
+        let broken = try runTVGeo(["report", adapters[0], adapters[1], "--out", "never", "--templates", "my-templates"], in: directory.path)
+        XCTAssertEqual(broken.status, 65, broken.stderr)
+        XCTAssertEqual(broken.stderr, "tvgeo: error: my-templates/section.mustache: line 3, column 7: unclosed section \"figures\"\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/never"))
+
+        try FileManager.default.moveItem(atPath: directory.path + "/my-templates/section.mustache",
+                                         toPath: directory.path + "/my-templates/secton.mustache")
+        let misspelt = try runTVGeo(["report", "-q", adapters[0], adapters[1], "--out", "out", "--formats", "html",
+                                     "--templates", "my-templates"], in: directory.path)
+        XCTAssertEqual(misspelt.status, 0, misspelt.stderr)
+        XCTAssertEqual(misspelt.stderr, "tvgeo: warning: my-templates/secton.mustache is not a template tvgeo uses "
+                       + "(did you mean section.mustache?); known: report, section, block, figure, table (.mustache), style.css\n")
+    }
+
     func testOptionErrorsAreUsageErrorsAndWriteNothing() throws {
         let cases: [([String], Int32, String)] = [
             (["--formats", "docx"], 64, "unknown report format"),
