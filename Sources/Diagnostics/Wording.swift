@@ -22,9 +22,44 @@ public enum Wording {
         return editDistance(word.lowercased(), name.lowercased()) <= limit
     }
 
-    /// " (did you mean X?)" for the closest candidate, or "".
+    /// " (did you mean X?)" for the closest candidate, or "". X is shown as `escaped` shows it.
     public static func didYouMean(_ word: String, among candidates: [String]) -> String {
-        closest(to: word, among: candidates).map { " (did you mean \($0)?)" } ?? ""
+        closest(to: word, among: candidates).map { " (did you mean \(escaped($0))?)" } ?? ""
+    }
+
+    /// A user-given name (a task, module, metric, subcommand, file) as a message shows it, so that
+    /// two names that read the same are told apart: unchanged unless it mixes ASCII letters with
+    /// characters outside ASCII (a Cyrillic `е` for `e`, an invisible U+200B, an en dash for a
+    /// hyphen); then each non-ASCII scalar is written `\u{XXXX}` (upper-case hex, at least four
+    /// digits): `cola+rtе` (Cyrillic е) is shown `cola+rt\u{0435}`. A name with no ASCII letter
+    /// (`情感`, `τ₁`) is shown as is. Control characters are left alone here: `ToolError.message`
+    /// and `Warning` escape them in the whole line.
+    public static func escaped(_ name: String) -> String {
+        func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.generalCategory == .control }
+        let scalars = name.unicodeScalars
+        guard scalars.contains(where: { $0.isASCII && $0.properties.isAlphabetic }),
+              scalars.contains(where: { !$0.isASCII && !isControl($0) }) else { return name }
+        var out = ""
+        for scalar in scalars {
+            if scalar.isASCII || isControl(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else {
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}"
+            }
+        }
+        return out
+    }
+
+    /// `name` in double quotes as `escaped` shows it, a `"` or `\` of the name written `\"` or `\\`
+    /// (so a name can neither close the quotes early nor pass for a `\u{…}` escape).
+    public static func quoted(_ name: String) -> String {
+        var text = ""
+        for scalar in name.unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { text += "\\" }
+            text.unicodeScalars.append(scalar)
+        }
+        return "\"" + escaped(text) + "\""
     }
 
     /// The optimal-string-alignment distance between two strings, over characters.

@@ -141,7 +141,7 @@ public struct ReportRequest: Sendable, Equatable {
         for name in names.map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
             guard let metric = DistanceMetric(id: name.lowercased()) else {
                 let suggestion = Wording.didYouMean(name, among: DistanceMetric.allCases.map(\.id))
-                throw .usage("unknown metric \"\(name)\"\(suggestion) (use \(DistanceMetric.idList))")
+                throw .usage("unknown metric \(Wording.quoted(name))\(suggestion) (use \(DistanceMetric.idList))")
             }
             if !chosen.contains(metric) { chosen.append(metric) }
         }

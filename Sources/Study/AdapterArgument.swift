@@ -66,7 +66,7 @@ public struct AdapterArgument: Equatable, Sendable {
         var seen: [String: String] = [:]
         for argument in arguments {
             if let other = seen[argument.task] {
-                throw .usage("task name \"\(argument.task)\" is given twice (\(other) and \(argument.path)); name them with name=path")
+                throw .usage("task name \(Wording.quoted(argument.task)) is given twice (\(other) and \(argument.path)); name them with name=path")
             }
             seen[argument.task] = argument.path
         }

@@ -41,11 +41,13 @@ public enum AnalysisSummary {
         return lines.joined(separator: "\n")
     }
 
-    /// The poster's table: rows are modules, columns metrics, cells Spearman "mean (std)" over
-    /// tasks, the best (largest mean) of each row marked with *.
-    public static func correlationTable(_ analysis: StudyAnalysis, findings: StudyFindings) -> String? {
-        guard findings.delta != nil else { return nil }
-        let metrics = DistanceMetric.allCases
+    /// The poster's table: rows are the analysed modules, columns `metrics` (in the order given;
+    /// `report --metrics` passes its choice, `analyze` all), cells Spearman "mean (std)" over
+    /// tasks, the best (largest mean) of each row among these columns marked with *. Nil without
+    /// scores (no δ) or without a metric.
+    public static func correlationTable(_ analysis: StudyAnalysis, findings: StudyFindings,
+                                        metrics: [DistanceMetric] = DistanceMetric.allCases) -> String? {
+        guard findings.delta != nil, !metrics.isEmpty else { return nil }
         let width = 15
         func pad(_ text: String) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
         var lines = ["", "Spearman ρ between δ(i,j) and the layer-mean distance, mean (std) over tasks; * best per module",

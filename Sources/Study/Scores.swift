@@ -78,7 +78,8 @@ public struct ScoreTable: Sendable {
             // One key per host and partner, whatever the order written.
             let key = task + "\u{0}" + (partner.map { "+" + $0 } ?? "")
             if let first = seen[key] {
-                throw .invalidData(file: path, location: location, problem: "duplicate score for \(model) on \(task) (first on line \(first))")
+                throw .invalidData(file: path, location: location,
+                                   problem: "duplicate score for \(Wording.escaped(model)) on \(Wording.escaped(task)) (first on line \(first))")
             }
             seen[key] = record.line
             let foreign = ([task] + (partner.map { [$0] } ?? [])).filter { !known.contains($0) }
@@ -96,7 +97,8 @@ public struct ScoreTable: Sendable {
             guard !rows.isEmpty else {
                 throw .invalidData(file: path, location: nil,
                                    problem: (one ? "its one row is not" : "none of its \(outside.count) rows is") + " about this study's tasks "
-                                            + "(\(tasks.joined(separator: ", "))) alone: \(one ? "it names" : "they name") \(outside.listing)"
+                                            + "(\(tasks.map(Wording.escaped).joined(separator: ", "))) alone: "
+                                            + "\(one ? "it names" : "they name") \(outside.listing)"
                                             + "\(hint); is this the scores file of another study?")
             }
             table.warnings.append(Warning("\(path): \(outside.count) row\(one ? " names" : "s name") tasks outside this study "
@@ -115,13 +117,16 @@ public struct ScoreTable: Sendable {
         if model.hasSuffix("+" + task) { candidates.append(String(model.dropLast(task.count + 1))) }
         candidates.removeAll { $0.isEmpty || $0 == task }
         if let partner = candidates.first(where: known.contains) ?? candidates.first { return partner }
+        // Names as messages show them (look-alike letters as code points).
+        let (shownModel, shownTask) = (Wording.escaped(model), Wording.escaped(task))
         if known.contains(model) {
-            throw ScoreRowProblem(text: "model \(model) is evaluated on \(task); a single adapter's score must be on its own task")
+            throw ScoreRowProblem(text: "model \(shownModel) is evaluated on \(shownTask); a single adapter's score must be on its own task")
         }
         if Self.splitMerge(model, known: known) != nil {
-            throw ScoreRowProblem(text: "merge \(model) is evaluated on \(task), which is neither of its tasks")
+            throw ScoreRowProblem(text: "merge \(shownModel) is evaluated on \(shownTask), which is neither of its tasks")
         }
-        throw ScoreRowProblem(text: "model \"\(model)\" does not fit task \(task): expected \(task) itself or a merge \(task)+other or other+\(task)")
+        throw ScoreRowProblem(text: "model \(Wording.quoted(model)) does not fit task \(shownTask): expected \(shownTask) itself "
+                                    + "or a merge \(shownTask)+other or other+\(shownTask)")
     }
 
     /// `i+j` split at the `+` where both sides are tasks (task names may contain `+`).
@@ -184,16 +189,16 @@ struct OutsideRows {
         for name in foreign where !names.contains(name) { names.append(name) }
     }
 
-    /// The first `listed` names, then "…" when there are more.
+    /// The first `listed` names (as `Wording.escaped` shows them), then "…" when there are more.
     var listing: String {
-        (names.prefix(Self.listed) + (names.count > Self.listed ? ["…"] : [])).joined(separator: ", ")
+        (names.prefix(Self.listed).map(Wording.escaped) + (names.count > Self.listed ? ["…"] : [])).joined(separator: ", ")
     }
 
     /// "cola instead of cloa, rte instead of rtee" for every unknown name (listed or not) that is
     /// a likely typo of a study task (see `Wording.isLikelyTypo`); nil when there is none.
     func suggestions(tasks: [String]) -> String? {
         let pairs = names.compactMap { name -> String? in
-            Wording.closest(to: name, among: tasks).map { "\($0) instead of \(name)" }
+            Wording.closest(to: name, among: tasks).map { "\(Wording.escaped($0)) instead of \(Wording.escaped(name))" }
         }
         return pairs.isEmpty ? nil : pairs.joined(separator: ", ")
     }

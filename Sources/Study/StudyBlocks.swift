@@ -19,8 +19,8 @@ enum StudyBlocks {
         guard let requested else { return available }
         let unknown = requested.filter { !available.contains($0) }
         guard unknown.isEmpty else {
-            throw .usage("--modules: no module \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) in \(source) "
-                         + "(\(having) \(available.sorted().joined(separator: ", ")))")
+            throw .usage("--modules: no module \(unknown.map(Wording.quoted).joined(separator: ", ")) in \(source) "
+                         + "(\(having) \(available.sorted().map(Wording.escaped).joined(separator: ", ")))")
         }
         return requested
     }

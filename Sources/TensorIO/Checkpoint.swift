@@ -11,6 +11,14 @@ public final class Checkpoint: Sendable {
     private let owners: [String: any TensorSource]
     public let files: [any TensorSource]
 
+    /// The files that make a folder a checkpoint, in the order they are looked for.
+    public static let folderFiles = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
+
+    /// The name of the first of `folderFiles` that is a regular file in `folder`; nil when none is.
+    public static func file(inFolder folder: String) -> String? {
+        folderFiles.first { FileKind.of(folder + "/" + $0) == .regular }
+    }
+
     public init(path: String) throws(ToolError) {
         self.path = path
         switch FileKind.of(path) {
@@ -21,8 +29,7 @@ public final class Checkpoint: Sendable {
         case .regular:
             files = [try Self.open(path)]
         case .directory:
-            let candidates = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
-            guard let found = candidates.first(where: { FileKind.of(path + "/" + $0) == .regular }) else {
+            guard let found = Self.file(inFolder: path) else {
                 throw .missingInput(path: path + "/model.safetensors",
                                     problem: "no such file (nor model.safetensors.index.json, pytorch_model.bin or its index); "
                                              + "is \(path) a model folder?")

@@ -75,6 +75,11 @@ public final class LoRAAdapter: Sendable {
                 throw .missingInput(path: file, problem: "is a directory, expected a \(file == bin ? ".bin" : ".safetensors") file")
             }
             guard hasSafetensors || FileKind.of(bin) == .regular else {
+                if !hasConfig, let checkpoint = Checkpoint.file(inFolder: path) {
+                    throw .missingInput(path: safetensors,
+                                        problem: "no such file; \(path) is not a PEFT adapter folder: it holds a full checkpoint "
+                                                 + "(\(checkpoint)); for full fine-tuning pass the base checkpoint with --base")
+                }
                 throw .missingInput(path: safetensors,
                                     problem: hasConfig
                                         ? "no such file (the folder has adapter_config.json but neither adapter_model.safetensors "

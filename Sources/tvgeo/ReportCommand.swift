@@ -80,6 +80,7 @@ struct Report: ToolCommand {
                                       modules: nil, figureWidth: try ReportRequest.parseFigureWidth(request.figureWidth))
         settings.citesMetricsFile = formats.contains(.json)
         let templateSet = formats.contains(.html) ? try ReportTemplateSet.load(override: request.templates) : nil
+        for warning in templateSet?.warnings ?? [] { printError("tvgeo: warning: \(warning.text)") }
         try OutputFolder.checkTarget(input.folder, force: force)
         // Every report lays out text with Pango, whatever its formats.
         try requireGraphicsLibraries()
@@ -93,7 +94,10 @@ struct Report: ToolCommand {
         step.finish()
         try OutputFolder.write(files, to: input.folder, force: force)
         if !quiet {
-            if let table = AnalysisSummary.correlationTable(analysis, findings: findings) { print(table.drop { $0 == "\n" }) }
+            // The columns --metrics chose; the rows are the analysed modules (--modules filters the analysis).
+            if let table = AnalysisSummary.correlationTable(analysis, findings: findings, metrics: settings.metrics) {
+                print(table.drop { $0 == "\n" })
+            }
             for line in document.summary { print("• " + line) }
             let seconds = Date().timeIntervalSince(started)
             let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count

@@ -43,7 +43,7 @@ extension TVGeo {
             Foundation.exit(64)
         }
         guard !first.hasPrefix("-"), !names.contains(first) else { return }
-        exitWithError(.usage("unknown subcommand \"\(first)\"\(Wording.didYouMean(first, among: names)) "
+        exitWithError(.usage("unknown subcommand \(Wording.quoted(first))\(Wording.didYouMean(first, among: names)) "
                              + "(subcommands: \(names.dropLast().joined(separator: ", ")); see tvgeo --help)"))
     }
 }

@@ -252,6 +252,17 @@ final class BadInputCatalogueTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             return Built(arguments: [folder, good], file: folder)
         },
+        Case("a full checkpoint folder without --base", 66, ["sst2/adapter_model.safetensors: no such file",
+                                                              "it holds a full checkpoint (model.safetensors); "
+                                                              + "for full fine-tuning pass the base checkpoint with --base"]) { w in
+            let checkpoint = repositoryRoot + "/Tests/Fixtures/real/minilm-fullft/sst2"
+            return Built(arguments: [checkpoint, good], file: checkpoint)
+        },
+        Case("a sharded checkpoint folder without --base", 66, ["it holds a full checkpoint (model.safetensors.index.json)",
+                                                                 "pass the base checkpoint with --base"]) { w in
+            w.write("sharded/model.safetensors.index.json", text: "{\"weight_map\": {}}\n")
+            return Built(arguments: [w.path + "/sharded", good], file: w.path + "/sharded")
+        },
         Case("a FIFO given as the adapter", 66, ["is not a regular file"]) { w in
             let fifo = w.path + "/pipe.safetensors"
             guard mkfifo(fifo, 0o644) == 0 else { throw SkipCase(reason: "mkfifo failed (errno \(errno))") }
@@ -291,6 +302,9 @@ final class BadInputCatalogueTests: XCTestCase {
         Case("scores: a model that does not fit its task", 65, ["line 6", "model \"cola+sst2\" does not fit task rte"]) { w in
             w.scores(scores + "cola+sst2,rte,0.3\n")
         },
+        Case("scores: a model with a Cyrillic look-alike letter", 65, ["line 6", "model \"cola+rt\\u{0435}\" does not fit task rte"]) { w in
+            w.scores(scores + "cola+rt\u{0435},rte,0.3\n")
+        },
         Case("scores: unterminated quote", 65, ["line 6", "unterminated quoted field"]) { w in
             w.scores(scores + "\"cola,cola,0.3\n")
         },
@@ -308,6 +322,11 @@ final class BadInputCatalogueTests: XCTestCase {
             let path = w.path + "/scores.csv"
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             return Built(arguments: [examples + "/cola", good, "--scores", path], file: path)
+        },
+        // --- report templates (--templates DIR)
+        Case("a template with an unclosed section", 65, ["my-templates/section.mustache: line 3, column 7: unclosed section \"figures\""]) { w in
+            w.write("my-templates/section.mustache", text: "<section>\n  <h2>{{title}}</h2>\n  <ul>{{#figures}}<li>{{name}}</li>\n</section>\n")
+            return Built(arguments: [examples + "/cola", good, "--templates", "my-templates"], file: "my-templates/section.mustache")
         },
     ] }
 
@@ -336,6 +355,13 @@ final class BadInputCatalogueTests: XCTestCase {
         } check: { metrics in
             let warnings = metrics["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
             XCTAssertTrue(warnings.contains { $0.hasSuffix("did you mean rte instead of rtee?") }, "\(warnings)")
+            XCTAssertEqual(metrics["scores"]?.arrayValue?.count, 4, "the rows about cola and rte")
+        },
+        Accepted(name: "scores naming a task with a Cyrillic look-alike letter",
+                 warnings: ["scores.csv: 2 rows name tasks outside this study (rt\\u{0435}) and are left out; "
+                            + "did you mean rte instead of rt\\u{0435}?"]) { w in
+            w.scores(scores + "rt\u{0435},rt\u{0435},0.5\ncola+rt\u{0435},cola,0.3\n").arguments
+        } check: { metrics in
             XCTAssertEqual(metrics["scores"]?.arrayValue?.count, 4, "the rows about cola and rte")
         },
         Accepted(name: "lora_B all zeros (an untrained adapter)",

@@ -248,12 +248,48 @@ final class ReportSafetyTests: XCTestCase {
         XCTAssertEqual(metrics["modules"], .array([.string("value")]))
     }
 
+    /// The console's correlation table shows the metrics --metrics chose (in canonical order),
+    /// for the modules --modules kept, the best of each row marked among them.
+    func testConsoleTableShowsOnlyTheChosenMetricsAndModules() throws {
+        let scores = ReportCommandTests.example + "/scores.csv"
+        let result = try runTVGeo(["report"] + adapters + ["--scores", scores, "--out", directory.path + "/chosen", "--formats", "json",
+                                                          "--metrics", "grassmann,cosine", "--modules", "value"], in: directory.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let header = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("module ") }, result.stdout)
+        XCTAssertEqual(lines[header].split(separator: " "), ["module", "cosine", "grassmann"], result.stdout)
+        XCTAssertTrue(lines[header + 1].hasPrefix("value "), result.stdout)
+        XCTAssertEqual(lines[header + 1].split(separator: " ", omittingEmptySubsequences: true).count, 5, "value, then 2 × \"mean (std)\"")
+        XCTAssertTrue(lines[header + 1].contains("*"), "the best of the chosen metrics is marked: \(lines[header + 1])")
+        XCTAssertTrue(lines[header + 2].hasPrefix("• "), "no other module row: \(result.stdout)")
+        XCTAssertFalse(result.stdout.contains("grassmann_b") || result.stdout.contains("—"), result.stdout)
+    }
+
+    /// --templates DIR: a template that does not parse is one line naming the file, line and
+    /// column (exit 65); a file tvgeo does not use is a warning with the closest name.
+    func testTemplateFolderProblemsOnTheCommandLine() throws {
+        directory.write("my-templates/section.mustache", text: "<section>\n  <h2>{{title}}</h2>\n  <ul>{{#figures}}<li>{{name}}</li>\n")
+        let broken = try runTVGeo(["report", adapters[0], adapters[1], "--out", "never", "--templates", "my-templates"], in: directory.path)
+        XCTAssertEqual(broken.status, 65, broken.stderr)
+        XCTAssertEqual(broken.stderr, "tvgeo: error: my-templates/section.mustache: line 3, column 7: unclosed section \"figures\"\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/never"))
+
+        try FileManager.default.moveItem(atPath: directory.path + "/my-templates/section.mustache",
+                                         toPath: directory.path + "/my-templates/secton.mustache")
+        let misspelt = try runTVGeo(["report", "-q", adapters[0], adapters[1], "--out", "out", "--formats", "html",
+                                     "--templates", "my-templates"], in: directory.path)
+        XCTAssertEqual(misspelt.status, 0, misspelt.stderr)
+        XCTAssertEqual(misspelt.stderr, "tvgeo: warning: my-templates/secton.mustache is not a template tvgeo uses "
+                       + "(did you mean section.mustache?); known: report, section, block, figure, table (.mustache), style.css\n")
+    }
+
     func testOptionErrorsAreUsageErrorsAndWriteNothing() throws {
         let cases: [([String], Int32, String)] = [
             (["--formats", "docx"], 64, "unknown report format"),
             (["--metrics", "euclid"], 64, "unknown metric"),
             (["--figure-width", "huge"], 64, "--figure-width"),
             (["--modules", "nope"], 64, "--modules: no module \"nope\""),
+            (["--modules", "qu\u{0435}ry"], 64, "--modules: no module \"qu\\u{0435}ry\" in these adapters (they share query, value)"),
             (["--templates", "/nonexistent/t"], 66, "/nonexistent/t"),
             (["--config", "/nonexistent/study.json"], 66, "/nonexistent/study.json"),
         ]

@@ -100,7 +100,58 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertThrowsError(try ReportTemplateSet.load(override: directory.path)) { error in
             let error = error as! ToolError
             XCTAssertEqual(error.exitCode, 65)
-            XCTAssertTrue(error.message.hasPrefix(broken), error.message)
+            XCTAssertEqual(error.message, broken + ": line 1, column 1: unclosed section \"rows\"")
         }
+    }
+
+    /// A template that does not parse is named with the line and column of the tag at fault and
+    /// the problem in words (not the parser's type names).
+    func testTemplateSyntaxErrorsNameLineColumnAndProblem() {
+        let badName = "tag not closed after its name: expected }} (a name holds ASCII letters, digits and . _ - ? *)"
+        let cases: [(text: String, message: String)] = [
+            ("<section>\n  <h2>{{title}}</h2>\n  <div>{{#figures}}\n  {{>figure}}\n</section>\n",
+             "line 3, column 8: unclosed section \"figures\""),
+            ("{{#a}}\n{{#b}}\n{{/a}}\n", "line 3, column 1: closing tag for \"a\", but the open section is \"b\" (line 2, column 1)"),
+            ("{{#a}}{{/a}}\n  {{/b}}\n", "line 2, column 3: closing tag for \"b\", but no section is open"),
+            ("text\n{{^empty}}\r\n{{#x}}{{/x}}\r\n", "line 2, column 1: unclosed section \"empty\""),
+            ("{{=<% %>=}}\n<%#rows%>{{#ignored}}\n", "line 2, column 1: unclosed section \"rows\""),
+            ("{{! a comment {{#not-a-section}} }}\n{{#s}}\n", "line 2, column 1: unclosed section \"s\""),
+            ("ok\n  x {{name\n", "line 2, column 5: a tag opened here is never closed (no }} after it)"),
+            ("{{foo bar}}\n", "line 1, column 7: " + badName),
+            ("{{#r\u{0435}ws}}{{/r\u{0435}ws}}\n", "line 1, column 5: " + badName),
+        ]
+        for (text, message) in cases {
+            let directory = TemporaryDirectory()
+            defer { directory.remove() }
+            let file = directory.write("section.mustache", text: text)
+            XCTAssertThrowsError(try ReportTemplateSet.load(override: directory.path), text.debugDescription) { error in
+                let error = error as! ToolError
+                XCTAssertEqual(error.exitCode, 65, text.debugDescription)
+                XCTAssertEqual(error.message, file + ": " + message, text.debugDescription)
+            }
+        }
+    }
+
+    /// A file of the --templates folder that tvgeo does not use is a warning, with the closest
+    /// name when it looks like a typo; the templates it does use still load.
+    func testUnknownTemplateFilesWarn() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        directory.write("figure.mustache", text: "<div>{{name}}</div>\n")
+        directory.write("secton.mustache", text: "x\n")
+        directory.write("style.scss", text: "x\n")
+        directory.write("t\u{0430}ble.mustache", text: "x\n")
+        directory.write("notes.txt", text: "x\n")
+        directory.write(".DS_Store", text: "x")
+        try FileManager.default.createDirectory(atPath: directory.path + "/images", withIntermediateDirectories: true)
+        let templates = try ReportTemplateSet.load(override: directory.path + "/")
+        let known = "known: report, section, block, figure, table (.mustache), style.css"
+        XCTAssertEqual(templates.warnings.map(\.text), [
+            directory.path + "/notes.txt is not a template tvgeo uses; " + known,
+            directory.path + "/secton.mustache is not a template tvgeo uses (did you mean section.mustache?); " + known,
+            directory.path + "/style.scss is not a template tvgeo uses (did you mean style.css?); " + known,
+            directory.path + "/t\\u{0430}ble.mustache is not a template tvgeo uses (did you mean table.mustache?); " + known,
+        ])
+        XCTAssertEqual(try ReportTemplateSet.load().warnings, [], "the defaults alone: no warning")
     }
 }

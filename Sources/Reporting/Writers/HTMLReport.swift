@@ -9,24 +9,37 @@ import ReportTemplates
 public struct ReportTemplateSet: Sendable {
     /// Template names the report uses; `report` is the page, the others are partials.
     public static let names = ["report", "section", "block", "figure", "table"]
+    /// Every file name a templates folder may hold: the templates and the style sheet.
+    public static let fileNames = names.map { $0 + ".mustache" } + ["style.css"]
     public var library: MustacheLibrary
     /// The style sheet, inlined into the page.
     public var style: String
+    /// One per file of the `--templates` folder that tvgeo does not use (a misspelt
+    /// `secton.mustache` would otherwise be ignored without a word), in name order.
+    public var warnings: [Warning] = []
 
+    /// The defaults, each replaced by the file of the same name in `override` when it has one.
+    /// A missing `override` is exit 66, a file there is exit 64; a template that is not UTF-8 or
+    /// not valid Mustache is exit 65, naming the file and, for a syntax error, the line and column
+    /// (`my-templates/section.mustache: line 3, column 7: unclosed section "figures"`). Other files
+    /// in `override` (hidden ones and folders aside) are named in `warnings`.
     public static func load(override: String? = nil) throws(ToolError) -> ReportTemplateSet {
         guard let defaults = ReportTemplates.defaultDirectory?.path else {
             throw .internalError("the default report templates are missing (the tvgeo_ReportTemplates.resources bundle is not beside the binary)")
         }
+        var warnings: [Warning] = []
         if let override {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: override, isDirectory: &isDirectory) else {
                 throw .missingInput(path: override, problem: "the templates folder does not exist")
             }
             guard isDirectory.boolValue else { throw .usage("--templates must be a folder of .mustache files (\(override) is a file)") }
+            warnings = unusedFiles(in: override)
         }
-        func read(_ file: String) throws(ToolError) -> String {
+        /// The file's path (in `override` when it is there, else in the defaults) and its text.
+        func read(_ file: String) throws(ToolError) -> (path: String, text: String) {
             for folder in [override, defaults].compactMap({ $0 }) {
-                let path = folder + "/" + file
+                let path = joined(folder, file)
                 guard FileManager.default.fileExists(atPath: path) else { continue }
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw .missingInput(path: path, problem: "cannot read the template")
@@ -34,22 +47,49 @@ public struct ReportTemplateSet: Sendable {
                 guard let text = String(validating: data, as: UTF8.self) else {
                     throw .invalidData(file: path, location: nil, problem: "the template is not valid UTF-8")
                 }
-                return text
+                return (path, text)
             }
             throw .internalError("the default template \(file) is missing from \(defaults)")
         }
         var library = MustacheLibrary()
         for name in names {
-            let file = name + ".mustache"
-            let text = try read(file)
+            let (path, text) = try read(name + ".mustache")
             do {
                 try library.register(text, named: name)
             } catch {
-                let folder = override.map { FileManager.default.fileExists(atPath: $0 + "/" + file) ? $0 : defaults } ?? defaults
-                throw .invalidData(file: folder + "/" + file, location: nil, problem: "not a valid Mustache template: \(error)")
+                let syntax = MustacheSyntaxProblem(error, text: text)
+                throw .invalidData(file: path, location: syntax.location, problem: syntax.problem)
             }
         }
-        return ReportTemplateSet(library: library, style: try read("style.css"))
+        return ReportTemplateSet(library: library, style: try read("style.css").text, warnings: warnings)
+    }
+
+    /// A warning for each file of `folder` that is not one of `fileNames`, with a did-you-mean
+    /// for a likely typo (`secton.mustache`, `Section.mustache`, `section.html`). Hidden files and
+    /// folders are passed over; an unreadable folder gives no warning (reading the templates
+    /// themselves reports it).
+    static func unusedFiles(in folder: String) -> [Warning] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let stems = fileNames.map { ($0 as NSString).deletingPathExtension }
+        let known = names.joined(separator: ", ") + " (.mustache), style.css"
+        return entries.sorted().compactMap { entry in
+            var isDirectory: ObjCBool = false
+            guard !entry.hasPrefix("."), !fileNames.contains(entry),
+                  FileManager.default.fileExists(atPath: joined(folder, entry), isDirectory: &isDirectory), !isDirectory.boolValue
+            else { return nil }
+            // The whole name first (a typo), else the name without its extension (a wrong extension).
+            let stem = (entry as NSString).deletingPathExtension
+            let byStem = stems.firstIndex { $0.lowercased() == stem.lowercased() }
+                ?? Wording.closest(to: stem, among: stems).flatMap { stems.firstIndex(of: $0) }
+            let suggestion = Wording.closest(to: entry, among: fileNames) ?? byStem.map { fileNames[$0] }
+            let hint = suggestion.map { " (did you mean \($0)?)" } ?? ""
+            return Warning("\(joined(folder, Wording.escaped(entry))) is not a template tvgeo uses\(hint); known: \(known)")
+        }
+    }
+
+    /// `folder/file`, without a doubled slash when the folder was given with a trailing one.
+    private static func joined(_ folder: String, _ file: String) -> String {
+        folder.hasSuffix("/") ? folder + file : folder + "/" + file
     }
 }
 
