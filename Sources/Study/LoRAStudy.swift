@@ -15,7 +15,17 @@ public enum LoRAStudy {
         // Adapters are read and validated on all cores; a failure is reported for the first bad
         // argument in command-line order, whichever thread saw it first.
         let adapters = try ConcurrentWork.map(count: arguments.count, onFailure: .runAllThenFirstInOrder) { index throws(ToolError) in
-            try LoRAAdapter(task: arguments[index].task, path: arguments[index].path)
+            do throws(ToolError) {
+                return try LoRAAdapter(task: arguments[index].task, path: arguments[index].path)
+            } catch {
+                // A full checkpoint where an adapter was expected: the study can take it with --base.
+                let path = arguments[index].path
+                if case .missingInput(let file, let problem) = error, FileKind.of(path + "/adapter_config.json") != .regular,
+                   Checkpoint.file(inFolder: path) != nil {
+                    throw .missingInput(path: file, problem: problem + "; for full fine-tuning pass the base checkpoint with --base")
+                }
+                throw error
+            }
         }
         return try analyze(adapters, modules: modules, progress: progress)
     }

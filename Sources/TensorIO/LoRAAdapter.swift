@@ -78,7 +78,7 @@ public final class LoRAAdapter: Sendable {
                 if !hasConfig, let checkpoint = Checkpoint.file(inFolder: path) {
                     throw .missingInput(path: safetensors,
                                         problem: "no such file; \(path) is not a PEFT adapter folder: it holds a full checkpoint "
-                                                 + "(\(checkpoint)); for full fine-tuning pass the base checkpoint with --base")
+                                                 + "(\(checkpoint)), not LoRA factors")
                 }
                 throw .missingInput(path: safetensors,
                                     problem: hasConfig

@@ -253,7 +253,7 @@ final class BadInputCatalogueTests: XCTestCase {
             return Built(arguments: [folder, good], file: folder)
         },
         Case("a full checkpoint folder without --base", 66, ["sst2/adapter_model.safetensors: no such file",
-                                                              "it holds a full checkpoint (model.safetensors); "
+                                                              "it holds a full checkpoint (model.safetensors), not LoRA factors; "
                                                               + "for full fine-tuning pass the base checkpoint with --base"]) { w in
             let checkpoint = repositoryRoot + "/Tests/Fixtures/real/minilm-fullft/sst2"
             return Built(arguments: [checkpoint, good], file: checkpoint)
