@@ -65,6 +65,7 @@ extension StudyAnalysis {
         copy.subspaceRanks = subspaceRanks.filter { keep.contains($0.key) }
         copy.norms = norms.filter { keep.contains($0.key) }
         copy.spectra = spectra.filter { keep.contains($0.key) }
+        copy.moduleTasks = moduleTasks.filter { keep.contains($0.key) }
         copy.adapters = adapters.map { adapter in
             var adapter = adapter
             adapter.modules = adapter.modules.filter { keep.contains($0.name) }
