@@ -8,10 +8,11 @@ manifest.json; every merge in it is checked). For each merge it
 
   * parses adapter_config.json with the installed PEFT (`PeftConfig.from_pretrained`: older
     releases refuse unknown keys) and reads the weights with `peft.utils.load_peft_weights`;
-  * recomputes the merge from the host and partner recorded in tvgeo-merge.json (and warns when
-    their SHA-256 no longer match):
+  * recomputes the merge from the host and partner recorded in tvgeo-merge.json (safetensors or
+    PyTorch .bin; and warns when their SHA-256 no longer match):
       comb  lora_A, lora_B == (x_i + x_j) * 0.5 computed by torch in the host's dtype, bit for bit;
-      cat   s'·B'·A' == (ΔW_i + ΔW_j) / 2, with s' from the written config by PEFT's rules;
+      cat   s'·B'·A' == (ΔW_i + ΔW_j) / 2, with s' from the written config by PEFT's rules; a module
+            only one adapter adapts (origin "host only" / "partner only") == that adapter's ΔW;
       svd   s'·B'·A' == the best rank-r_i approximation of (ΔW_i + ΔW_j) / 2 (dense SVD), and the
             recorded truncation error;
   * checks that every other tensor is the host's, same dtype, bit for bit;
@@ -60,6 +61,17 @@ def main() -> int:
             print(f"ok   {label}")
     print(f"{len(folders) - failures} of {len(folders)} merges agree with PEFT")
     return 1 if failures else 0
+
+
+def load_raw(path: str) -> dict:
+    """{tensor name: tensor} of a .safetensors file or a PyTorch checkpoint (.bin, .pt, .pth)."""
+    if path.endswith((".bin", ".pt", ".pth")):
+        import torch
+
+        return torch.load(path, map_location="cpu", weights_only=True)
+    from safetensors.torch import load_file
+
+    return load_file(path)
 
 
 def merge_folders(out_dir: str) -> list[str]:
@@ -113,14 +125,14 @@ def load_adapter(path: str):
     """(config or None, {tensor name: tensor}) of a PEFT folder or a bare .safetensors file."""
     from peft import PeftConfig
     from peft.utils import load_peft_weights
-    from safetensors.torch import load_file
 
     if os.path.isdir(path):
         return PeftConfig.from_pretrained(path), load_peft_weights(path, device="cpu")
     folder = os.path.dirname(path)
-    if os.path.basename(path) == "adapter_model.safetensors" and os.path.exists(os.path.join(folder, "adapter_config.json")):
-        return PeftConfig.from_pretrained(folder), load_file(path)
-    return None, load_file(path)
+    if os.path.basename(path) in ("adapter_model.safetensors", "adapter_model.bin") and os.path.exists(
+            os.path.join(folder, "adapter_config.json")):
+        return PeftConfig.from_pretrained(folder), load_raw(path)
+    return None, load_raw(path)
 
 
 def deltas(config, tensors) -> dict:
@@ -165,9 +177,11 @@ def check_merge(folder: str, base_model: str | None) -> list[str]:
     host_config, host = load_adapter(record["host"]["path"])
     partner_config, partner = load_adapter(record["partner"]["path"])
 
-    host_raw = load_file(record["host"]["files"][-1]["path"])
-    if set(raw) != set(host_raw):
-        problems.append(f"tensor names differ from the host's: {sorted(set(raw) ^ set(host_raw))}")
+    host_raw = load_raw(record["host"]["files"][-1]["path"])
+    # The host's names, plus (cat) the factors of modules only the partner adapts.
+    added = {block[factor] for block in record["blocks"] if block.get("origin") == "partner only" for factor in ("lora_A", "lora_B")}
+    if set(raw) != set(host_raw) | added:
+        problems.append(f"tensor names differ from the host's: {sorted(set(raw) ^ (set(host_raw) | added))}")
     for name, tensor in host_raw.items():
         if name in raw and raw[name].dtype != tensor.dtype:
             problems.append(f"{name}: dtype {raw[name].dtype}, the host's is {tensor.dtype}")
@@ -198,10 +212,14 @@ def check_merge(folder: str, base_model: str | None) -> list[str]:
 
     d_host, d_partner, d_merged = deltas(host_config, host), deltas(partner_config, partner), deltas(config, merged)
     errors = {block["module_path"]: block.get("truncation_error") for block in record["blocks"]}
+    origins = {block["module_path"]: block.get("origin", "both") for block in record["blocks"]}
     for path, delta in sorted(d_merged.items()):
-        average = (d_host[path] + d_partner[path]) / 2
+        if origins.get(path) in ("host only", "partner only"):
+            average = d_host[path] if origins[path] == "host only" else d_partner[path]
+        else:
+            average = (d_host[path] + d_partner[path]) / 2
         scale = average.abs().max().item() or 1.0
-        if method == "cat":
+        if method == "cat" or origins.get(path) != "both":
             target = average
         else:
             rank = scaling(host_config, path)[0]
@@ -243,7 +261,10 @@ def check_with_model(folder: str, base_model: str, config, raw) -> list[str]:
     if task.endswith("SEQ_CLS"):
         heads = [t for n, t in raw.items() if module_path(n) is None and n.endswith("weight") and t.dim() == 2]
         if heads:
+            # The adapter brings its own head (modules_to_save): a base saved with another label
+            # count loads with a fresh head of this size.
             kwargs["num_labels"] = min(h.shape[0] for h in heads)
+            kwargs["ignore_mismatched_sizes"] = True
         model = transformers.AutoModelForSequenceClassification.from_pretrained(base_model, **kwargs)
     elif task.endswith("CAUSAL_LM"):
         model = transformers.AutoModelForCausalLM.from_pretrained(base_model)
@@ -252,10 +273,12 @@ def check_with_model(folder: str, base_model: str, config, raw) -> list[str]:
     peft_model = PeftModel.from_pretrained(model, folder)
     problems = []
     checked = 0
+    created = set()
     for name, module in peft_model.named_modules():
         if not hasattr(module, "lora_A") or "default" not in getattr(module, "lora_A", {}):
             continue
         path = name.removeprefix("base_model.model.")
+        created.add(path)
         rank, expected_scaling = scaling(config, path)
         if abs(module.scaling["default"] - expected_scaling) > 1e-12:
             problems.append(f"{path}: PEFT scaling {module.scaling['default']}, expected {expected_scaling}")
@@ -267,6 +290,11 @@ def check_with_model(folder: str, base_model: str, config, raw) -> list[str]:
         checked += 1
     if checked == 0:
         problems.append("PeftModel.from_pretrained created no LoRA layers")
+    # Every LoRA module of the file must have become a LoRA layer (a module missing from
+    # target_modules would be left out with no more than a warning).
+    missing = sorted({parsed[0] for parsed in map(module_path, raw) if parsed} - created)
+    if missing:
+        problems.append(f"PEFT created no LoRA layer for {missing}")
     return problems
 
 

@@ -53,6 +53,10 @@ public final class LoRAAdapter: Sendable {
 
     public var baseModel: String? { config?.baseModel }
 
+    /// The tensor file behind the adapter (`weightsPath`), as read: a `SafetensorsFile`, or a
+    /// `TorchCheckpoint` for `.bin`, `.pt` and `.pth`. Its other tensors (classifier heads) are read here.
+    public var tensorFile: any TensorSource { file }
+
     /// Loads `path` (a folder or a `.safetensors` file) under the task name `task`.
     public init(task: String, path: String) throws(ToolError) {
         self.task = task

@@ -12,6 +12,9 @@ public protocol TensorSource: AnyObject, Sendable {
     /// Converts the tensor straight into `destination` (exactly its elements); `.columnMajor` needs 2-D.
     func copyMatrix(_ name: String, into destination: UnsafeMutableBufferPointer<Double>,
                     layout: SafetensorsFile.DestinationLayout) throws(ToolError)
+    /// The tensor's elements in its dtype's little-endian encoding, row-major and contiguous (any
+    /// dtype, nothing converted): what a safetensors file stores for it.
+    func rawBytes(_ name: String) throws(ToolError) -> [UInt8]
 }
 
 extension SafetensorsFile: TensorSource {}

@@ -111,6 +111,45 @@ public final class TorchCheckpoint: TensorSource, @unchecked Sendable {
         try copy(position, into: destination, layout: layout)
     }
 
+    /// The view's elements in row-major order, each `dtype.byteSize` little-endian bytes as stored
+    /// (any dtype, integers and bools included): the bytes a safetensors file holds for the tensor.
+    /// Strided views are gathered element by element; bounds were checked at load.
+    public func rawBytes(_ name: String) throws(ToolError) -> [UInt8] {
+        guard let position = index[name] else {
+            throw .invalidData(file: path, location: name, problem: "no such tensor")
+        }
+        let view = views[position]
+        guard let base = file.bytes.baseAddress, let entry = storages[view.storageKey] else {
+            throw .internalError("\(path): \(name): storage \(view.storageKey) is not mapped")
+        }
+        let size = view.dtype.byteSize, count = view.elementCount
+        var out = [UInt8](repeating: 0, count: count * size)
+        let start = UnsafeRawPointer(base + entry.lowerBound)
+        out.withUnsafeMutableBytes { destination in
+            guard count > 0, let target = destination.baseAddress else { return }
+            if view.isContiguous {
+                target.copyMemory(from: start + view.storageOffset * size, byteCount: count * size)
+                return
+            }
+            var counter = [Int](repeating: 0, count: view.shape.count)
+            var element = view.storageOffset
+            for k in 0..<count {
+                (target + k * size).copyMemory(from: start + element * size, byteCount: size)
+                var dimension = view.shape.count - 1
+                while dimension >= 0 {
+                    counter[dimension] += 1
+                    element += view.strides[dimension]
+                    if counter[dimension] < view.shape[dimension] { break }
+                    element -= view.strides[dimension] * view.shape[dimension]
+                    counter[dimension] = 0
+                    dimension -= 1
+                }
+            }
+        }
+        file.release(tensors[position].byteRange)
+        return out
+    }
+
     private func copy(_ position: Int, into out: UnsafeMutableBufferPointer<Double>,
                       layout: SafetensorsFile.DestinationLayout) throws(ToolError) {
         let view = views[position]

@@ -13,13 +13,20 @@ struct Merge: ToolCommand {
         tvgeo merge [--method comb|cat|svd] HOST PARTNER --out DIR writes DIR/adapter_config.json, \
         DIR/adapter_model.safetensors and DIR/tvgeo-merge.json: HOST's LoRA tensors replaced by the merge, \
         HOST's other tensors (classifier heads) and tensor names kept, loadable with PeftModel.from_pretrained. \
+        Adapter folders may hold adapter_model.safetensors or adapter_model.bin; the merge is always written as safetensors. \
         comb: lora_A = (A_i + A_j)/2, lora_B = (B_i + B_j)/2 (equal ranks and scalings; HOST's config unchanged). \
-        cat: the exact average (dW_i + dW_j)/2 at rank r_i + r_j (scaling 1; r, lora_alpha and patterns rewritten). \
-        svd: that average truncated to HOST's rank (HOST's config unchanged; the truncation error is recorded).
-        tvgeo merge --all-pairs ADAPTER... --out DIR writes DIR/<host>+<partner>/ for every ordered pair and \
-        DIR/manifest.json and DIR/manifest.csv (host, partner, folder, method).
-        Exit codes: 0 success, 64 usage error, 65 invalid input data (different modules or shapes, comb with \
-        different ranks or scalings), 66 input missing or unreadable, 70 internal error, 73 output cannot be written.
+        cat: the exact average (dW_i + dW_j)/2 at rank r_i + r_j (scaling 1; r, lora_alpha and patterns rewritten); \
+        a module only one adapter adapts is kept as it is (with a warning). \
+        svd: that average truncated to HOST's rank (HOST's config unchanged; the truncation error is recorded). \
+        An adapter whose update is zero in every block (untrained) is merged with a warning.
+        tvgeo merge --all-pairs ADAPTER... --out DIR writes DIR/<host>+<partner>/ for every ordered pair that the \
+        method can merge, and DIR/manifest.json and DIR/manifest.csv (host, partner, folder, method, status, reason), \
+        which also list the pairs skipped (different modules, layers or shapes; comb: different ranks or scalings) \
+        with their reasons; one warning counts them. The run succeeds (exit 0) when at least one pair was written \
+        and nothing else failed; when no pair can be merged it stops with exit 65 and the first pair's reason.
+        Exit codes: 0 success, 64 usage error, 65 invalid input data (comb or svd with different modules, different \
+        layers or shapes, comb with different ranks or scalings; --all-pairs: no pair can be merged), 66 input missing \
+        or unreadable, 70 internal error, 73 output cannot be written.
         """
     )
 
@@ -29,7 +36,7 @@ struct Merge: ToolCommand {
     @Flag(help: "Merge every ordered pair of the adapters into DIR/<host>+<partner>/ and write a manifest.")
     var allPairs = false
 
-    @Argument(help: "HOST PARTNER (PEFT adapter folders, optionally as name=path), or with --all-pairs any number of adapters.")
+    @Argument(help: "HOST PARTNER (PEFT adapter folders, .safetensors or .bin, optionally as name=path), or with --all-pairs any number of adapters.")
     var adapters: [String] = []
 
     @Option(help: "Output folder: the merged adapter folder, or with --all-pairs the folder of all merges.")
@@ -48,14 +55,21 @@ struct Merge: ToolCommand {
         if allPairs {
             guard arguments.count >= 2 else { throw .usage("--all-pairs needs at least two adapters") }
             var warnings: [Warning] = []
-            let entries = try MergeRunner.runAllPairs(arguments, method: method, out: out, force: force) { done, total, entry, pairWarnings in
+            let result = try MergeRunner.runAllPairs(arguments, method: method, out: out, force: force) { done, total, entry, pairWarnings in
                 for warning in pairWarnings where !warnings.contains(warning) { warnings.append(warning) }
                 if !quiet { print("  [\(done)/\(total)] \(entry.folder)") }
             }
             for warning in warnings { printError("tvgeo: warning: \(warning.text)") }
+            let skipped = result.skipped
+            if !skipped.isEmpty {
+                let named = skipped.prefix(3).map { "\($0.host)+\($0.partner)" }.joined(separator: ", ") + (skipped.count > 3 ? ", …" : "")
+                printError("tvgeo: warning: \(skipped.count) of \(Wording.count(result.rows.count, "ordered pair")) skipped (\(named)): "
+                           + "\(method.rawValue) cannot merge them; each is listed with its reason in \(out)/manifest.json and manifest.csv")
+            }
             if !quiet {
-                print("wrote \(entries.count) \(method.rawValue) merges of \(arguments.count) adapters into \(out)/ (manifest.json, manifest.csv) "
-                      + "in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+                let skippedNote = skipped.isEmpty ? "" : "\(skipped.count) skipped; "
+                print("wrote \(Wording.count(result.merges.count, method.rawValue + " merge")) of \(arguments.count) adapters into \(out)/ "
+                      + "(\(skippedNote)manifest.json, manifest.csv) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             }
             return
         }

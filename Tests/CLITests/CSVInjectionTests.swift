@@ -122,13 +122,13 @@ final class CSVInjectionTests: XCTestCase {
         let result = try run(["merge", "--all-pairs", "--quiet", "--out", out, "--"] + adapters(["=1+1", "+x", "-x"]))
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try text(out + "/manifest.csv"), """
-            host,partner,folder,method
-            '=1+1,'+x,_1_1+_x,comb
-            '=1+1,'-x,_1_1+-x,comb
-            '+x,'=1+1,_x+_1_1,comb
-            '+x,'-x,_x+-x,comb
-            '-x,'=1+1,'-x+_1_1,comb
-            '-x,'+x,'-x+_x,comb
+            host,partner,folder,method,status,reason
+            '=1+1,'+x,_1_1+_x,comb,written,
+            '=1+1,'-x,_1_1+-x,comb,written,
+            '+x,'=1+1,_x+_1_1,comb,written,
+            '+x,'-x,_x+-x,comb,written,
+            '-x,'=1+1,'-x+_1_1,comb,written,
+            '-x,'+x,'-x+_x,comb,written,
 
             """)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/-x+_1_1/adapter_model.safetensors"))
@@ -140,6 +140,26 @@ final class CSVInjectionTests: XCTestCase {
         let second = directory.path + "/pairs-at"
         let at = try run(["merge", "--all-pairs", "--quiet", "--method", "cat", "--out", second, "--"] + adapters(["@x", "plain"]))
         XCTAssertEqual(at.status, 0, at.stderr)
-        XCTAssertEqual(try text(second + "/manifest.csv"), "host,partner,folder,method\n'@x,plain,_x+plain,cat\nplain,'@x,plain+_x,cat\n")
+        XCTAssertEqual(try text(second + "/manifest.csv"),
+                       "host,partner,folder,method,status,reason\n'@x,plain,_x+plain,cat,written,\nplain,'@x,plain+_x,cat,written,\n")
+
+        // Skipped pairs (comb, ranks 2 and 3) keep the prefix on their names; the reason is text too.
+        var rank3 = AdapterFixture(rank: 3, alpha: 6)
+        var random = SeededRandom(seed: 14)
+        for layer in 0..<2 {
+            for module in ["query", "value"] {
+                rank3.addModule(layer: layer, module: module, b: random.gaussians(8 * 3), a: random.gaussians(3 * 8),
+                                outFeatures: 8, inFeatures: 8)
+            }
+        }
+        let third = directory.path + "/pairs-skipped"
+        let skipped = try run(["merge", "--all-pairs", "--quiet", "--out", third, "--"]
+                              + adapters(["=1+1", "-y"]) + ["@r3=" + rank3.write(into: directory, name: "rank3")])
+        XCTAssertEqual(skipped.status, 0, skipped.stderr)
+        let rows = try text(third + "/manifest.csv").split(separator: "\n").map(String.init)
+        XCTAssertEqual(rows.count, 7)
+        XCTAssertEqual(rows[1], "'=1+1,'-y,_1_1+-y,comb,written,")
+        XCTAssertTrue(rows[2].hasPrefix("'=1+1,'@r3,,comb,skipped,"), rows[2])
+        XCTAssertEqual(rows.filter { $0.contains(",skipped,") }.count, 4)
     }
 }

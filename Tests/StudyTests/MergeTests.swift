@@ -233,10 +233,162 @@ final class MergeTests: XCTestCase {
         }
     }
 
+    // MARK: cat with different module sets
+
+    func isQuery(_ key: BlockKey) -> Bool { key.module.path.last == "query" }
+
+    func testCatKeepsAModuleOnlyTheHostAdaptsAsItIs() throws {
+        // Host: query and value, rank 2, alpha 4 (s = 2); partner: query only, rank 3, alpha 3, rsLoRA (s = √3).
+        let both = fixture("both", rank: 2, alpha: 4, seed: 81, extraConfig: [("rank_pattern", .object([])), ("alpha_pattern", .object([]))])
+        let queryOnly = fixture("query-only", rank: 3, alpha: 3, seed: 82, extraConfig: [("use_rslora", .bool(true)),
+                                                                                      ("target_modules", .array([.string("query")]))],
+                                modules: ["query"])
+        let out = directory.path + "/kept-host"
+        let merged = try MergeRunner.run(host: AdapterArgument(parsing: both), partner: AdapterArgument(parsing: queryOnly), method: .cat, out: out)
+        XCTAssertEqual(merged.keptModules, [KeptModule(module: "value", origin: .hostOnly, task: "both", layers: [0, 1])])
+        XCTAssertTrue(merged.warnings.contains { $0.text.hasPrefix("cat: module value is adapted by the host both only (not by query-only); "
+                                                                    + "its LoRA factors are kept as they are at layers 0, 1") }, "\(merged.warnings)")
+        let (dHost, dPartner, dMerged) = (try deltas(both), try deltas(queryOnly), try deltas(out))
+        XCTAssertEqual(dMerged.count, 4)
+        for (key, delta) in dMerged {
+            let expected = isQuery(key) ? average(dHost[key]!, dPartner[key]!) : dHost[key]!
+            XCTAssertLessThan(relativeDifference(delta, expected), 1e-12, "\(key)")
+        }
+        let written = try SafetensorsFile(path: out + "/adapter_model.safetensors")
+        let host = try SafetensorsFile(path: both + "/adapter_model.safetensors")
+        XCTAssertEqual(written.tensors.map(\.name).sorted(), host.tensors.map(\.name).sorted())
+        for tensor in host.tensors where tensor.name.contains(".value.lora_") {
+            XCTAssertEqual(try written.rawBytes(tensor.name), try host.rawBytes(tensor.name), tensor.name)
+        }
+        let config = try JSONParser.parse(try bytes(out + "/adapter_config.json"))
+        // Ranks 5 (query) and 2 (value), alphas 5 and 4, two blocks each: the smaller are the defaults.
+        XCTAssertEqual(config["r"], .int(2))
+        XCTAssertEqual(config["lora_alpha"], .int(4))
+        XCTAssertEqual(config["rank_pattern"], .object([("query", .int(5))]))
+        XCTAssertEqual(config["alpha_pattern"], .object([("query", .int(5))]))
+        XCTAssertEqual(config["target_modules"], .array([.string("query"), .string("value")]))
+        let loaded = try LoRAAdapter(task: "merged", path: out)
+        XCTAssertEqual(Set(loaded.blocks.map { "\(isQuery($0.key)) \($0.value.rank) \($0.value.scaling)" }), ["true 5 1.0", "false 2 2.0"])
+
+        let json = try record(out)
+        let kept = try XCTUnwrap(json["kept_modules"]?.arrayValue)
+        XCTAssertEqual(kept.count, 1)
+        XCTAssertEqual(kept[0]["module"], .string("value"))
+        XCTAssertEqual(kept[0]["from"], .string("host"))
+        XCTAssertEqual(kept[0]["layers"], .array([.int(0), .int(1)]))
+        let value = try XCTUnwrap(json["blocks"]?.arrayValue?.first { $0["module"] == .string("value") })
+        XCTAssertEqual(value["origin"], .string("host only"))
+        XCTAssertEqual(value["partner"], .null)
+        XCTAssertEqual(value["merged"]?["rank"], .int(2))
+        XCTAssertEqual(value["merged"]?["scaling"]?.numberValue, 2)
+        XCTAssertEqual(json["blocks"]?.arrayValue?.first?["origin"], .string("both"))
+        XCTAssertTrue(json["warnings"]?.arrayValue?.contains { $0.stringValue?.hasPrefix("cat: module value") == true } == true)
+    }
+
+    func testCatAddsAModuleOnlyThePartnerAdaptsWithTargetsAndPatterns() throws {
+        // Host: query only, rank 3, alpha 3, rsLoRA; partner: query and value, rank 2, alpha 4.
+        let queryOnly = fixture("query-only", rank: 3, alpha: 3, seed: 83, extraConfig: [("use_rslora", .bool(true)),
+                                                                                      ("target_modules", .array([.string("query")]))],
+                                modules: ["query"])
+        let both = fixture("both", rank: 2, alpha: 4, seed: 84)
+        let out = directory.path + "/kept-partner"
+        let merged = try MergeRunner.run(host: AdapterArgument(parsing: queryOnly), partner: AdapterArgument(parsing: both), method: .cat, out: out)
+        XCTAssertEqual(merged.keptModules, [KeptModule(module: "value", origin: .partnerOnly, task: "both", layers: [0, 1])])
+        XCTAssertTrue(merged.warnings.contains { $0.text.hasPrefix("cat: module value is adapted by the partner both only (not by query-only)") })
+        let (dHost, dPartner, dMerged) = (try deltas(queryOnly), try deltas(both), try deltas(out))
+        XCTAssertEqual(dMerged.count, 4)
+        for (key, delta) in dMerged {
+            let expected = isQuery(key) ? average(dHost[key]!, dPartner[key]!) : dPartner[key]!
+            XCTAssertLessThan(relativeDifference(delta, expected), 1e-12, "\(key)")
+        }
+        // The partner's value factors, byte for byte, under the host's naming; the host's head.
+        let written = try SafetensorsFile(path: out + "/adapter_model.safetensors")
+        let partner = try SafetensorsFile(path: both + "/adapter_model.safetensors")
+        let host = try SafetensorsFile(path: queryOnly + "/adapter_model.safetensors")
+        XCTAssertEqual(written.tensors.map(\.name).sorted(),
+                       (host.tensors.map(\.name) + partner.tensors.map(\.name).filter { $0.contains(".value.") }).sorted())
+        for tensor in partner.tensors where tensor.name.contains(".value.lora_") {
+            XCTAssertEqual(try written.rawBytes(tensor.name), try partner.rawBytes(tensor.name), tensor.name)
+        }
+        XCTAssertEqual(try written.rawBytes("base_model.model.classifier.weight"), try host.rawBytes("base_model.model.classifier.weight"))
+        // PEFT must create LoRA layers at exactly the partner's value modules, with their own rank and scaling.
+        let config = try JSONParser.parse(try bytes(out + "/adapter_config.json"))
+        XCTAssertEqual(config["target_modules"], .array([.string("query"), .string("bert.encoder.layer.0.attention.self.value"),
+                                                         .string("bert.encoder.layer.1.attention.self.value")]))
+        XCTAssertEqual(config["use_rslora"], .bool(false))
+        XCTAssertEqual(config["r"], .int(2))
+        XCTAssertEqual(config["lora_alpha"], .int(4))
+        XCTAssertEqual(config["rank_pattern"], .object([("query", .int(5))]))
+        XCTAssertEqual(config["alpha_pattern"], .object([("query", .int(5))]))
+        let loaded = try LoRAAdapter(task: "merged", path: out)
+        XCTAssertEqual(Set(loaded.blocks.map { "\(isQuery($0.key)) \($0.value.rank) \($0.value.scaling)" }), ["true 5 1.0", "false 2 2.0"])
+        let value = try XCTUnwrap(try record(out)["blocks"]?.arrayValue?.first { $0["module"] == .string("value") })
+        XCTAssertEqual(value["origin"], .string("partner only"))
+        XCTAssertEqual(value["host"], .null)
+        XCTAssertEqual(value["lora_A"], .string("base_model.model.bert.encoder.layer.0.attention.self.value.lora_A.weight"))
+    }
+
+    func testCatKeptModulesUnderRSLoRAOtherTargetFormsAndRefusals() throws {
+        // A kept rsLoRA module (rank 3, alpha 3: s = √3) needs lora_alpha = 3√3 once use_rslora is false.
+        let rs = fixture("rs", rank: 3, alpha: 3, seed: 85, extraConfig: [("use_rslora", .bool(true))])
+        let queryOnly = fixture("q", rank: 2, alpha: 2, seed: 86, extraConfig: [("target_modules", .array([.string("query")]))],
+                                modules: ["query"])
+        let out = directory.path + "/rs-out"
+        try MergeRunner.run(host: AdapterArgument(parsing: rs), partner: AdapterArgument(parsing: queryOnly), method: .cat, out: out)
+        let config = try JSONParser.parse(try bytes(out + "/adapter_config.json"))
+        XCTAssertEqual(config["r"], .int(3))
+        XCTAssertEqual(config["lora_alpha"], .int(5))
+        XCTAssertEqual(config["rank_pattern"], .object([("query", .int(5))]))
+        XCTAssertEqual(config["alpha_pattern"], .object([("value", .double(3 * Double(3).squareRoot()))]))
+        let (dHost, dMerged) = (try deltas(rs), try deltas(out))
+        for (key, delta) in dMerged where !isQuery(key) {
+            XCTAssertLessThan(relativeDifference(delta, dHost[key]!), 1e-15, "\(key)")
+        }
+
+        // target_modules as a regular expression gets the partner's paths as alternatives; none becomes the full list.
+        let both = fixture("both", rank: 2, alpha: 2, seed: 87)
+        for (targets, expected) in [(JSONValue.string(".*\\.query"),
+                                     JSONValue.string("(?:.*\\.query)|bert\\.encoder\\.layer\\.0\\.attention\\.self\\.value|"
+                                                      + "bert\\.encoder\\.layer\\.1\\.attention\\.self\\.value")),
+                                    (.null, .array(["0.attention.self.query", "1.attention.self.query", "0.attention.self.value",
+                                                    "1.attention.self.value"].map { .string("bert.encoder.layer." + $0) }))] {
+            let host = fixture("targets", rank: 2, alpha: 2, seed: 88, extraConfig: [("target_modules", targets)], modules: ["query"])
+            try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: both), method: .cat,
+                                out: directory.path + "/targets-out")
+            XCTAssertEqual(try JSONParser.parse(try bytes(directory.path + "/targets-out/adapter_config.json"))["target_modules"], expected)
+        }
+
+        // A host config that would keep PEFT from creating the partner's modules is refused (and the pair skipped by --all-pairs).
+        let excluding = fixture("excluding", rank: 2, alpha: 2, seed: 89, extraConfig: [("exclude_modules", .array([.string("value")]))],
+                                modules: ["query"])
+        assertError(65, ["excluding/adapter_config.json: exclude_modules: excludes bert.encoder.layer.0.attention.self.value"]) {
+            try MergeRunner.run(host: AdapterArgument(parsing: excluding), partner: AdapterArgument(parsing: both), method: .cat,
+                                out: self.directory.path + "/refused")
+        }
+        let layered = fixture("layered", rank: 2, alpha: 2, seed: 90, extraConfig: [("layers_to_transform", .array([.int(1)]))],
+                              modules: ["query"])
+        assertError(65, ["layers_to_transform", "the host layered adapts layers 1 only", "bert.encoder.layer.0.attention.self.value"]) {
+            try MergeRunner.run(host: AdapterArgument(parsing: layered), partner: AdapterArgument(parsing: both), method: .cat,
+                                out: self.directory.path + "/refused")
+        }
+        let pairs = try MergeRunner.runAllPairs([excluding, both].map(AdapterArgument.init(parsing:)), method: .cat, out: directory.path + "/pairs")
+        XCTAssertEqual(pairs.merges.map(\.folder), ["both+excluding"])
+        XCTAssertTrue(pairs.skipped.first?.reason.contains("exclude_modules") == true)
+        // No module in common: nothing to merge, whatever the method.
+        let valueOnly = fixture("value-only", rank: 2, alpha: 2, seed: 91, modules: ["value"])
+        for method in MergeMethod.allCases {
+            assertError(65, ["adapts modules value but the host q", "no module in common"]) {
+                try MergeRunner.run(host: AdapterArgument(parsing: queryOnly), partner: AdapterArgument(parsing: valueOnly), method: method,
+                                    out: self.directory.path + "/refused")
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/refused"))
+    }
+
     func testPatternKeysSeparateGPT2sTwoCProjAndSingleLayers() throws {
         func entry(_ path: String, _ value: Int) -> MergedConfig.PatternEntry {
             guard case .lora(let name) = TensorNaming.role(of: "base_model.model." + path + ".lora_A.weight") else { fatalError(path) }
-            return MergedConfig.PatternEntry(module: name.moduleKey, path: path, layer: name.layer, value: value)
+            return MergedConfig.PatternEntry(module: name.moduleKey, path: path, layer: name.layer, value: Double(value))
         }
         var entries: [MergedConfig.PatternEntry] = []
         for layer in 0..<12 {
@@ -346,7 +498,9 @@ final class MergeTests: XCTestCase {
         let out = directory.path + "/pairs"
         let arguments = ["cola", "mrpc", "rte"].map { AdapterArgument(parsing: example + "/" + $0) }
         var reported: [String] = []
-        let entries = try MergeRunner.runAllPairs(arguments, method: .comb, out: out) { _, _, entry, _ in reported.append(entry.folder) }
+        let result = try MergeRunner.runAllPairs(arguments, method: .comb, out: out) { _, _, entry, _ in reported.append(entry.folder) }
+        let entries = result.merges
+        XCTAssertEqual(result.skipped, [])
         let expected = ["cola+mrpc", "cola+rte", "mrpc+cola", "mrpc+rte", "rte+cola", "rte+mrpc"]
         XCTAssertEqual(entries.map(\.folder), expected)
         XCTAssertEqual(reported, expected)
@@ -365,11 +519,12 @@ final class MergeTests: XCTestCase {
                        try SafetensorsFile(path: example + "/cola/adapter_model.safetensors").rawBytes("base_model.model.classifier.weight"))
         XCTAssertNotEqual(colaHead, mrpcHead)
         let csv = String(decoding: try bytes(out + "/manifest.csv"), as: UTF8.self)
-        XCTAssertEqual(csv.split(separator: "\n").first, "host,partner,folder,method")
-        XCTAssertEqual(csv.split(separator: "\n")[1], "cola,mrpc,cola+mrpc,comb")
+        XCTAssertEqual(csv.split(separator: "\n").first, "host,partner,folder,method,status,reason")
+        XCTAssertEqual(csv.split(separator: "\n")[1], "cola,mrpc,cola+mrpc,comb,written,")
         XCTAssertEqual(csv.split(separator: "\n").count, 7)
         let manifest = try JSONParser.parse(try bytes(out + "/manifest.json"))
-        XCTAssertEqual(manifest["schema"], .string("tvgeo.merge-manifest/1"))
+        XCTAssertEqual(manifest["schema"], .string("tvgeo.merge-manifest/2"))
+        XCTAssertEqual(manifest["skipped"], .array([]))
         XCTAssertEqual(manifest["merges"]?.arrayValue?.count, 6)
         XCTAssertEqual(manifest["merges"]?.arrayValue?[5], .object([("host", .string("rte")), ("partner", .string("mrpc")),
                                                                     ("folder", .string("rte+mrpc")), ("method", .string("comb"))]))
@@ -381,16 +536,173 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix(".") }, [], "no staging left behind")
     }
 
-    func testAllPairsChecksEveryPairBeforeWriting() {
-        let out = directory.path + "/never"
+    func testAllPairsWritesTheCompatiblePairsAndListsTheSkippedOnes() throws {
+        // comb: t_r8 and t_near (rank 8) merge; t_r4 (rank 4) merges with neither.
+        let out = directory.path + "/some"
         let arguments = [AdapterArgument(parsing: synthetic + "/t_r8"), AdapterArgument(parsing: synthetic + "/t_r4"),
                          AdapterArgument(parsing: synthetic + "/t_near")]
-        assertError(65, ["rank 4 here but 8 in the host t_r8", "comb"]) {
+        var reported: [String] = []
+        let result = try MergeRunner.runAllPairs(arguments, method: .comb, out: out) { done, total, entry, _ in
+            reported.append("\(done)/\(total) \(entry.folder)")
+        }
+        XCTAssertEqual(result.merges.map(\.folder), ["t_r8+t_near", "t_near+t_r8"])
+        XCTAssertEqual(reported, ["1/2 t_r8+t_near", "2/2 t_near+t_r8"])
+        XCTAssertEqual(result.skipped.map { "\($0.host)+\($0.partner)" }, ["t_r8+t_r4", "t_r4+t_r8", "t_r4+t_near", "t_near+t_r4"])
+        XCTAssertTrue(result.skipped[0].reason.contains("module query, layer 0: rank 4 here but 8 in the host t_r8"), result.skipped[0].reason)
+        XCTAssertTrue(result.skipped[1].reason.contains("rank 8 here but 4 in the host t_r4"), result.skipped[1].reason)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)),
+                       [".tvgeo-output", "manifest.json", "manifest.csv", "t_r8+t_near", "t_near+t_r8"])
+        XCTAssertEqual(try LoRAAdapter(task: "m", path: out + "/t_near+t_r8").blocks.count, 6)
+
+        let manifest = try JSONParser.parse(try bytes(out + "/manifest.json"))
+        XCTAssertEqual(manifest["schema"], .string("tvgeo.merge-manifest/2"))
+        XCTAssertEqual(manifest["merges"]?.arrayValue?.count, 2)
+        XCTAssertEqual(manifest["merges"]?.arrayValue?[0], .object([("host", .string("t_r8")), ("partner", .string("t_near")),
+                                                                    ("folder", .string("t_r8+t_near")), ("method", .string("comb"))]))
+        let skipped = try XCTUnwrap(manifest["skipped"]?.arrayValue)
+        XCTAssertEqual(skipped.count, 4)
+        XCTAssertEqual(skipped[0].objectPairs?.map(\.0), ["host", "partner", "method", "reason"])
+        XCTAssertEqual(skipped[0]["reason"], .string(result.skipped[0].reason))
+        // One row per ordered pair, in pair order; written rows keep the four columns they had.
+        let rows = String(decoding: try bytes(out + "/manifest.csv"), as: UTF8.self).split(separator: "\n").map(String.init)
+        XCTAssertEqual(rows.count, 7)
+        XCTAssertEqual(rows[0], "host,partner,folder,method,status,reason")
+        XCTAssertEqual(rows[2], "t_r8,t_near,t_r8+t_near,comb,written,")
+        XCTAssertTrue(rows[1].hasPrefix("t_r8,t_r4,,comb,skipped,\""), rows[1])
+        XCTAssertTrue(rows[1].contains("rank 4 here but 8 in the host t_r8"), rows[1])
+        XCTAssertEqual(rows.filter { $0.contains(",skipped,") }.count, 4)
+
+        // A bare .safetensors file cannot host: those pairs are skipped, the others written.
+        let bare = try MergeRunner.runAllPairs([AdapterArgument(parsing: synthetic + "/t_r8"),
+                                                AdapterArgument(parsing: synthetic + "/bare_r8.safetensors")], method: .cat, out: out)
+        XCTAssertEqual(bare.merges.map(\.folder), ["t_r8+bare_r8"])
+        XCTAssertTrue(bare.skipped.first?.reason.contains("host of a merge must be a PEFT adapter folder") == true, "\(bare.skipped)")
+    }
+
+    func testAllPairsWithNoCompatiblePairIs65AndWritesNothing() {
+        let out = directory.path + "/never"
+        let arguments = [AdapterArgument(parsing: synthetic + "/t_r8"), AdapterArgument(parsing: synthetic + "/t_r4")]
+        assertError(65, ["rank 4 here but 8 in the host t_r8", "none of the 2 ordered pairs of the 2 adapters can be merged by comb"]) {
             try MergeRunner.runAllPairs(arguments, method: .comb, out: out)
+        }
+        // The first pair's problem is a missing host config (66 alone); the run's error is still 65.
+        assertError(65, ["host of a merge must be a PEFT adapter folder", "none of the 2 ordered pairs"]) {
+            try MergeRunner.runAllPairs([AdapterArgument(parsing: self.synthetic + "/bare_r8.safetensors"), arguments[1]],
+                                        method: .comb, out: out)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         assertError(64, ["at least two"]) { try MergeRunner.runAllPairs(Array(arguments.prefix(1)), method: .comb, out: out) }
         assertError(64, ["given twice"]) { try MergeRunner.runAllPairs([arguments[0], arguments[0]], method: .cat, out: out) }
+        // An adapter no pair can use stops the run rather than being skipped.
+        var adapter = AdapterFixture(rank: 2, alpha: 2)
+        adapter.addModule(layer: 0, module: "query", b: Array(repeating: 1, count: 20), a: Array(repeating: 1, count: 20),
+                          outFeatures: 10, inFeatures: 10)
+        adapter.tensors.add("base_model.model.bert.embeddings.word_embeddings.lora_embedding_A", dtype: .f64, shape: [2, 5],
+                            values: Array(repeating: 1, count: 10))
+        let embedding = adapter.write(into: directory, name: "embedding")
+        assertError(65, ["lora_embedding_A", "LoRA on embeddings"]) {
+            try MergeRunner.runAllPairs([AdapterArgument(parsing: self.synthetic + "/t_r8"), AdapterArgument(parsing: self.synthetic + "/t_near"),
+                                         AdapterArgument(parsing: embedding)], method: .cat, out: out)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    // MARK: .bin adapters
+
+    func testBinAdapterFoldersMergeByteForByteLikeTheirSafetensorsTwins() throws {
+        let bin = realDataPath + "/minilm-glue8-bin"
+        for method in MergeMethod.allCases {
+            let fromBin = directory.path + "/bin-\(method.rawValue)", fromSafetensors = directory.path + "/safetensors-\(method.rawValue)"
+            let merged = try MergeRunner.run(host: AdapterArgument(parsing: bin + "/emotion"), partner: AdapterArgument(parsing: bin + "/sst2"),
+                                             method: method, out: fromBin)
+            try MergeRunner.run(host: AdapterArgument(parsing: example + "/emotion"), partner: AdapterArgument(parsing: example + "/sst2"),
+                                method: method, out: fromSafetensors)
+            // Same names, dtypes, values and metadata ({"format": "pt"}) in, so the same file out.
+            XCTAssertEqual(try bytes(fromBin + "/adapter_model.safetensors"), try bytes(fromSafetensors + "/adapter_model.safetensors"),
+                           method.rawValue)
+            XCTAssertEqual(try bytes(fromBin + "/adapter_config.json"), try bytes(fromSafetensors + "/adapter_config.json"), method.rawValue)
+            XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: fromBin)),
+                           [".tvgeo-output", "adapter_config.json", "adapter_model.safetensors", "tvgeo-merge.json"])
+            XCTAssertEqual(merged.keptTensors.sorted(), ["base_model.model.classifier.bias", "base_model.model.classifier.weight"])
+            let json = try record(fromBin)
+            let files = try XCTUnwrap(json["host"]?["files"]?.arrayValue)
+            XCTAssertEqual(files.map { $0["name"] }, [.string("adapter_config.json"), .string("adapter_model.bin")])
+            XCTAssertEqual(files[1]["sha256"]?.stringValue, try sha256sum(bin + "/emotion/adapter_model.bin"))
+            XCTAssertEqual(json["partner"]?["files"]?.arrayValue?[1]["name"], .string("adapter_model.bin"))
+            XCTAssertTrue(json["adapter_model"]?.stringValue?.contains("written from the host's adapter_model.bin") == true, "\(json)")
+            XCTAssertTrue(try record(fromSafetensors)["adapter_model"]?.stringValue?.hasPrefix("the host's adapter_model.safetensors") == true)
+        }
+        // A .bin host with a safetensors partner (and a .bin partner for a safetensors host) too.
+        try MergeRunner.run(host: AdapterArgument(parsing: bin + "/sst2"), partner: AdapterArgument(parsing: example + "/emotion"),
+                            method: .comb, out: directory.path + "/mixed")
+        try MergeRunner.run(host: AdapterArgument(parsing: example + "/sst2"), partner: AdapterArgument(parsing: bin + "/emotion"),
+                            method: .comb, out: directory.path + "/mixed-reverse")
+        XCTAssertEqual(try bytes(directory.path + "/mixed/adapter_model.safetensors"),
+                       try bytes(directory.path + "/mixed-reverse/adapter_model.safetensors"))
+        let pairs = try MergeRunner.runAllPairs([bin + "/emotion", bin + "/sst2"].map(AdapterArgument.init(parsing:)), method: .svd,
+                                                out: directory.path + "/pairs")
+        XCTAssertEqual(pairs.merges.map(\.folder), ["emotion+sst2", "sst2+emotion"])
+        XCTAssertEqual(try bytes(directory.path + "/pairs/emotion+sst2/adapter_model.safetensors"),
+                       try bytes(directory.path + "/safetensors-svd/adapter_model.safetensors"))
+    }
+
+    // MARK: untrained adapters
+
+    func testAnUntrainedAdapterIsMergedWithAWarningNamingIt() throws {
+        // PEFT's initial state: random A, every B zero.
+        var random = SeededRandom(seed: 71)
+        var untrained = AdapterFixture(rank: 2, alpha: 4)
+        for layer in [0, 1] {
+            for module in ["query", "value"] {
+                untrained.addModule(layer: layer, module: module, b: Array(repeating: 0, count: 20), a: random.gaussians(20),
+                                    outFeatures: 10, inFeatures: 10)
+            }
+        }
+        let fresh = untrained.write(into: directory, name: "fresh")
+        let trained = fixture("trained", rank: 2, alpha: 4, seed: 72)
+        for method in MergeMethod.allCases {
+            for (host, partner) in [(trained, fresh), (fresh, trained)] {
+                let out = directory.path + "/\(method.rawValue)-\(host == fresh ? "host" : "partner")"
+                let merged = try MergeRunner.run(host: AdapterArgument(parsing: host), partner: AdapterArgument(parsing: partner),
+                                                 method: method, out: out)
+                let warnings = merged.warnings.map(\.text).filter { $0.contains("untrained") }
+                XCTAssertEqual(warnings, ["fresh (\(fresh)) looks untrained: every lora_B is zero (PEFT's initial value), so ΔW = 0 in every block; "
+                                          + "merged anyway (merging it mainly weakens the other adapter's update)"], "\(method) \(out)")
+                XCTAssertEqual(try record(out)["warnings"], .array(merged.warnings.map { .string($0.text) }))
+                XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/adapter_model.safetensors"))
+            }
+        }
+        // t_zero_b, PEFT-initialised too, as partner of an all-pairs run.
+        let pairs = try MergeRunner.runAllPairs([synthetic + "/t_r8", synthetic + "/t_zero_b"].map(AdapterArgument.init(parsing:)),
+                                                method: .comb, out: directory.path + "/pairs")
+        XCTAssertEqual(pairs.merges.count, 2)
+        XCTAssertTrue(try record(directory.path + "/pairs/t_r8+t_zero_b")["warnings"]?.arrayValue?
+                        .contains { $0.stringValue?.hasPrefix("t_zero_b (") == true && $0.stringValue?.contains("untrained") == true } == true)
+        // ΔW = 0 with lora_B not zero: every lora_A zero.
+        var zeroA = AdapterFixture(rank: 2, alpha: 4)
+        for layer in [0, 1] {
+            for module in ["query", "value"] {
+                zeroA.addModule(layer: layer, module: module, b: random.gaussians(20), a: Array(repeating: 0, count: 20),
+                                outFeatures: 10, inFeatures: 10)
+            }
+        }
+        let merged = try MergeRunner.run(host: AdapterArgument(parsing: trained),
+                                         partner: AdapterArgument(parsing: zeroA.write(into: directory, name: "zero-a")),
+                                         method: .cat, out: directory.path + "/zero")
+        XCTAssertTrue(merged.warnings.contains { $0.text.hasPrefix("zero-a (") && $0.text.contains("ΔW = s·B·A is 0 in every block") },
+                      "\(merged.warnings)")
+        // A trained pair gets no such warning, nor does an adapter with one trained block.
+        var partial = AdapterFixture(rank: 2, alpha: 4)
+        for layer in [0, 1] {
+            for module in ["query", "value"] {
+                let a = layer == 1 && module == "value" ? random.gaussians(20) : Array(repeating: 0, count: 20)
+                partial.addModule(layer: layer, module: module, b: random.gaussians(20), a: a, outFeatures: 10, inFeatures: 10)
+            }
+        }
+        let plain = try MergeRunner.run(host: AdapterArgument(parsing: trained),
+                                        partner: AdapterArgument(parsing: partial.write(into: directory, name: "partial")),
+                                        method: .cat, out: directory.path + "/plain")
+        XCTAssertFalse(plain.warnings.contains { $0.text.contains("untrained") }, "\(plain.warnings)")
     }
 
     // MARK: bad inputs
@@ -411,8 +723,10 @@ final class MergeTests: XCTestCase {
     }
 
     func testMismatchedModulesLayersAndShapesAre65NamingBothValues() throws {
-        for method in MergeMethod.allCases {
-            assertError(65, ["t_query_only", "adapts modules query but the host t_r8", "adapts query, value", "value only in t_r8"]) {
+        // Different module sets: comb and svd refuse and point to cat (which keeps them; testCatKeeps…).
+        for method in [MergeMethod.comb, .svd] {
+            assertError(65, ["t_query_only", "adapts modules query but the host t_r8", "adapts query, value", "value only in t_r8",
+                             "\(method.rawValue) needs the same modules", "use --method cat"]) {
                 try MergeRunner.run(host: AdapterArgument(parsing: self.synthetic + "/t_r8"),
                                     partner: AdapterArgument(parsing: self.synthetic + "/t_query_only"),
                                     method: method, out: self.directory.path + "/out")
@@ -456,7 +770,7 @@ final class MergeTests: XCTestCase {
                                        partner: AdapterArgument(parsing: synthetic + "/bare_r8.safetensors"),
                                        method: .cat, out: directory.path + "/bare")
         XCTAssertTrue(bare.warnings.contains { $0.text.contains("scaling s = 1") }, "\(bare.warnings)")
-        XCTAssertEqual(Set(bare.blocks.map(\.partnerScaling)), [1])
+        XCTAssertEqual(Set(bare.blocks.map { $0.partner?.scaling }), [1])
     }
 
     func testAnExistingFolderThatIsNotATVGeoOutputIs73AndUntouched() throws {

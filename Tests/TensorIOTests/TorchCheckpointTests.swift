@@ -191,6 +191,25 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertEqual(sliced.view("slice")?.storageOffset, 3)
     }
 
+    func testRawBytesAreTheViewsElementsAsSafetensorsStoresThem() throws {
+        // Every fixture (strided, offset, shared, F16, BF16, F64): the bytes of its values in its dtype.
+        for (fixture, _) in try expectedFixtures() {
+            let checkpoint = try TorchCheckpoint(path: "\(fixtures)/\(fixture).bin")
+            for tensor in checkpoint.tensors {
+                let encoded = try TensorRecord(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape,
+                                               values: try checkpoint.doubles(tensor.name), file: fixture).bytes
+                XCTAssertEqual(try checkpoint.rawBytes(tensor.name), encoded, "\(fixture): \(tensor.name)")
+            }
+        }
+        // Integers are copied too: a 2 × 2 view with stride (1, 3) at offset 1 of six int64 values.
+        let pickle = Pickle.stateDict([("m", ("torch", "LongStorage"), "k", 6, 1, [2, 2], [1, 3])])
+        let int64s: (([Int64]) -> [UInt8]) = { $0.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * Int64($0))) } } }
+        let checkpoint = try TorchCheckpoint(path: try archive(pickle: pickle, storages: ["k": int64s([10, 11, 12, 13, 14, -15])]))
+        XCTAssertEqual(checkpoint.info("m")?.dtype, .i64)
+        XCTAssertEqual(try checkpoint.rawBytes("m"), int64s([11, 14, 12, -15]))
+        XCTAssertThrowsError(try checkpoint.rawBytes("missing"))
+    }
+
     func testTorchSourceProtocolCoversBothFormats() throws {
         let sources: [any TensorSource] = [try TorchCheckpoint(path: fixtures + "/f64.bin")]
         XCTAssertEqual(sources[0].tensors.map(\.name).sorted(), ["d", "scalar"])

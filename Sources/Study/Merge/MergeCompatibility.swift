@@ -2,23 +2,36 @@ import Diagnostics
 import TensorIO
 
 /// What a pair must share before it can be merged: a host with a config, no LoRA on embeddings,
-/// one `fan_in_fan_out`, the same modules and layers with the same shapes, and for `comb` equal
-/// ranks and scalings (for `svd` a host scaling other than 0).
+/// one `fan_in_fan_out`, the same modules (for `cat`: at least one module in common) at the same
+/// layers with the same shapes, and for `comb` equal ranks and scalings (for `svd` a host scaling
+/// other than 0).
 public enum MergeCompatibility {
-    /// Refuses pairs that `method` cannot merge, naming the module, the layer and both values.
+    /// Refuses pairs that `method` cannot merge, naming the module, the layer and both values
+    /// (`checkAdapter` for both, then `checkPair`).
     public static func check(host: MergeInput, partner: MergeInput, method: MergeMethod) throws(ToolError) {
+        try checkAdapter(host)
+        try checkAdapter(partner)
+        try checkPair(host: host, partner: partner, method: method)
+    }
+
+    /// Refuses an adapter that tvgeo merges with nothing: LoRA on embeddings.
+    public static func checkAdapter(_ input: MergeInput) throws(ToolError) {
+        if let embedding = input.weights.tensors.first(where: { TensorNaming.role(of: $0.name) == .loraEmbedding }) {
+            throw .invalidData(file: input.adapter.weightsPath, location: embedding.name,
+                               problem: "LoRA on embeddings (lora_embedding_A/B) is not merged by tvgeo; merge adapters of linear layers only")
+        }
+    }
+
+    /// Refuses a pair of adapters (each passing `checkAdapter`) that `method` cannot merge: a host
+    /// without a config, different orientations, modules, layers or shapes, and the method's own
+    /// needs. `--all-pairs` skips the pairs this refuses.
+    public static func checkPair(host: MergeInput, partner: MergeInput, method: MergeMethod) throws(ToolError) {
         let hostAdapter = host.adapter, partnerAdapter = partner.adapter
         guard host.configBytes != nil else {
             throw .missingInput(path: LoRAAdapter.parentFolder(of: hostAdapter.weightsPath) + "/adapter_config.json",
                                 problem: "no such file; the host of a merge must be a PEFT adapter folder, "
                                          + "because the merged folder carries its adapter_config.json "
                                          + "(\(host.path) is a bare .safetensors file; it can be the partner)")
-        }
-        for input in [host, partner] {
-            if let embedding = input.weights.tensors.first(where: { TensorNaming.role(of: $0.name) == .loraEmbedding }) {
-                throw .invalidData(file: input.adapter.weightsPath, location: embedding.name,
-                                   problem: "LoRA on embeddings (lora_embedding_A/B) is not merged by tvgeo; merge adapters of linear layers only")
-            }
         }
         if let hostConfig = hostAdapter.config, let partnerConfig = partnerAdapter.config,
            hostConfig.fanInFanOut != partnerConfig.fanInFanOut {
@@ -32,17 +45,26 @@ public enum MergeCompatibility {
         }
         let hostModules = Set(hostAdapter.blocks.keys.map(\.module))
         let partnerModules = Set(partnerAdapter.blocks.keys.map(\.module))
+        let shared = hostModules.intersection(partnerModules)
         if hostModules != partnerModules {
             var differences: [String] = []
             let onlyHost = hostModules.subtracting(partnerModules), onlyPartner = partnerModules.subtracting(hostModules)
             if !onlyHost.isEmpty { differences.append("\(describe(onlyHost)) only in \(host.task)") }
             if !onlyPartner.isEmpty { differences.append("\(describe(onlyPartner)) only in \(partner.task)") }
-            throw .invalidData(file: partner.path, location: nil,
-                               problem: "adapts modules \(describe(partnerModules)) but the host \(host.task) (\(host.path)) "
-                                        + "adapts \(describe(hostModules)) (\(differences.joined(separator: "; "))); "
-                                        + "a merge needs the same modules in both adapters")
+            let facts = "adapts modules \(describe(partnerModules)) but the host \(host.task) (\(host.path)) "
+                        + "adapts \(describe(hostModules)) (\(differences.joined(separator: "; ")))"
+            if shared.isEmpty {
+                throw .invalidData(file: partner.path, location: nil, problem: facts + "; the adapters have no module in common to merge")
+            }
+            if method != .cat {
+                throw .invalidData(file: partner.path, location: nil,
+                                   problem: facts + "; \(method.rawValue) needs the same modules in both adapters "
+                                            + "(use --method cat, which merges the shared modules and keeps the others as they are)")
+            }
+            let partnerOnly = partnerAdapter.blocks.filter { onlyPartner.contains($0.key.module) }
+            try MergedConfig.checkCanAdd(partnerOnly, host: host, partner: partner)
         }
-        for module in hostModules.sorted(by: { names[$0]! < names[$1]! }) {
+        for module in shared.sorted(by: { names[$0]! < names[$1]! }) {
             let hostLayers = hostAdapter.blocks.keys.filter { $0.module == module }.map(\.layer).sorted()
             let partnerLayers = partnerAdapter.blocks.keys.filter { $0.module == module }.map(\.layer).sorted()
             if hostLayers != partnerLayers {
@@ -53,7 +75,7 @@ public enum MergeCompatibility {
                                             + "in the host \(host.task) (\(host.path)); a merge needs the same layers in both adapters")
             }
         }
-        let keys = MergeInput.blockKeys(of: host, names: names)
+        let keys = MergeInput.blockPlan(host: host, partner: partner, names: names, partnerOnly: false).filter { $0.origin == .merged }.map(\.key)
         for key in keys {
             let h = hostAdapter.blocks[key]!, p = partnerAdapter.blocks[key]!
             let place = "module \(names[key.module]!), layer \(key.layer)"

@@ -2,6 +2,8 @@ import Diagnostics
 import TensorIO
 
 /// One adapter as a merge input: loaded, with the bytes of its config and the SHA-256 of its files.
+/// The weights are `adapter_model.safetensors` or `adapter_model.bin` (PyTorch's zip format, read
+/// by `LoRAAdapter` without running its pickle), or a bare `.safetensors` file.
 public final class MergeInput: Sendable {
     public let adapter: LoRAAdapter
     /// The task name and the path as given.
@@ -12,7 +14,8 @@ public final class MergeInput: Sendable {
     public let configBytes: [UInt8]?
     /// (file name, path, lowercase hex SHA-256) of the config (when there is one) and the weights.
     public let files: [FileDigest]
-    let weights: SafetensorsFile
+    /// The tensor file `adapter` read (safetensors or PyTorch checkpoint).
+    let weights: any TensorSource
 
     public struct FileDigest: Sendable, Equatable {
         public var name: String
@@ -42,16 +45,17 @@ public final class MergeInput: Sendable {
             self.configPath = nil
             self.configBytes = nil
         }
-        if LoRAAdapter.isTorchCheckpoint(adapter.weightsPath) {
-            throw .invalidData(file: adapter.weightsPath, location: nil,
-                               problem: "merge reads and writes safetensors adapters; "
-                                        + "convert this one first with `tvgeo convert \(adapter.weightsPath) adapter_model.safetensors`")
-        }
         files.append(FileDigest(name: LoRAAdapter.fileName(of: adapter.weightsPath), path: adapter.weightsPath,
                                 sha256: try SHA256.hex(ofFile: adapter.weightsPath)))
         self.files = files
-        self.weights = try SafetensorsFile(path: adapter.weightsPath)
+        self.weights = adapter.tensorFile
     }
+
+    /// Whether the weights are a PyTorch checkpoint (`adapter_model.bin`) rather than safetensors.
+    public var isTorchCheckpoint: Bool { weights is TorchCheckpoint }
+
+    /// The weights file's `__metadata__` (none for a PyTorch checkpoint).
+    var metadata: [String: String] { (weights as? SafetensorsFile)?.metadata ?? [:] }
 }
 
 extension MergeInput {
@@ -61,8 +65,22 @@ extension MergeInput {
         TensorNaming.moduleNames(for: host.adapter.blocks.keys.map(\.module) + partner.adapter.blocks.keys.map(\.module))
     }
 
-    /// The host's blocks in merge order: by module name, then by layer.
-    static func blockKeys(of host: MergeInput, names: [ModuleKey: String]) -> [BlockKey] {
-        host.adapter.blocks.keys.sorted { names[$0.module]! == names[$1.module]! ? $0.layer < $1.layer : names[$0.module]! < names[$1.module]! }
+    /// The blocks a merge writes, in merge order (by module name, then layer): every block of the
+    /// host, and with `partnerOnly` (cat with different module sets) the partner's blocks of
+    /// modules the host does not adapt. Each comes with where its factors come from.
+    static func blockPlan(host: MergeInput, partner: MergeInput, names: [ModuleKey: String],
+                          partnerOnly: Bool) -> [(key: BlockKey, origin: MergedBlock.Origin)] {
+        let hostModules = Set(host.adapter.blocks.keys.map(\.module))
+        let partnerModules = Set(partner.adapter.blocks.keys.map(\.module))
+        var plan: [(key: BlockKey, origin: MergedBlock.Origin)] = host.adapter.blocks.keys.map { key in
+            (key, partnerModules.contains(key.module) ? .merged : .hostOnly)
+        }
+        if partnerOnly {
+            plan += partner.adapter.blocks.keys.filter { !hostModules.contains($0.module) }.map { ($0, .partnerOnly) }
+        }
+        return plan.sorted { lhs, rhs in
+            let (a, b) = (names[lhs.key.module]!, names[rhs.key.module]!)
+            return a == b ? lhs.key.layer < rhs.key.layer : a < b
+        }
     }
 }

@@ -1,7 +1,7 @@
 import CSVText
 import JSONText
 
-/// One row of an all-pairs manifest.
+/// A merge an all-pairs run wrote.
 public struct ManifestEntry: Sendable, Equatable {
     public var host: String
     public var partner: String
@@ -10,12 +10,27 @@ public struct ManifestEntry: Sendable, Equatable {
     public var method: MergeMethod
 }
 
+/// An ordered pair an all-pairs run did not merge, and why (the message `tvgeo merge HOST PARTNER`
+/// would stop with).
+public struct SkippedPair: Sendable, Equatable {
+    public var host: String
+    public var partner: String
+    public var method: MergeMethod
+    public var reason: String
+}
+
+/// One ordered pair of an all-pairs run, in the manifest's order: written or skipped.
+public enum ManifestRow: Sendable, Equatable {
+    case written(ManifestEntry)
+    case skipped(SkippedPair)
+}
+
 /// The records a merge writes: `tvgeo-merge.json` in each merged folder (what was merged, from
 /// which files, how), and `manifest.json` and `manifest.csv` beside the folders of an all-pairs run.
 public enum MergeRecords {
     public static let recordFile = "tvgeo-merge.json"
     public static let recordSchema = "tvgeo.merge/1"
-    public static let manifestSchema = "tvgeo.merge-manifest/1"
+    public static let manifestSchema = "tvgeo.merge-manifest/2"
 
     /// `tvgeo-merge.json` (schema `tvgeo.merge/1`, docs/merge.md).
     static func recordJSON(_ merged: MergedAdapter, host: MergeInput, partner: MergeInput, partnerUnused: [String]) -> JSONValue {
@@ -28,19 +43,22 @@ public enum MergeRecords {
                 })),
             ])
         }
+        func scale(_ scale: MergedBlock.Scale?) -> JSONValue {
+            guard let scale else { return .null }
+            return .object([("rank", .int(scale.rank)), ("lora_alpha", .number(scale.alpha)), ("scaling", .number(scale.scaling))])
+        }
         let blocks: [JSONValue] = merged.blocks.map { block in
             var pairs: [(String, JSONValue)] = [
                 ("module", .string(block.module)),
                 ("module_path", .string(block.modulePath)),
                 ("layer", .int(block.layer)),
+                ("origin", .string(block.origin.rawValue)),
                 ("lora_A", .string(block.loraA)),
                 ("lora_B", .string(block.loraB)),
                 ("dtype", .object([("lora_A", .string(block.dtypeA.rawValue)), ("lora_B", .string(block.dtypeB.rawValue))])),
-                ("host", .object([("rank", .int(block.hostRank)), ("lora_alpha", .number(block.hostAlpha)),
-                                  ("scaling", .number(block.hostScaling))])),
-                ("partner", .object([("rank", .int(block.partnerRank)), ("lora_alpha", .number(block.partnerAlpha)),
-                                     ("scaling", .number(block.partnerScaling))])),
-                ("merged", .object([("rank", .int(block.rank)), ("lora_alpha", .number(block.alpha)), ("scaling", .number(block.scaling))])),
+                ("host", scale(block.host)),
+                ("partner", scale(block.partner)),
+                ("merged", scale(block.merged)),
             ]
             if let error = block.truncationError { pairs.append(("truncation_error", .number(error))) }
             return .object(pairs)
@@ -55,8 +73,22 @@ public enum MergeRecords {
             ("adapter_config", .string(merged.configUnchanged
                 ? "the host's adapter_config.json, byte for byte"
                 : "the host's adapter_config.json with r, lora_alpha, rank_pattern, alpha_pattern (and use_rslora) "
-                  + "set for rank r_i + r_j and scaling 1; every other key unchanged")),
+                  + "set for rank r_i + r_j and scaling 1"
+                  + (merged.keptModules.isEmpty ? "" : " (kept modules: their own rank and scaling)")
+                  + (merged.keptModules.contains { $0.origin == .partnerOnly } ? ", target_modules extended to the partner's modules" : "")
+                  + "; every other key unchanged")),
+            ("adapter_model", .string(host.isTorchCheckpoint
+                ? "adapter_model.safetensors, written from the host's adapter_model.bin (PyTorch): the host's tensor names, "
+                  + "dtypes and shapes, LoRA factors replaced, every other tensor's elements copied bit for bit"
+                : "the host's adapter_model.safetensors: its tensor names, dtypes and shapes, LoRA factors replaced, "
+                  + "every other tensor copied byte for byte")),
             ("kept_tensors", .array(merged.keptTensors.map(JSONValue.string))),
+            ("kept_modules", .array(merged.keptModules.map { module in
+                .object([("module", .string(module.module)), ("from", .string(module.origin == .hostOnly ? "host" : "partner")),
+                         ("task", .string(module.task)), ("layers", .array(module.layers.map(JSONValue.int))),
+                         ("note", .string("adapted by this adapter only: its LoRA factors, rank and scaling are kept as they are "
+                                          + "(its whole update, not half of it)"))])
+            })),
             ("partner_tensors_not_used", .array(partnerUnused.map(JSONValue.string))),
             ("warnings", .array(merged.warnings.map { .string($0.text) })),
         ]
@@ -68,27 +100,43 @@ public enum MergeRecords {
         return .object(pairs)
     }
 
-    /// `manifest.json` (schema `tvgeo.merge-manifest/1`): the method, the adapters and every merge,
-    /// the names exactly as given.
-    static func manifestJSON(_ entries: [ManifestEntry], inputs: [MergeInput], method: MergeMethod) -> JSONValue {
-        .object([
+    /// `manifest.json` (schema `tvgeo.merge-manifest/2`): the method, the adapters, every merge
+    /// written (`merges`) and every ordered pair skipped with its reason (`skipped`), the names
+    /// exactly as given.
+    static func manifestJSON(_ rows: [ManifestRow], inputs: [MergeInput], method: MergeMethod) -> JSONValue {
+        var merges: [JSONValue] = [], skipped: [JSONValue] = []
+        for row in rows {
+            switch row {
+            case .written(let entry):
+                merges.append(.object([("host", .string(entry.host)), ("partner", .string(entry.partner)),
+                                       ("folder", .string(entry.folder)), ("method", .string(entry.method.rawValue))]))
+            case .skipped(let pair):
+                skipped.append(.object([("host", .string(pair.host)), ("partner", .string(pair.partner)),
+                                        ("method", .string(pair.method.rawValue)), ("reason", .string(pair.reason))]))
+            }
+        }
+        return .object([
             ("schema", .string(manifestSchema)),
             ("tool", .object([("name", .string("tvgeo")), ("version", .string(ToolInfo.version))])),
             ("method", .string(method.rawValue)),
             ("adapters", .array(inputs.map { .object([("task", .string($0.task)), ("path", .string($0.path))]) })),
-            ("merges", .array(entries.map { entry in
-                .object([("host", .string(entry.host)), ("partner", .string(entry.partner)),
-                         ("folder", .string(entry.folder)), ("method", .string(entry.method.rawValue))])
-            })),
+            ("merges", .array(merges)),
+            ("skipped", .array(skipped)),
         ])
     }
 
-    /// `manifest.csv`: `host,partner,folder,method`, one row per merge. Every field is text (task
-    /// names may start with a formula character; `CSVField.text`).
-    static func manifestCSV(_ entries: [ManifestEntry]) -> String {
-        var records = [["host", "partner", "folder", "method"].map(CSVField.text)]
-        for entry in entries {
-            records.append([entry.host, entry.partner, entry.folder, entry.method.rawValue].map(CSVField.text))
+    /// `manifest.csv`: `host,partner,folder,method,status,reason`, one row per ordered pair:
+    /// `written` with an empty reason, or `skipped` with an empty folder and the reason. Every field
+    /// is text (task names may start with a formula character; `CSVField.text`).
+    static func manifestCSV(_ rows: [ManifestRow]) -> String {
+        var records = [["host", "partner", "folder", "method", "status", "reason"].map(CSVField.text)]
+        for row in rows {
+            switch row {
+            case .written(let entry):
+                records.append([entry.host, entry.partner, entry.folder, entry.method.rawValue, "written"].map(CSVField.text) + [.empty])
+            case .skipped(let pair):
+                records.append([.text(pair.host), .text(pair.partner), .empty, .text(pair.method.rawValue), .text("skipped"), .text(pair.reason)])
+            }
         }
         return CSVWriter.text(records)
     }
