@@ -231,6 +231,16 @@ final class BadInputCatalogueTests: XCTestCase {
             return Built(arguments: [folder, good], file: folder + "/adapter_model.safetensors")
         },
         // --- the command line and the file system
+        Case("adapters of two base models that share no block", 65,
+             ["2 base models that share no LoRA module and layer", "gpt2 (appreviews_gurvineet_epoch1)", "run one study per base model"]) { _ in
+            let gpt2 = repositoryRoot + "/Tests/Fixtures/real/third-party/gpt2/appreviews_gurvineet_epoch1"
+            return Built(arguments: [good, gpt2], file: good)
+        },
+        Case("an explicit --subspace-rank larger than the weights", 64, ["--subspace-rank 500 exceeds the size of", "use at most 384"]) { _ in
+            let fft = repositoryRoot + "/Tests/Fixtures/real/minilm-fullft"
+            return Built(arguments: ["--base", fft + "/base.safetensors", fft + "/sst2", fft + "/irony", "--subspace-rank", "500"],
+                         file: fft + "/base.safetensors")
+        },
         Case("same task name twice", 64, ["task name \"cola\" is given twice", good]) { w in
             let cola = examples + "/cola"
             return Built(arguments: [cola, "cola=" + good], file: cola)
