@@ -115,7 +115,8 @@ let package = Package(
         // Headless Chromium for the HTML end-to-end tests; decodes its screenshots with Cairo.
         .target(name: "TVGeoBrowserSupport", dependencies: ["CCairo", "GraphicsLoader"], path: "Tests/BrowserSupport",
                 swiftSettings: graphicsHeaders),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts"], exclude: ["__Snapshots__"], swiftSettings: graphicsHeaders),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts", "TVGeoTestSupport"], exclude: ["__Snapshots__"],
+                    swiftSettings: graphicsHeaders),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
         .testTarget(name: "CSVTextTests", dependencies: ["CSVText"]),

@@ -5,7 +5,11 @@ import Testing
 
 /// The harness must be able to fail: each page here does one thing a self-contained report must
 /// not do (or must do), and the harness has to notice. Skipped, with a message, without Chromium.
-@Suite(.serialized, .enabled(if: HeadlessChromium.find() != nil, "no Chromium on PATH (set CHROMIUM=/path/to/chromium)"))
+private let chromiumMissing = "no Chromium on PATH (set CHROMIUM=/path/to/chromium)"
+
+@Suite(.serialized,
+       .enabled(if: RequiredTools.enabled(found: HeadlessChromium.find() != nil, chromiumMissing, suite: "HeadlessChromiumTests"),
+                "no Chromium on PATH (set CHROMIUM=/path/to/chromium)"))
 struct HeadlessChromiumTests {
     static let sentinelScript = "<script>document.getElementById('sentinel').textContent = 'changed by script';</script>"
     static let strictCSP = #"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">"#

@@ -4,10 +4,11 @@ import TVGeoBrowserSupport
 import TVGeoTestSupport
 import XCTest
 
-/// Runs a command-line tool (pdfinfo, pdftotext, pdflatex) and returns its status and output;
-/// nil when the tool is not installed.
+/// Runs a command-line tool (pdfinfo, pdftotext, pdflatex) found on PATH and returns its status and
+/// output; nil when the tool is not on PATH.
 func runTool(_ name: String, _ arguments: [String], in directory: String? = nil) -> (status: Int32, output: String)? {
-    let candidates = ["/usr/bin/" + name, "/usr/local/bin/" + name, "/bin/" + name]
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    let candidates = path.split(separator: ":").map { $0 + "/" + name }
     guard let path = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else { return nil }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
@@ -79,7 +80,7 @@ final class ReportCommandTests: XCTestCase {
         let (folder, outcome) = Self.fullReport
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         let pdf = folder + "/report.pdf"
-        guard let info = runTool("pdfinfo", [pdf]) else { throw XCTSkip("pdfinfo (poppler-utils) is not installed") }
+        guard let info = runTool("pdfinfo", [pdf]) else { throw RequiredTools.missing("pdfinfo (poppler-utils) is not installed") }
         XCTAssertEqual(info.status, 0, info.output)
         let pages = try XCTUnwrap(info.output.split(separator: "\n").first { $0.hasPrefix("Pages:") }
             .flatMap { Int($0.split(separator: " ").last!) })
@@ -106,7 +107,9 @@ final class ReportCommandTests: XCTestCase {
     func testLaTeXTablesCompile() throws {
         let (folder, outcome) = Self.fullReport
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        guard runTool("pdflatex", ["--version"]) != nil else { throw XCTSkip("pdflatex is not installed: LaTeX tables not compiled") }
+        guard runTool("pdflatex", ["--version"]) != nil else {
+            throw RequiredTools.missing("pdflatex is not installed: LaTeX tables not compiled")
+        }
         let directory = TemporaryDirectory("latex")
         defer { directory.remove() }
         let tables = try FileManager.default.contentsOfDirectory(atPath: folder + "/tables").filter { $0.hasSuffix(".tex") }.sorted()
@@ -131,7 +134,7 @@ final class ReportCommandTests: XCTestCase {
     func testRendersInChromium() throws {
         let (folder, outcome) = Self.fullReport
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        guard let browser = HeadlessChromium.detect() else { throw XCTSkip("no Chromium on PATH: the HTML was not rendered") }
+        guard let browser = HeadlessChromium.detect() else { throw RequiredTools.missing("no Chromium on PATH: the HTML was not rendered") }
         let load = try browser.load(folder + "/report.html")
         XCTAssertEqual(load.consoleErrors, [], "console errors")
         XCTAssertEqual(load.networkRequests, [], "nothing fetched")
@@ -171,7 +174,9 @@ final class ReportSafetyTests: XCTestCase {
             let svg = try String(contentsOfFile: out + "/figures/" + file, encoding: .utf8)
             XCTAssertFalse(svg.contains("<script"), file)
         }
-        guard let browser = HeadlessChromium.detect() else { throw XCTSkip("no Chromium on PATH: the hostile page was not rendered") }
+        guard let browser = HeadlessChromium.detect() else {
+            throw RequiredTools.missing("no Chromium on PATH: the hostile page was not rendered")
+        }
         let load = try browser.load(out + "/report.html")
         XCTAssertFalse(load.dom.contains("data-pwned=\"1\""), "no injected script ran")
         XCTAssertTrue(load.dom.contains("setAttribute('data-pwned','1')"), "the name is shown as text")
@@ -238,7 +243,7 @@ final class ReportSafetyTests: XCTestCase {
         XCTAssertEqual(figures, ["heatmap-cosine-value.pdf", "heatmap-grassmann-value.pdf", "hierarchy-grassmann-cosine-value.pdf",
                                  "mds-cosine-value.pdf", "mds-grassmann-value.pdf", "pca-cosine-value.pdf", "pca-grassmann-value.pdf",
                                  "profile-cosine-value.pdf", "profile-grassmann-value.pdf"])
-        guard runTool("pdfinfo", ["-v"]) != nil else { throw XCTSkip("pdfinfo (poppler-utils) is not installed") }
+        guard runTool("pdfinfo", ["-v"]) != nil else { throw RequiredTools.missing("pdfinfo (poppler-utils) is not installed") }
         for figure in figures {
             let info = try XCTUnwrap(runTool("pdfinfo", [out + "/figures/" + figure])).output
             let size = info.split(separator: "\n").first { $0.hasPrefix("Page size:") } ?? ""

@@ -1,11 +1,12 @@
 import Foundation
+import TVGeoTestSupport
 import XCTest
 
 /// Runs command-line tools (pdfinfo, pdftoppm) from tests, skipping when they are not installed.
 enum ExternalTool {
-    /// The full path of `name` on PATH (or in /usr/bin), nil if absent.
+    /// The full path of `name` on PATH (/usr/local/bin:/usr/bin:/bin when PATH is unset), nil if absent.
     static func path(of name: String) -> String? {
-        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin"]
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
         for directory in directories {
             let candidate = directory + "/" + name
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -13,10 +14,11 @@ enum ExternalTool {
         return nil
     }
 
-    /// The tool's path, or an `XCTSkip` naming the Debian package that provides it.
+    /// The tool's path; when it is missing, a skip naming the Debian package that provides it
+    /// (a failure under CI: see `RequiredTools`).
     static func require(_ name: String, package: String = "poppler-utils") throws -> String {
         guard let found = path(of: name) else {
-            throw XCTSkip("\(name) is not installed (Debian package \(package)); skipping the check that needs it")
+            throw RequiredTools.missing("\(name) is not installed (Debian package \(package)); skipping the check that needs it")
         }
         return found
     }

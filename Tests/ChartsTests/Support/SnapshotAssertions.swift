@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// Snapshot files live in `Tests/ChartsTests/__Snapshots__`. Set `TVGEO_RECORD_SNAPSHOTS=1` to
-/// (re)write them instead of comparing; a missing snapshot is written and the test fails once.
+/// (re)write them instead of comparing; a recorded or missing snapshot is written and the test fails.
 enum Snapshots {
     static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("__Snapshots__")
@@ -20,9 +20,11 @@ enum Snapshots {
         if isRecording || !exists {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try data.write(to: url, options: .atomic)
-            if !isRecording {
-                XCTFail("No snapshot \(name) existed; recorded it at \(url.path). Check it and run again.", file: file, line: line)
-            }
+            // Recording is never a pass: the new file has not been compared with anything.
+            XCTFail(isRecording
+                        ? "Recorded snapshot \(name) at \(url.path) (TVGEO_RECORD_SNAPSHOTS=1); check it, unset the variable and run again."
+                        : "No snapshot \(name) existed; recorded it at \(url.path). Check it and run again.",
+                    file: file, line: line)
             return nil
         }
         return try Data(contentsOf: url)
