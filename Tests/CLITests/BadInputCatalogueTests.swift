@@ -33,6 +33,8 @@ final class BadInputCatalogueTests: XCTestCase {
     struct Built {
         var arguments: [String]
         var file: String
+        /// Run as the unprivileged user `nobody` (for permission cases when the tests run as root).
+        var unprivileged = false
     }
 
     /// One row of the catalogue.
@@ -282,12 +284,17 @@ final class BadInputCatalogueTests: XCTestCase {
             let folder = w.adapter()
             let weights = folder + "/adapter_model.safetensors"
             chmod(weights, 0)
+            // As root, chmod 000 does not stop reads: the run then drops to `nobody` (setpriv).
+            var asNobody = false
             if let handle = fopen(weights, "rb") {
                 fclose(handle)
-                chmod(weights, 0o644)
-                throw SkipCase(reason: "running as root: chmod 000 does not stop reads")
+                guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+                    chmod(weights, 0o644)
+                    throw SkipCase(reason: "chmod 000 does not stop reads here, and setpriv cannot drop root")
+                }
+                asNobody = true
             }
-            return Built(arguments: [folder, good], file: weights)
+            return Built(arguments: [folder, good], file: weights, unprivileged: asNobody)
         },
         Case("missing path", 66, ["no such file or directory"]) { w in
             Built(arguments: [w.path + "/nowhere", good], file: w.path + "/nowhere")
@@ -440,7 +447,10 @@ final class BadInputCatalogueTests: XCTestCase {
             }
             let before = try workspace.entries()
             let out = workspace.path + "/out"
-            let result = try runTVGeo(["report", "--quiet"] + built.arguments + ["--out", out], in: workspace.path)
+            let result = built.unprivileged
+                ? try runTVGeoAsNobody(["report", "--quiet"] + built.arguments + ["--out", out], workspace: workspace.path,
+                                     bin: directory.path + "/.bin")
+                : try runTVGeo(["report", "--quiet"] + built.arguments + ["--out", out], in: workspace.path)
             let context = "[\(item.name)] exit \(result.status), stderr: \(result.stderr)"
             if ProcessInfo.processInfo.environment["TVGEO_CATALOGUE_VERBOSE"] != nil { print("CATALOGUE \(context)", terminator: "") }
             XCTAssertEqual(result.status, item.code, context)
