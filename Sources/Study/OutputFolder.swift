@@ -160,12 +160,16 @@ public enum OutputFolder {
     }
 
     /// Writes each file to `<folder>/<path>` by a temporary file and a rename, so each one is
-    /// either the old or the new file. A path must stay inside the folder.
+    /// either the old or the new file. Every temporary file is written (and its write-out waited
+    /// for) before the first rename, so a failure while writing (a full disk) leaves every earlier
+    /// file as it was and no temporary file behind. A path must stay inside the folder.
     static func replaceFiles(_ files: [OutputFile], in folder: String) throws(ToolError) {
         let pid = ProcessInfo.processInfo.processIdentifier
-        var folders: Set<String> = []
+        var staged: [(temporary: String, path: String)] = []
+        func discardStaged() { for entry in staged { _ = unlink(entry.temporary) } }
         for file in files {
             guard !file.path.hasPrefix("/"), !file.path.split(separator: "/").contains("..") else {
+                discardStaged()
                 throw .internalError("output path \(file.path) leaves the output folder")
             }
             let path = folder + "/" + file.path
@@ -177,20 +181,26 @@ public enum OutputFolder {
                     throw ToolError.cannotWrite(path: path, problem: "a folder has this name; remove it or choose another --out")
                 }
                 _ = unlink(temporary)
+                staged.append((temporary, path))
                 if let problem = createFile(temporary, file.contents) ?? waitForWriteOut(temporary) {
                     throw ToolError.cannotWrite(path: path, problem: problem)
                 }
-                folders.insert(url.deletingLastPathComponent().path)
-                guard rename(temporary, path) == 0 else {
-                    throw ToolError.cannotWrite(path: path, problem: String(cString: strerror(errno)))
-                }
             } catch let error as ToolError {
-                try? FileManager.default.removeItem(atPath: temporary)
+                discardStaged()
                 throw error
             } catch {
-                try? FileManager.default.removeItem(atPath: temporary)
+                discardStaged()
                 throw .cannotWrite(path: path, problem: describe(error))
             }
+        }
+        var folders: Set<String> = []
+        for (index, entry) in staged.enumerated() {
+            guard rename(entry.temporary, entry.path) == 0 else {
+                let problem = String(cString: strerror(errno))
+                for later in staged[index...] { _ = unlink(later.temporary) }
+                throw .cannotWrite(path: entry.path, problem: problem)
+            }
+            folders.insert(URL(fileURLWithPath: entry.path).deletingLastPathComponent().path)
         }
         // The renames and the new files' metadata reach the disk in one journal commit.
         for changed in folders.sorted() {
@@ -247,6 +257,10 @@ public enum OutputFolder {
             try makeDurable(staging, files: files + [marker], folders: Array(Set(folders)), reportedAs: trimmed)
         } catch {
             try? manager.removeItem(atPath: staging)
+            // A file is named where it would have been, not in the hidden staging folder.
+            if case .cannotWrite(let path, let problem) = error, path.hasPrefix(staging + "/") {
+                throw .cannotWrite(path: trimmed + path.dropFirst(staging.count), problem: problem)
+            }
             throw error
         }
         if hadPrevious, tvgeo_exchange_paths(staging, trimmed) == 0 {
