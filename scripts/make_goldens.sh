@@ -34,3 +34,6 @@ python3 scripts/reference_distances.py --quiet --out "$G/gpt2-third-party.json" 
   $R/third-party/gpt2/appreviews_gurvineet_epoch2 \
   $R/third-party/gpt2/appreviews_gurvineet_epoch3 \
   $R/third-party/gpt2/medqpairs_deepbiolab_attn_mlp
+
+# The study goldens (maps, correlations) read the distance goldens above.
+sh scripts/make_study_goldens.sh

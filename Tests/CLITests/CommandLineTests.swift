@@ -220,6 +220,22 @@ final class CommandLineTests: XCTestCase {
 }
 
 final class ConvertCommandTests: XCTestCase {
+    /// The tensors of a safetensors file read by hand (8-byte header length, JSON header, data):
+    /// name → (dtype, shape, bytes).
+    static func tensors(_ file: Data) throws -> [String: (dtype: String, shape: [Int], bytes: Data)] {
+        let bytes = [UInt8](file)
+        let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        let header = try JSONParser.parse(Array(bytes[8..<(8 + length)]))
+        var tensors: [String: (dtype: String, shape: [Int], bytes: Data)] = [:]
+        for (name, entry) in try XCTUnwrap(header.objectPairs) where name != "__metadata__" {
+            let offsets = try XCTUnwrap(entry["data_offsets"]?.arrayValue?.compactMap(\.intValue))
+            let start = 8 + length + offsets[0], end = 8 + length + offsets[1]
+            tensors[name] = (try XCTUnwrap(entry["dtype"]?.stringValue), try XCTUnwrap(entry["shape"]?.arrayValue?.compactMap(\.intValue)),
+                             Data(bytes[start..<end]))
+        }
+        return tensors
+    }
+
     func testConvertWritesTheSafetensorsTwinAndRefusesToOverwrite() throws {
         let data = realDataPath
         let directory = TemporaryDirectory("convert")
@@ -230,6 +246,15 @@ final class ConvertCommandTests: XCTestCase {
         let twin = try Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/examples/minilm-glue8/adapters/emotion/adapter_model.safetensors"))
         let converted = try Data(contentsOf: URL(fileURLWithPath: output))
         XCTAssertEqual(converted.count, twin.count, "same tensors, same dtypes")
+        // Tensor by tensor: the same names, dtypes, shapes and bytes as the twin PEFT saved.
+        let ours = try Self.tensors(converted), theirs = try Self.tensors(twin)
+        XCTAssertEqual(Set(ours.keys), Set(theirs.keys))
+        XCTAssertGreaterThan(ours.count, 10)
+        for (name, tensor) in theirs {
+            XCTAssertEqual(ours[name]?.dtype, tensor.dtype, name)
+            XCTAssertEqual(ours[name]?.shape, tensor.shape, name)
+            XCTAssertEqual(ours[name]?.bytes, tensor.bytes, name)
+        }
         let again = try runTVGeo(["convert", data + "/minilm-glue8-bin/emotion/adapter_model.bin", output], in: directory.path)
         XCTAssertEqual(again.status, 73, again.stderr)
         let malicious = try runTVGeo(["convert", repositoryRoot + "/Tests/Fixtures/bin/malicious.bin", directory.path + "/m.safetensors"],
