@@ -126,8 +126,8 @@ final class TorchCheckpointTests: XCTestCase {
         values.flatMap { value in (0..<4).map { UInt8(value.bitPattern >> (8 * UInt32($0)) & 0xFF) } }
     }
 
-    func archive(pickle: [UInt8], storages: [String: [UInt8]] = [:], folder: String = "model") throws -> String {
-        var entries = [(folder + "/data.pkl", pickle), (folder + "/byteorder", Array("little".utf8))]
+    func archive(pickle: [UInt8], storages: [String: [UInt8]] = [:], folder: String = "model", byteOrder: String = "little") throws -> String {
+        var entries = [(folder + "/data.pkl", pickle), (folder + "/byteorder", Array(byteOrder.utf8))]
         for key in storages.keys.sorted() { entries.append((folder + "/data/" + key, storages[key]!)) }
         entries.append((folder + "/version", Array("3\n".utf8)))
         return try temporaryFile(Self.zip(entries))
@@ -208,6 +208,33 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertEqual(checkpoint.info("m")?.dtype, .i64)
         XCTAssertEqual(try checkpoint.rawBytes("m"), int64s([11, 14, 12, -15]))
         XCTAssertThrowsError(try checkpoint.rawBytes("missing"))
+    }
+
+    /// Bool and uint8 storages are read with their dtype and copied byte for byte; they are not
+    /// floating-point weights, so reading them as numbers is refused naming the tensor.
+    func testBoolAndByteStoragesKeepTheirBytes() throws {
+        let pickle = Pickle.stateDict([("mask", ("torch", "BoolStorage"), "b", 4, 0, [2, 2], [2, 1]),
+                                       ("ids", ("torch", "ByteStorage"), "u", 3, 0, [3], [1])])
+        let checkpoint = try TorchCheckpoint(path: try archive(pickle: pickle, storages: ["b": [1, 0, 0, 1], "u": [7, 255, 0]]))
+        XCTAssertEqual(checkpoint.info("mask")?.dtype, .bool)
+        XCTAssertEqual(checkpoint.info("mask")?.shape, [2, 2])
+        XCTAssertEqual(try checkpoint.rawBytes("mask"), [1, 0, 0, 1])
+        XCTAssertEqual(checkpoint.info("ids")?.dtype, .u8)
+        XCTAssertEqual(try checkpoint.rawBytes("ids"), [7, 255, 0])
+        XCTAssertThrowsError(try checkpoint.doubles("mask")) { error in
+            XCTAssertTrue("\(error)".contains("mask"), "\(error)")
+        }
+    }
+
+    /// A big-endian checkpoint (torch.save on a big-endian machine) is refused by name, never
+    /// read with its bytes swapped.
+    func testBigEndianCheckpointsAreRefused() throws {
+        let pickle = Pickle.stateDict([("w", ("torch", "FloatStorage"), "k", 1, 0, [1], [1])])
+        let path = try archive(pickle: pickle, storages: ["k": [0, 0, 0x80, 0x3F]], byteOrder: "big")
+        XCTAssertThrowsError(try TorchCheckpoint(path: path)) { error in
+            XCTAssertEqual((error as? ToolError)?.exitCode, 65)
+            XCTAssertTrue("\(error)".contains("byte order is \"big\"; only little-endian checkpoints are supported"), "\(error)")
+        }
     }
 
     func testTorchSourceProtocolCoversBothFormats() throws {
