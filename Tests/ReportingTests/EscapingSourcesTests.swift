@@ -49,6 +49,28 @@ final class EscapingSourcesTests: XCTestCase {
     }
 
     /// A name holding a control character or a noncharacter leaves the page well-formed XML: the
+    /// characters XML forbids are dropped from every template value, tvgeo's markup untouched.
+    func testCharactersXMLForbidsAreDroppedFromThePage() throws {
+        var names = ExampleStudy.hostileNames
+        names[0] = "bell\u{07}\u{FFFE}<b>"
+        names[1] = "form\u{0C}feed\r\nline"
+        let (analysis, findings) = ExampleStudy.renamed(names)
+        let document = ExampleStudy.document(analysis: analysis, findings: findings)
+        let html = try HTMLReport.render(document, templates: ReportTemplateSet.load(), svg: [:], files: [:])
+        XCTAssertNil(PageScanner.scan(html).failure)
+        XCTAssertTrue(html.contains("bell&lt;b&gt;"))
+        XCTAssertTrue(html.contains("formfeed\r\nline"), "tab, line feed and carriage return stay")
+        XCTAssertFalse(html.unicodeScalars.contains { $0 == "\u{07}" || $0 == "\u{0C}" || $0 == "\u{FFFE}" })
+
+        let context = HTMLReport.withoutForbiddenCharacters(["svg": "<svg>\u{07}</svg>", "list": ["a\u{07}b", ["c\u{FFFF}d"]], "n": 3])
+            as! [String: Any]
+        XCTAssertEqual(context["svg"] as? String, "<svg>\u{07}</svg>", "markup keys are passed through")
+        let list = try XCTUnwrap(context["list"] as? [Any])
+        XCTAssertEqual(list.first as? String, "ab")
+        XCTAssertEqual((list.last as? [Any])?.first as? String, "cd")
+        XCTAssertEqual(context["n"] as? Int, 3)
+    }
+
     /// After `\\` or `\midrule` LaTeX reads a leading `[` as an optional argument (`[0pt]` would
     /// vanish, `[x]` stops pdflatex) and a leading `*` as a star: the first cell of a line gets
     /// `{}` in front. Control characters and noncharacters are dropped, tabs become spaces.
