@@ -92,7 +92,7 @@ public enum ReportBuilder {
                 if let profile = add(figures.layerProfile(metric, module)) { blocks.append(.figures([profile])) }
                 // The matrix itself goes to tables/ only: the annotated heatmap shows its values.
                 _ = add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module,
-                                               cite: cite))
+                                               fileModule: analysis.fileComponent(ofModule: module), cite: cite))
             }
             document.sections.append(ReportSection(id: "metric-\(metric.id)", title: ReportText.metricTitle(metric), blocks: blocks))
         }
@@ -123,8 +123,9 @@ public enum ReportBuilder {
             for module in modules {
                 let names = metrics.compactMap { add(figures.deltaScatter($0, module)) }
                 if !names.isEmpty { blocks += [.subheading(module), .figures(names)] }
-                blocks.append(.table(add(ReportTables.correlationsPerTask(findings, tasks: analysis.tasks, module: module, metrics: metrics,
-                                                                          cite: cite))))
+                blocks.append(.table(add(ReportTables.correlationsPerTask(findings, tasks: analysis.tasks, module: module,
+                                                                          fileModule: analysis.fileComponent(ofModule: module),
+                                                                          metrics: metrics, cite: cite))))
             }
             document.sections.append(ReportSection(id: "merge-loss", title: "Merge loss and distances", blocks: blocks))
         }

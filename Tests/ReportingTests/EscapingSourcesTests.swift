@@ -89,4 +89,12 @@ final class EscapingSourcesTests: XCTestCase {
     }
 
     /// Modules whose file names would be the same get `-2`, `-3`, … (ignoring case), never the
+    /// name another module has as it is.
+    func testModuleFileNamesAreUnique() {
+        let names = ["(a)", "<a>", "_A_", "_a_-2", "query"]
+        let components = OutputNaming.components(names)
+        XCTAssertEqual(components, ["(a)": "_a_", "<a>": "_a_-3", "_A_": "_A_-4", "_a_-2": "_a_-2", "query": "query"])
+        XCTAssertEqual(Set(components.values.map { $0.lowercased() }).count, names.count)
+        XCTAssertEqual(OutputNaming.components(["encoder/q", "decoder/q"]), ["encoder/q": "encoder_q", "decoder/q": "decoder_q"])
+    }
 }
