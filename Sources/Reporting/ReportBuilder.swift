@@ -183,8 +183,17 @@ public enum ReportBuilder {
         let layers = Set(analysis.adapters.flatMap { $0.modules.flatMap(\.layers) }).count
         facts.append(KeyValue("layers", "\(layers)"))
         if let k = analysis.subspaceRank { facts.append(KeyValue("subspace rank k (full fine-tuning)", "\(k)")) }
-        facts.append(KeyValue("scores", findings.scores.map { "\($0.path) (\($0.rows.count) rows)" } ?? "none: no merge-loss section"))
+        facts.append(KeyValue("scores", findings.scores.map(scoresFact) ?? "none: no merge-loss section"))
         return facts
+    }
+
+    /// "scores.csv (56 rows)", with the distinct `metric` values of those rows in file order when
+    /// some row has one: "scores.csv (56 rows; score metrics: mcc, f1, accuracy)".
+    static func scoresFact(_ scores: ScoreTable) -> String {
+        var metrics: [String] = []
+        for metric in scores.rows.compactMap(\.metric) where !metrics.contains(metric) { metrics.append(metric) }
+        let named = metrics.isEmpty ? "" : "; score metric\(metrics.count == 1 ? "" : "s"): \(metrics.joined(separator: ", "))"
+        return "\(scores.path) (\(scores.rows.count) rows\(named))"
     }
 
     /// The headline findings, one sentence each.
