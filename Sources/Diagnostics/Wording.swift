@@ -27,6 +27,15 @@ public enum Wording {
         closest(to: word, among: candidates).map { " (did you mean \(escaped($0))?)" } ?? ""
     }
 
+    /// `text` as the console prints it: control characters written as escapes, as in
+    /// `ToolError.message` (`\r`, `\t`, `\u{1b}`), line feeds kept; so that a name printed in a
+    /// summary or table cannot move the cursor, recolour or retitle the terminal.
+    public static func terminalText(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0 != "\n" && $0.properties.generalCategory == .control }) else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { ToolError.escapingControlCharacters(String($0)) }.joined(separator: "\n")
+    }
+
     /// A user-given name (a task, module, metric, subcommand, file) as a message shows it, so that
     /// two names that read the same are told apart: unchanged unless it mixes ASCII letters with
     /// characters outside ASCII (a Cyrillic `е` for `e`, an invisible U+200B, an en dash for a

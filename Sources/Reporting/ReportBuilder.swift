@@ -92,7 +92,7 @@ public enum ReportBuilder {
                 if let profile = add(figures.layerProfile(metric, module)) { blocks.append(.figures([profile])) }
                 // The matrix itself goes to tables/ only: the annotated heatmap shows its values.
                 _ = add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module,
-                                               cite: cite))
+                                               fileModule: analysis.fileComponent(ofModule: module), cite: cite))
             }
             document.sections.append(ReportSection(id: "metric-\(metric.id)", title: ReportText.metricTitle(metric), blocks: blocks))
         }
@@ -123,8 +123,9 @@ public enum ReportBuilder {
             for module in modules {
                 let names = metrics.compactMap { add(figures.deltaScatter($0, module)) }
                 if !names.isEmpty { blocks += [.subheading(module), .figures(names)] }
-                blocks.append(.table(add(ReportTables.correlationsPerTask(findings, tasks: analysis.tasks, module: module, metrics: metrics,
-                                                                          cite: cite))))
+                blocks.append(.table(add(ReportTables.correlationsPerTask(findings, tasks: analysis.tasks, module: module,
+                                                                          fileModule: analysis.fileComponent(ofModule: module),
+                                                                          metrics: metrics, cite: cite))))
             }
             document.sections.append(ReportSection(id: "merge-loss", title: "Merge loss and distances", blocks: blocks))
         }
@@ -182,8 +183,17 @@ public enum ReportBuilder {
         let layers = Set(analysis.adapters.flatMap { $0.modules.flatMap(\.layers) }).count
         facts.append(KeyValue("layers", "\(layers)"))
         if let k = analysis.subspaceRank { facts.append(KeyValue("subspace rank k (full fine-tuning)", "\(k)")) }
-        facts.append(KeyValue("scores", findings.scores.map { "\($0.path) (\($0.rows.count) rows)" } ?? "none: no merge-loss section"))
+        facts.append(KeyValue("scores", findings.scores.map(scoresFact) ?? "none: no merge-loss section"))
         return facts
+    }
+
+    /// "scores.csv (56 rows)", with the distinct `metric` values of those rows in file order when
+    /// some row has one: "scores.csv (56 rows; score metrics: mcc, f1, accuracy)".
+    static func scoresFact(_ scores: ScoreTable) -> String {
+        var metrics: [String] = []
+        for metric in scores.rows.compactMap(\.metric) where !metrics.contains(metric) { metrics.append(metric) }
+        let named = metrics.isEmpty ? "" : "; score metric\(metrics.count == 1 ? "" : "s"): \(metrics.joined(separator: ", "))"
+        return "\(scores.path) (\(scores.rows.count) rows\(named))"
     }
 
     /// The headline findings, one sentence each.

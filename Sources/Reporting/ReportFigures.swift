@@ -14,6 +14,9 @@ struct ReportFigures {
     /// Whether metrics.json is written beside the report, so captions may point into it.
     var citesMetricsFile = true
 
+    /// The module as file names and figure names spell it (unique within the study).
+    func fileModule(_ module: String) -> String { analysis.fileComponent(ofModule: module) }
+
     /// " (metrics.json → path)" when metrics.json is written, else "".
     func cite(_ path: String) -> String { citesMetricsFile ? " (metrics.json → \(path))" : "" }
 
@@ -22,7 +25,7 @@ struct ReportFigures {
               let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth) else { return nil }
         let ordered = findings.clustering[metric]?[module] == nil ? ""
             : " Tasks in average-linkage order\(cite("clustering.\(metric.id).\(module).order"))\(leftOut(metric, module, "order"))."
-        return ReportFigure(name: FigureName.of(.heatmap, metric, module: module), scene: scene,
+        return ReportFigure(name: FigureName.of(.heatmap, metric, module: fileModule(module)), scene: scene,
                             caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered))"
                                      + "\(cite("distances.\(metric.id).\(module).mean")).\(ordered)")
     }
@@ -30,7 +33,7 @@ struct ReportFigures {
     func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let scene = AnalysisFigures.pcaMap(metric, module, analysis: analysis, findings: findings, width: narrowWidth,
                                                  title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
-        return ReportFigure(name: FigureName.of(.pca, metric, module: module), scene: scene,
+        return ReportFigure(name: FigureName.of(.pca, metric, module: fileModule(module)), scene: scene,
                             caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix"
                                      + "\(cite("pca.\(metric.id).\(module)"))\(leftOut(metric, module, "map")).")
     }
@@ -44,7 +47,7 @@ struct ReportFigures {
                              yTitle: ScatterMap.componentTitle("Dim ", index: 2, explainedVariance: share(1)),
                              title: "MDS · \(ReportText.shortName(metric)) · \(module)",
                              subtitle: "classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))", equalAspect: true)
-        return ReportFigure(name: FigureName.of(.mds, metric, module: module), scene: map.scene(width: narrowWidth),
+        return ReportFigure(name: FigureName.of(.mds, metric, module: fileModule(module)), scene: map.scene(width: narrowWidth),
                             caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: "
                                      + "map distances approximate the table's\(cite("mds.\(metric.id).\(module)"))"
                                      + "\(leftOut(metric, module, "map")).")
@@ -77,7 +80,7 @@ struct ReportFigures {
                                    title: "Layer profile · \(ReportText.shortName(metric)) · \(module)",
                                    subtitle: "each task's mean distance to the other tasks, per layer")
         profile.markers = layered.layerIDs.count <= 16
-        return ReportFigure(name: FigureName.of(.profile, metric, module: module), scene: profile.scene(width: wideWidth),
+        return ReportFigure(name: FigureName.of(.profile, metric, module: fileModule(module)), scene: profile.scene(width: wideWidth),
                             caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer"
                                      + "\(cite("distances.\(metric.id).\(module).layers")).")
     }
@@ -98,7 +101,7 @@ struct ReportFigures {
                                         subtitle: "one point per pair of tasks, layer means",
                                         note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [])
             .scene(width: narrowWidth)
-        return ReportFigure(name: FigureName.of(.hierarchy, y, x, module: module), scene: scene,
+        return ReportFigure(name: FigureName.of(.hierarchy, y, x, module: fileModule(module)), scene: scene,
                             caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances"
                                      + "\(cite("distances.<metric>.\(module).mean")); ρ over the pairs.")
     }
@@ -140,7 +143,7 @@ struct ReportFigures {
                                         subtitle: "one point per ordered pair, colour: evaluated task i",
                                         note: note)
             .scene(width: narrowWidth)
-        return ReportFigure(name: FigureName.of(.delta, metric, module: module), scene: scene,
+        return ReportFigure(name: FigureName.of(.delta, metric, module: fileModule(module)), scene: scene,
                             caption: "Merge loss against the \(ReportText.shortName(metric)) distance"
                                      + "\(cite("delta, distances.\(metric.id).\(module).mean"))"
                                      + (citesMetricsFile ? "; ρ: correlations.\(metric.id).\(module)." : "."))

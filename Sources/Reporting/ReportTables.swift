@@ -60,8 +60,9 @@ enum ReportTables {
     }
 
     /// For one module: per task (rows) and metric (columns), Spearman ρ with its p-value.
-    static func correlationsPerTask(_ findings: StudyFindings, tasks: [String], module: String, metrics: [DistanceMetric],
-                                    cite: Bool = true) -> ReportTable {
+    /// `fileModule` is the module as file names spell it (`StudyAnalysis.fileComponent(ofModule:)`).
+    static func correlationsPerTask(_ findings: StudyFindings, tasks: [String], module: String, fileModule: String,
+                                    metrics: [DistanceMetric], cite: Bool = true) -> ReportTable {
         let rows = tasks.enumerated().map { index, task in
             TableData.Row(header: task, cells: metrics.map { metric in
                 guard let summary = findings.correlations[metric]?[module]?[.spearman] else { return TableData.Cell("—") }
@@ -73,13 +74,14 @@ enum ReportTables {
                              caption: "ρ between δ(i,j) and the distance over the partners j of task i, "
                                       + "with its two-sided p-value (exact permutation for n ≤ 9).",
                              cornerHeader: "Task", columnHeaders: metrics.map(\.id), rows: rows)
-        return ReportTable(name: "correlations-per-task-\(OutputNaming.component(module))", data: data,
+        return ReportTable(name: "correlations-per-task-\(fileModule)", data: data,
                            notes: notes("correlations.<metric>.\(module).per_task", cite: cite,
                                         "— : undefined (a constant δ row or fewer than three partners)."))
     }
 
     /// The layer-mean distance matrix of one metric and module, in task order.
-    static func distances(_ layered: LayeredDistances, tasks: [String], metric: DistanceMetric, module: String,
+    /// `fileModule` is the module as file names spell it (`StudyAnalysis.fileComponent(ofModule:)`).
+    static func distances(_ layered: LayeredDistances, tasks: [String], metric: DistanceMetric, module: String, fileModule: String,
                           cite: Bool = true) -> ReportTable {
         let rows = tasks.enumerated().map { i, task in
             TableData.Row(header: task, cells: (0..<tasks.count).map { j in
@@ -91,7 +93,7 @@ enum ReportTables {
                              caption: "Mean over \(layered.layerIDs.count) layer\(layered.layerIDs.count == 1 ? "" : "s") "
                                       + "(\(ReportText.unit(metric))).",
                              cornerHeader: "", columnHeaders: tasks, rows: rows)
-        return ReportTable(name: "distances-\(metric.id)-\(OutputNaming.component(module))", data: data,
+        return ReportTable(name: "distances-\(metric.id)-\(fileModule)", data: data,
                            notes: notes("distances.\(metric.id).\(module).mean", cite: cite),
                            csv: MatrixCSV.text(tasks: tasks, matrix: layered.mean))
     }

@@ -9,7 +9,7 @@ public enum AnalysisFiles {
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let layered = analysis.distances[metric]?[module] else { continue }
-                files.append(OutputFile("distances-\(metric.id)-\(OutputNaming.component(module)).csv",
+                files.append(OutputFile("distances-\(metric.id)-\(analysis.fileComponent(ofModule: module)).csv",
                                         text: MatrixCSV.text(tasks: analysis.tasks, matrix: layered.mean)))
             }
         }

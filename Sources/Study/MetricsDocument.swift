@@ -218,4 +218,26 @@ public enum OutputNaming {
         if name.hasPrefix(".") { name = "_" + name.dropFirst() }
         return name
     }
+
+    /// One file-name component per name of `names`: `component(name)`, unless an earlier name
+    /// already has it (compared ignoring case, as macOS's file systems do); then `-2`, `-3`, … is
+    /// appended, passing over any component that another name has as it is. Names that differ only
+    /// in characters `component` replaces (`<a>` and `(a)`) thus get files of their own.
+    public static func components(_ names: [String]) -> [String: String] {
+        let plain = names.map(component)
+        let plainKeys = Set(plain.map { $0.lowercased() })
+        var taken: Set<String> = []
+        var result: [String: String] = [:]
+        for (name, stem) in zip(names, plain) where result[name] == nil {
+            var candidate = stem
+            var suffix = 2
+            while taken.contains(candidate.lowercased()) || (candidate != stem && plainKeys.contains(candidate.lowercased())) {
+                candidate = "\(stem)-\(suffix)"
+                suffix += 1
+            }
+            taken.insert(candidate.lowercased())
+            result[name] = candidate
+        }
+        return result
+    }
 }

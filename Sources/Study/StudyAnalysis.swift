@@ -55,6 +55,12 @@ public struct StudyAnalysis: Sendable {
 }
 
 extension StudyAnalysis {
+    /// `module` as file names spell it (`distances-<metric>-<module>.csv`, `figures/<kind>-<metric>-<module>.svg`):
+    /// `OutputNaming.component` of it, made unique among `modules` by `OutputNaming.components`.
+    public func fileComponent(ofModule module: String) -> String {
+        OutputNaming.components(modules)[module] ?? OutputNaming.component(module)
+    }
+
     /// The same analysis with only `modules` (in the analysis's order); adapters keep their
     /// summaries of the kept modules.
     public func restricted(toModules modules: [String]) -> StudyAnalysis {

@@ -20,7 +20,7 @@ public enum AnalysisFigures {
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
                 guard let scene = pcaMap(metric, module, analysis: analysis, findings: findings, width: FigureWidth.singleColumn) else { continue }
-                files += try render(scene, name: FigureName.of(.pca, metric, module: module), formats: formats)
+                files += try render(scene, name: FigureName.of(.pca, metric, module: analysis.fileComponent(ofModule: module)), formats: formats)
             }
         }
         return files
@@ -46,7 +46,7 @@ public enum AnalysisFigures {
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
                 guard let scene = heatmap(metric, module, analysis: analysis, findings: findings, width: width) else { continue }
-                files += try render(scene, name: FigureName.of(.heatmap, metric, module: module), formats: formats)
+                files += try render(scene, name: FigureName.of(.heatmap, metric, module: analysis.fileComponent(ofModule: module)), formats: formats)
             }
         }
         return files

@@ -10,7 +10,9 @@ public enum FigureName {
         case heatmap, pca, mds, profile, hierarchy, delta
     }
 
-    /// `<kind>-<metric>…-<module>`.
+    /// `<kind>-<metric>…-<module>`, where `module` is the module as file names spell it
+    /// (`StudyAnalysis.fileComponent(ofModule:)`, unique within a study); it goes through
+    /// `OutputNaming.component`, which leaves such a name as it is.
     public static func of(_ kind: Kind, _ metrics: DistanceMetric..., module: String?) -> String {
         ([kind.rawValue] + metrics.map(\.id) + (module.map { [OutputNaming.component($0)] } ?? [])).joined(separator: "-")
     }

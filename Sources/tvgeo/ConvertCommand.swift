@@ -23,6 +23,6 @@ struct Convert: ToolCommand {
 
     func execute() throws(ToolError) {
         let count = try CheckpointConversion.convert(input, to: output, overwrite: force)
-        print("wrote \(output) (\(count) tensors)")
+        printOutput("wrote \(output) (\(count) tensors)")
     }
 }

@@ -57,7 +57,7 @@ struct Merge: ToolCommand {
             var warnings: [Warning] = []
             let result = try MergeRunner.runAllPairs(arguments, method: method, out: out, force: force) { done, total, entry, pairWarnings in
                 for warning in pairWarnings where !warnings.contains(warning) { warnings.append(warning) }
-                if !quiet { print("  [\(done)/\(total)] \(entry.folder)") }
+                if !quiet { printOutput("  [\(done)/\(total)] \(entry.folder)") }
             }
             for warning in warnings { printError("tvgeo: warning: \(warning.text)") }
             let skipped = result.skipped
@@ -68,7 +68,7 @@ struct Merge: ToolCommand {
             }
             if !quiet {
                 let skippedNote = skipped.isEmpty ? "" : "\(skipped.count) skipped; "
-                print("wrote \(Wording.count(result.merges.count, method.rawValue + " merge")) of \(arguments.count) adapters into \(out)/ "
+                printOutput("wrote \(Wording.count(result.merges.count, method.rawValue + " merge")) of \(arguments.count) adapters into \(out)/ "
                       + "(\(skippedNote)manifest.json, manifest.csv) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             }
             return
@@ -84,7 +84,7 @@ struct Merge: ToolCommand {
         if method == .svd, let worst = merged.blocks.compactMap(\.truncationError).filter({ !$0.isNaN }).max() {
             details += String(format: ", largest truncation error %.3g", worst)
         }
-        print("wrote \(out) (\(method.rawValue): host \(merged.host), partner \(merged.partner); \(details)) "
+        printOutput("wrote \(out) (\(method.rawValue): host \(merged.host), partner \(merged.partner); \(details)) "
               + "in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
     }
 }

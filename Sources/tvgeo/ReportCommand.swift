@@ -96,15 +96,15 @@ struct Report: ToolCommand {
         if !quiet {
             // The columns --metrics chose; the rows are the analysed modules (--modules filters the analysis).
             if let table = AnalysisSummary.correlationTable(analysis, findings: findings, metrics: settings.metrics) {
-                print(table.drop { $0 == "\n" })
+                printOutput(String(table.drop { $0 == "\n" }))
             }
-            for line in document.summary { print("• " + line) }
+            for line in document.summary { printOutput("• " + line) }
             let seconds = Date().timeIntervalSince(started)
             let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
             let tableCount = files.filter { $0.path.hasPrefix("tables/") }.count
-            print("wrote \(input.folder)/: \(formats.contains(.html) ? "report.html, " : "")\(formats.contains(.pdf) ? "report.pdf, " : "")"
+            printOutput("wrote \(input.folder)/: \(formats.contains(.html) ? "report.html, " : "")\(formats.contains(.pdf) ? "report.pdf, " : "")"
                   + "\(figureCount) figure files, \(tableCount) table files in \(String(format: "%.2f", seconds)) s")
-            if formats.contains(.html) { print("open \(input.folder)/report.html") }
+            if formats.contains(.html) { printOutput("open \(input.folder)/report.html") }
         }
     }
 }

@@ -86,12 +86,12 @@ struct Analyze: ToolCommand {
         if !figureFormats.isEmpty { files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats) }
         try OutputFolder.write(files, to: folder, force: force)
         if !quiet {
-            print(AnalysisSummary.text(analysis))
-            if let table = AnalysisSummary.correlationTable(analysis, findings: findings) { print(table) }
+            printOutput(AnalysisSummary.text(analysis))
+            if let table = AnalysisSummary.correlationTable(analysis, findings: findings) { printOutput(table) }
             let seconds = Date().timeIntervalSince(started)
             let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
             let tableCount = files.filter { $0.path.hasSuffix(".csv") }.count
-            print("wrote \(folder)/metrics.json, \(tableCount) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") "
+            printOutput("wrote \(folder)/metrics.json, \(tableCount) CSV tables\(figureCount > 0 ? " and \(figureCount) figures" : "") "
                   + "in \(String(format: "%.2f", seconds)) s")
         }
     }
@@ -131,8 +131,15 @@ extension ToolCommand {
     }
 }
 
+/// Prints a line of results on stdout: names in it come from the inputs, so their control
+/// characters are written as escapes (`Wording.terminalText`).
+func printOutput(_ text: String) {
+    print(Wording.terminalText(text))
+}
+
+/// Prints a line on stderr, control characters written as escapes as on stdout.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    FileHandle.standardError.write(Data((Wording.terminalText(text) + "\n").utf8))
 }
 
 func exitWithError(_ error: ToolError) -> Never {

@@ -239,6 +239,9 @@ public struct PageLoad: Sendable {
     public var browserLog: [String]
     /// Wall time of the whole load, launch to exit.
     public var seconds: Double
+    /// "alert: 1" for each JavaScript dialog (alert, confirm, prompt, beforeunload) the page opened;
+    /// each is dismissed at once so that the page goes on loading.
+    public var dialogs: [String] = []
 
     /// `console` as text, one line per entry.
     public var consoleMessages: [String] { console.map(\.description) }
@@ -280,6 +283,7 @@ final class DevToolsSession {
     var requests: [String] = []
     var requestURLs: [String: String] = [:]
     var failedRequests: [String] = []
+    var dialogs: [String] = []
     var loaded = false
 
     static let spawnLock = NSLock()
@@ -370,7 +374,7 @@ final class DevToolsSession {
         let pdf = (printed["data"] as? String).flatMap { Data(base64Encoded: $0) }
         try drain(for: 0)
         return PageLoad(dom: dom, console: console, requests: requests, failedRequests: failedRequests,
-                        screenshot: Screenshot(png: shotData), pdf: pdf, printedText: nil, browserLog: [], seconds: 0)
+                        screenshot: Screenshot(png: shotData), pdf: pdf, printedText: nil, browserLog: [], seconds: 0, dialogs: dialogs)
     }
 
     /// Asks the browser to quit; kills the group if it has not exited within 5 s (or the deadline).
@@ -520,6 +524,10 @@ final class DevToolsSession {
                 requests.append(url)
                 if let id = params["requestId"] as? String { requestURLs[id] = url }
             }
+        case "Page.javascriptDialogOpening":
+            dialogs.append("\(params["type"] as? String ?? "dialog"): \(params["message"] as? String ?? "")")
+            // A dialog blocks the page until it is answered.
+            _ = try? send("Page.handleJavaScriptDialog", ["accept": false], session: event["sessionId"] as? String)
         case "Network.loadingFailed":
             let id = params["requestId"] as? String ?? ""
             var reason = params["errorText"] as? String ?? "failed"

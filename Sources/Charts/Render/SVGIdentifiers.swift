@@ -60,6 +60,9 @@ enum SVGIdentifiers {
         return String(svg[..<after]) + "\n<title>" + escapeXML(title) + "</title>" + String(svg[after...])
     }
 
+    /// `text` as XML character data: `&`, `<`, `>` and `"` as entities; the characters XML 1.0
+    /// forbids (C0 controls other than tab and line feed, U+FFFE, U+FFFF) dropped, so the file
+    /// stays well-formed whatever a module or task name holds.
     static func escapeXML(_ text: String) -> String {
         var out = ""
         for c in text.unicodeScalars {
@@ -69,8 +72,8 @@ enum SVGIdentifiers {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             default:
-                // XML 1.0 forbids most control characters; drop them.
                 if c.value < 0x20 && c != "\n" && c != "\t" { continue }
+                if c.value == 0xFFFE || c.value == 0xFFFF { continue }
                 out.unicodeScalars.append(c)
             }
         }

@@ -36,8 +36,18 @@ enum PangoText {
         case .middle: pango_layout_set_alignment(layout, PANGO_ALIGN_CENTER)
         case .end: pango_layout_set_alignment(layout, PANGO_ALIGN_RIGHT)
         }
-        pango_layout_set_text(layout, text, -1)
+        pango_layout_set_text(layout, cairoText(text), -1)
         return layout
+    }
+
+    /// `text` as Cairo accepts it: without noncharacters (U+FFFE, U+FFFF, U+FDD0…U+FDEF, the last
+    /// two of each plane), which Cairo's UTF-8 check refuses in PDF text and metadata (the whole
+    /// PDF would fail), and without NUL, which would end the C string early.
+    static func cairoText(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.properties.isNoncharacterCodePoint || $0 == "\0" }) else { return text }
+        var out = ""
+        out.unicodeScalars.append(contentsOf: text.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && $0 != "\0" })
+        return out
     }
 
     /// The logical size and first baseline of a configured layout, in points.

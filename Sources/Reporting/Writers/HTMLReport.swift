@@ -160,7 +160,7 @@ public enum HTMLReport {
             return entry
         }
         let provenance = document.provenance
-        return [
+        let context: [String: Any] = [
             "title": document.title,
             "subtitle": document.subtitle,
             "style": style,
@@ -171,5 +171,36 @@ public enum HTMLReport {
             "provenance": ["version": provenance.toolVersion, "commandLine": provenance.commandLine, "date": provenance.date,
                            "inputs": provenance.inputs.map { ["role": $0.role, "path": $0.path, "bytes": $0.bytes, "sha256": $0.sha256] }],
         ]
+        return withoutForbiddenCharacters(context) as! [String: Any]
+    }
+
+    /// Keys whose strings are tvgeo's own markup or the style sheet, passed through as they are.
+    static let markupKeys: Set<String> = ["svg", "mathML", "style"]
+
+    /// `value` (a context dictionary, a list or a string) with every string, at any depth, cleared
+    /// of the characters XML 1.0 forbids (C0 controls other than tab, line feed and carriage
+    /// return; U+FFFE, U+FFFF), so that a name holding one keeps the page well-formed (the page
+    /// is polyglot HTML5); the strings under `markupKeys` are left alone. The templates escape
+    /// `<`, `>`, `&` and quotes; this only drops what no escape can write.
+    static func withoutForbiddenCharacters(_ value: Any) -> Any {
+        switch value {
+        case let text as String:
+            guard text.unicodeScalars.contains(where: isForbidden) else { return text }
+            var out = ""
+            out.unicodeScalars.append(contentsOf: text.unicodeScalars.filter { !isForbidden($0) })
+            return out
+        case let dictionary as [String: Any]:
+            return dictionary.reduce(into: [String: Any]()) { result, entry in
+                result[entry.key] = markupKeys.contains(entry.key) ? entry.value : withoutForbiddenCharacters(entry.value)
+            }
+        case let list as [Any]:
+            return list.map(withoutForbiddenCharacters)
+        default:
+            return value
+        }
+    }
+
+    private static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r") || scalar.value == 0xFFFE || scalar.value == 0xFFFF
     }
 }

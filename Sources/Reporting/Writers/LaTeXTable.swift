@@ -6,7 +6,10 @@ import Charts
 /// Every cell and header is escaped: TeX's special characters become text (`\input{x}` prints as
 /// text and runs nothing), and the symbols tvgeo itself writes (ρ, δ, —, −, ·, …) become LaTeX
 /// commands so that pdflatex compiles the tables of ASCII task names; other non-ASCII text is kept
-/// as UTF-8 (compile with LuaLaTeX or XeLaTeX for, e.g., CJK task names).
+/// as UTF-8 (compile with LuaLaTeX or XeLaTeX for, e.g., CJK task names). A line break or tab becomes
+/// a space; other control characters (TeX refuses them) and noncharacters (U+FFFE, …) are dropped. The first cell of a line
+/// never starts with `[` or `*`: after `\\` or `\midrule` LaTeX would read them as an optional
+/// argument or a star (a task `[0pt]` would vanish, `[x]` would stop pdflatex), so `{}` goes first.
 public enum LaTeXTable {
     public static func text(_ table: TableData) -> String {
         var lines: [String] = []
@@ -23,7 +26,7 @@ public enum LaTeXTable {
         lines.append("\\begin{tabular}{l\(columns.joined())}")
         lines.append("\\toprule")
         let header = [table.cornerHeader] + (0..<table.columnCount).map { $0 < table.columnHeaders.count ? table.columnHeaders[$0] : "" }
-        lines.append(header.map(escape).joined(separator: " & ") + " \\\\")
+        lines.append(lineStart(header.map(escape)).joined(separator: " & ") + " \\\\")
         lines.append("\\midrule")
         for row in table.rows {
             let cells = (0..<table.columnCount).map { index -> String in
@@ -34,31 +37,45 @@ public enum LaTeXTable {
                 if cell.emphasis.contains(.italic) { text = "\\textit{\(text)}" }
                 return text
             }
-            lines.append(([escape(row.header)] + cells).joined(separator: " & ") + " \\\\")
+            lines.append(lineStart([escape(row.header)] + cells).joined(separator: " & ") + " \\\\")
         }
         lines.append("\\bottomrule")
         lines.append("\\end{tabular}")
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Text that LaTeX prints as written.
+    /// Text that LaTeX prints as written: its special characters as commands, a line break or tab
+    /// as a space, other control characters (C0, DEL, C1) and noncharacters dropped.
     public static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             if let replacement = replacements[character] {
                 out += replacement
-            } else if character.isNewline {
+            } else if character.isNewline || character == "\t" {
                 out += " "
-            } else {
+            } else if !isDropped(character) {
                 out.append(character)
             }
         }
         return out
     }
 
-    /// A comment line: no line break can end the comment early.
+    /// The escaped cells of one line of the tabular, the first made safe to follow `\\` or
+    /// `\midrule`: `{}` in front when, after spaces, it starts with `[` or `*`.
+    static func lineStart(_ cells: [String]) -> [String] {
+        guard let first = cells.first, let lead = first.first(where: { $0 != " " }), lead == "[" || lead == "*" else { return cells }
+        return ["{}" + first] + cells.dropFirst()
+    }
+
+    /// A comment line: no line break can end the comment early; what `escape` drops is dropped.
     static func comment(_ text: String) -> String {
-        String(text.map { $0.isNewline ? " " : $0 })
+        String(text.compactMap { $0.isNewline || $0 == "\t" ? " " : isDropped($0) ? nil : $0 })
+    }
+
+    /// A control character (general category Cc; TeX stops at most of them) or a noncharacter
+    /// (U+FFFE, U+FFFF, U+FDD0…U+FDEF, the last two of each plane), which no text holds.
+    private static func isDropped(_ character: Character) -> Bool {
+        character.unicodeScalars.allSatisfy { $0.properties.generalCategory == .control || $0.properties.isNoncharacterCodePoint }
     }
 
     private static let replacements: [Character: String] = [
