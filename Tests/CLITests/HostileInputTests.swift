@@ -244,7 +244,7 @@ final class HostileInputTests: XCTestCase {
             let lines = tex.split(separator: "\n")
             XCTAssertEqual(lines.filter { $0.first == "[" || $0.first == "*" }, [], "\(table): no line starts with [ or *")
         }
-        guard runTool("pdflatex", ["--version"]) != nil else { throw XCTSkip("pdflatex is not installed: LaTeX tables not compiled") }
+        guard runTool("pdflatex", ["--version"]) != nil else { throw RequiredTools.missing("pdflatex is not installed: LaTeX tables not compiled") }
         let directory = TemporaryDirectory("hostile-latex")
         defer { directory.remove() }
         let body = tables.map { "\\noindent\\input{\(run.out)/tables/\($0)}\\par\\bigskip" }.joined(separator: "\n")
@@ -304,7 +304,9 @@ final class HostileInputTests: XCTestCase {
     /// The PDF: its title metadata and its text are the strings as given.
     func testPDFShowsTheStrings() throws {
         let run = try hostileRun()
-        guard let info = runTool("pdfinfo", [run.out + "/report.pdf"]) else { throw XCTSkip("pdfinfo (poppler-utils) is not installed") }
+        guard let info = runTool("pdfinfo", [run.out + "/report.pdf"]) else {
+            throw RequiredTools.missing("pdfinfo (poppler-utils) is not installed")
+        }
         XCTAssertTrue(info.output.contains("Title:           " + Hostile.title.prefix { $0 != "\n" }), info.output)
         let text = try XCTUnwrap(runTool("pdftotext", [run.out + "/report.pdf", "-"])).output.filter { !$0.isWhitespace }
         for string in [Hostile.title.prefix { $0 != "\n" }, Substring(Hostile.baseModels[0]), Substring(Hostile.modules[0]),
@@ -320,7 +322,7 @@ final class HostileInputTests: XCTestCase {
     /// same holds with the Content-Security-Policy removed: the escaping alone keeps it inert.
     func testChromiumShowsTheStringsAndRunsNothing() throws {
         let run = try hostileRun()
-        guard let browser = HeadlessChromium.detect() else { throw XCTSkip("no Chromium on PATH: the hostile page was not rendered") }
+        guard let browser = HeadlessChromium.detect() else { throw RequiredTools.missing("no Chromium on PATH: the hostile page was not rendered") }
         let html = run.html
         let csp = try XCTUnwrap(html.range(of: "<meta http-equiv=\"Content-Security-Policy\"[^>]*>", options: .regularExpression))
         let withoutCSP = run.out + "/report-without-csp.html"
@@ -345,7 +347,7 @@ final class HostileInputTests: XCTestCase {
 
     /// The probe behind `dialogs`: a page that runs `alert` is seen to do so.
     func testChromiumReportsADialog() throws {
-        guard let browser = HeadlessChromium.detect() else { throw XCTSkip("no Chromium on PATH") }
+        guard let browser = HeadlessChromium.detect() else { throw RequiredTools.missing("no Chromium on PATH") }
         let directory = TemporaryDirectory("dialog")
         defer { directory.remove() }
         let page = directory.write("page.html", text: "<!DOCTYPE html><html><body><p>x</p><script>alert('probe')</script></body></html>")
@@ -411,7 +413,7 @@ final class HostileInputTests: XCTestCase {
         }
         let titles = page.elements.compactMap { $0.attributes.first { $0.name == "title" }?.value }
         XCTAssertTrue(titles.contains("Task-vector geometry of " + Hostile.name), "attribute values stay whole")
-        guard let browser = HeadlessChromium.detect() else { throw XCTSkip("no Chromium on PATH: the custom page was not rendered") }
+        guard let browser = HeadlessChromium.detect() else { throw RequiredTools.missing("no Chromium on PATH: the custom page was not rendered") }
         let load = try browser.load(directory.path + "/out/report.html")
         XCTAssertEqual(load.dialogs, [])
         XCTAssertEqual(load.consoleErrors, [])
