@@ -41,14 +41,22 @@ goldens:
 clean:
 	rm -rf .build output/minilm-glue8
 
-# Merges three example adapters with each method and checks the folders with PEFT itself
-# (needs torch and peft; prints "skipped" without them). Not part of `make test`.
+# Merges three example adapters with each method (every ordered pair) and checks every block of every
+# folder with PEFT itself, including PEFT's own add_weighted_adapter on a random BERT of the example's
+# shape (scripts/check_peft_merge.py --peft-reference). Needs torch, peft and transformers in PYTHON
+# (pinned: scripts/requirements-peft.txt); prints "skipped" without them, except under CI (CI set) or
+# with CHECK_PEFT_FLAGS=--require, where that fails. Not part of `make test`; .ci/run runs it after it,
+# in a venv of its own. TVGEO is the executable that merges: the release build (made first) unless
+# another is named, e.g. TVGEO=.build/debug/tvgeo, the one `make test` builds.
+PYTHON ?= python3
+TVGEO ?= .build/release/tvgeo
+CHECK_PEFT_FLAGS ?=
 .PHONY: check-peft
-check-peft: build
+check-peft: $(if $(filter .build/release/tvgeo,$(TVGEO)),build)
 	for method in comb cat svd; do \
-	  .build/release/tvgeo merge --quiet --all-pairs --method $$method $(addprefix $(EXAMPLE)/,cola mrpc rte) --out output/merge-check/$$method && \
-	  python3 scripts/check_peft_merge.py output/merge-check/$$method || exit 1; \
+	  $(TVGEO) merge --quiet --all-pairs --method $$method $(addprefix $(EXAMPLE)/,cola mrpc rte) --out output/merge-check/$$method || exit 1; \
 	done
+	$(PYTHON) scripts/check_peft_merge.py --peft-reference $(CHECK_PEFT_FLAGS) $(addprefix output/merge-check/,comb cat svd)
 
 # Benchmarks tvgeo against naive and low-rank NumPy (benchmarks/README.md); needs numpy and scipy.
 .PHONY: bench

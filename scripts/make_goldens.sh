@@ -21,6 +21,9 @@ python3 scripts/reference_distances.py --quiet --out "$G/synthetic-mixed.json" \
 python3 scripts/reference_distances.py --quiet --out "$G/synthetic-query-only.json" \
   $S/t_r8 $S/t_query_only $S/bare_r8.safetensors
 
+# tvgeo merge --method cat / svd of t_r8 (F32) and t_r4 (F64), dense NumPy: a second.
+python3 scripts/reference_merge.py --out "$G/merge-synthetic.json" $S/t_r8 $S/t_r4 2>/dev/null
+
 # The real data committed for the tests (Tests/Fixtures/real/README.md).
 R=Tests/Fixtures/real
 
