@@ -246,15 +246,18 @@ public enum OutputFolder {
         do throws(ToolError) {
             try fill(staging)
             let written = FolderTree.walk(staging)
-            let files = written.filter { $0.kind == .file }.map(\.path)
+            let files = written.compactMap { item -> (path: String, entry: OutputRecord.Entry)? in
+                if case .file(let entry) = item.kind { return (item.path, entry) }
+                return nil
+            }
             var folders = written.filter { $0.kind == .directory }.map(\.path)
             if hadPrevious {
                 folders += try carryUserFiles(from: trimmed, into: staging, written: Set(written.map(\.path)), force: force)
             }
-            if let problem = createFile(staging + "/" + marker, Data(OutputRecord.markerText(folder: staging, paths: files).utf8)) {
+            if let problem = createFile(staging + "/" + marker, Data(OutputRecord.markerText(files: files).utf8)) {
                 throw .cannotWrite(path: trimmed + "/" + marker, problem: problem)
             }
-            try makeDurable(staging, files: files + [marker], folders: Array(Set(folders)), reportedAs: trimmed)
+            try makeDurable(staging, files: files.map(\.path) + [marker], folders: Array(Set(folders)), reportedAs: trimmed)
         } catch {
             try? manager.removeItem(atPath: staging)
             // A file is named where it would have been, not in the hidden staging folder.
@@ -314,10 +317,10 @@ public enum OutputFolder {
                 guard empty, !written.contains(entry.path), !created.contains(entry.path) else { continue }
                 try makeParents(of: entry.path + "/x")
                 continue
-            case .file:
+            case .file(let now):
                 if let record {
                     guard let recorded = record.files[entry.path] else { changed = false; break }
-                    if OutputRecord.entry(of: old + "/" + entry.path) == recorded { continue }
+                    if now == recorded { continue }
                     changed = true
                 } else {
                     if OutputRecord.ownsLegacy(entry.path) { continue }

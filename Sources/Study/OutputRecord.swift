@@ -33,11 +33,10 @@ struct OutputRecord: Equatable {
         return OutputRecord(files: files)
     }
 
-    /// The marker's text for the files at `paths` under `folder` (as they are now).
-    static func markerText(folder: String, paths: [String]) -> String {
-        let files: [JSONValue] = paths.sorted().compactMap { path in
-            guard let entry = entry(of: folder + "/" + path) else { return nil }
-            return .array([.string(path), .int(Int(entry.bytes)), .int(Int(entry.modified))])
+    /// The marker's text for `files` (path and how the file is now), in path order.
+    static func markerText(files: [(path: String, entry: Entry)]) -> String {
+        let files: [JSONValue] = files.sorted { $0.path < $1.path }.map { file in
+            .array([.string(file.path), .int(Int(file.entry.bytes)), .int(Int(file.entry.modified))])
         }
         return JSONWriter.string(.object([
             ("written_by", .string("tvgeo \(ToolInfo.version)")),
@@ -47,10 +46,8 @@ struct OutputRecord: Equatable {
         ])) + "\n"
     }
 
-    /// Size and modification time of a regular file (not following a symbolic link), nil otherwise.
-    static func entry(of path: String) -> Entry? {
-        var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+    /// Size and modification time from a file's `lstat` information.
+    static func entry(_ info: stat) -> Entry {
         #if canImport(Darwin)
         let time = info.st_mtimespec
         #else
@@ -72,7 +69,11 @@ struct OutputRecord: Equatable {
 
 /// Entries of a folder tree, read with lstat (symbolic links are not followed).
 enum FolderTree {
-    enum Kind { case file, directory, link, other }
+    enum Kind: Equatable {
+        /// A regular file, with its size and modification time from the same lstat.
+        case file(OutputRecord.Entry)
+        case directory, link, other
+    }
 
     /// Every entry under `root` as (path relative to `root`, kind), parents before children.
     static func walk(_ root: String) -> [(path: String, kind: Kind)] {
@@ -87,7 +88,7 @@ enum FolderTree {
                 guard lstat(root + "/" + path, &info) == 0 else { continue }
                 let kind: Kind
                 switch info.st_mode & S_IFMT {
-                case S_IFREG: kind = .file
+                case S_IFREG: kind = .file(OutputRecord.entry(info))
                 case S_IFDIR: kind = .directory
                 case S_IFLNK: kind = .link
                 default: kind = .other
