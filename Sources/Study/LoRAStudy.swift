@@ -11,10 +11,15 @@ public enum LoRAStudy {
     /// `modules` restricts the study (the `--modules` filter; nil: every module the adapters share).
     public static func analyze(_ arguments: [AdapterArgument], modules: [String]? = nil,
                                progress: StudyProgress? = nil) throws(ToolError) -> StudyAnalysis {
+        try analyze(try load(arguments), modules: modules, progress: progress)
+    }
+
+    /// Reads the adapters' configs and headers (tensor values are read per block, later).
+    static func load(_ arguments: [AdapterArgument]) throws(ToolError) -> [LoRAAdapter] {
         try AdapterArgument.checkUnique(arguments)
         // Adapters are read and validated on all cores; a failure is reported for the first bad
         // argument in command-line order, whichever thread saw it first.
-        let adapters = try ConcurrentWork.map(count: arguments.count, onFailure: .runAllThenFirstInOrder) { index throws(ToolError) in
+        return try ConcurrentWork.map(count: arguments.count, onFailure: .runAllThenFirstInOrder) { index throws(ToolError) in
             do throws(ToolError) {
                 return try LoRAAdapter(task: arguments[index].task, path: arguments[index].path)
             } catch {
@@ -27,48 +32,62 @@ public enum LoRAStudy {
                 throw error
             }
         }
-        return try analyze(adapters, modules: modules, progress: progress)
     }
 
     public static func analyze(_ adapters: [LoRAAdapter], modules: [String]? = nil,
                                progress: StudyProgress? = nil) throws(ToolError) -> StudyAnalysis {
-        var warnings = adapters.flatMap(\.warnings)
-        var shared = try BlockPlan(adapters, warnings: &warnings)
-        let wanted = try StudyBlocks.selectModules(modules, available: shared.modules.map { shared.names[$0]! },
-                                                   source: "these adapters", having: "they share")
-        if modules != nil { shared.restrict(to: Set(wanted)) }
-        let plan = shared
-
+        let (plan, warnings) = try plan(adapters, modules: modules)
         BLASThreads.useSingleThread()
         // Each worker reuses one StackedBlock for all its blocks, so the stacks are allocated
         // once per worker, not once per block.
         let results = try ConcurrentWork.map(count: plan.blocks.count, onFailure: .stopClaiming, progress: progress,
                                              makeScratch: { StackedBlock() }) { (index, stacks: inout StackedBlock) throws(ToolError) in
             let key = plan.blocks[index]
-            let holders = plan.holders[key]!.map { adapters[$0] }
-            let pairs = holders.map { $0.blocks[key]! }
-            stacks.reset(outFeatures: pairs[0].outFeatures, inFeatures: pairs[0].inFeatures,
-                         ranks: pairs.map(\.rank), scalings: pairs.map(\.scaling))
-            for (i, adapter) in holders.enumerated() {
-                let columns = stacks.columns(i)
-                let (outFeatures, inFeatures) = (stacks.outFeatures, stacks.inFeatures)
-                try stacks.b.withUnsafeMutableBufferPointer { b throws(ToolError) in
-                    try stacks.aTransposed.withUnsafeMutableBufferPointer { a throws(ToolError) in
-                        try adapter.copyFactors(
-                            key,
-                            b: UnsafeMutableBufferPointer(rebasing: b[(columns.lowerBound * outFeatures)..<(columns.upperBound * outFeatures)]),
-                            aTransposed: UnsafeMutableBufferPointer(
-                                rebasing: a[(columns.lowerBound * inFeatures)..<(columns.upperBound * inFeatures)]))
-                    }
-                }
-            }
-            return BlockResult(try BlockGeometry.analyze(&stacks), holders: plan.holders[key]!, count: adapters.count)
+            let holders = plan.holders[key]!
+            return BlockResult(try computeBlock(key, of: holders.map { adapters[$0] }, stacks: &stacks), holders: holders, count: adapters.count)
         }
         return try assemble(adapters: adapters, plan: plan, results: results, warnings: warnings,
                             keptModules: modules.map(Set.init))
     }
 
-    private static func assemble(adapters: [LoRAAdapter], plan: BlockPlan, results: [BlockResult],
+    /// The blocks to compare (restricted to `modules`, a usage error naming any that is missing)
+    /// and every warning the adapters and the plan give: the first half of `analyze`, shared with
+    /// `tvgeo analyze --part` and `tvgeo combine`, which rebuild the same plan.
+    static func plan<Adapter: LoRAAdapterLayout>(_ adapters: [Adapter],
+                                                 modules: [String]?) throws(ToolError) -> (BlockPlan, [Warning]) {
+        var warnings = adapters.flatMap(\.warnings)
+        var shared = try BlockPlan(adapters, warnings: &warnings)
+        let wanted = try StudyBlocks.selectModules(modules, available: shared.modules.map { shared.names[$0]! },
+                                                   source: "these adapters", having: "they share")
+        if modules != nil { shared.restrict(to: Set(wanted)) }
+        return (shared, warnings)
+    }
+
+    /// The kernel's result for block `key` over `holders` (adapters that all hold it, in study
+    /// order): their factors are read here, and only here, from the mapped files.
+    static func computeBlock(_ key: BlockKey, of holders: [LoRAAdapter], stacks: inout StackedBlock) throws(ToolError) -> BlockGeometryResult {
+        let pairs = holders.map { $0.blocks[key]! }
+        stacks.reset(outFeatures: pairs[0].outFeatures, inFeatures: pairs[0].inFeatures,
+                     ranks: pairs.map(\.rank), scalings: pairs.map(\.scaling))
+        for (i, adapter) in holders.enumerated() {
+            let columns = stacks.columns(i)
+            let (outFeatures, inFeatures) = (stacks.outFeatures, stacks.inFeatures)
+            try stacks.b.withUnsafeMutableBufferPointer { b throws(ToolError) in
+                try stacks.aTransposed.withUnsafeMutableBufferPointer { a throws(ToolError) in
+                    try adapter.copyFactors(
+                        key,
+                        b: UnsafeMutableBufferPointer(rebasing: b[(columns.lowerBound * outFeatures)..<(columns.upperBound * outFeatures)]),
+                        aTransposed: UnsafeMutableBufferPointer(
+                            rebasing: a[(columns.lowerBound * inFeatures)..<(columns.upperBound * inFeatures)]))
+                }
+            }
+        }
+        return try BlockGeometry.analyze(&stacks)
+    }
+
+    /// The second half of `analyze`: the blocks' results (in `plan.blocks` order) gathered into the
+    /// analysis, with the warnings on undefined distances; `tvgeo combine` calls it on the parts' results.
+    static func assemble<Adapter: LoRAAdapterLayout>(adapters: [Adapter], plan: BlockPlan, results: [BlockResult],
                                  warnings initialWarnings: [Warning], keptModules: Set<String>?) throws(ToolError) -> StudyAnalysis {
         var warnings = initialWarnings
         let count = adapters.count
@@ -166,7 +185,7 @@ struct BlockPlan {
         Array(Set(blocks.filter { $0.module == module }.flatMap { holders[$0]! })).sorted()
     }
 
-    init(_ adapters: [LoRAAdapter], warnings: inout [Warning]) throws(ToolError) {
+    init<Adapter: LoRAAdapterLayout>(_ adapters: [Adapter], warnings: inout [Warning]) throws(ToolError) {
         let names = TensorNaming.moduleNames(for: adapters.flatMap { $0.blocks.keys.map(\.module) })
         self.names = names
         var holders: [BlockKey: [Int]] = [:]
@@ -259,7 +278,7 @@ struct BlockPlan {
 
     /// The adapters grouped by `base_model_name_or_path` ("unknown base model" where the config
     /// does not say), groups in order of their first adapter.
-    static func baseModelGroups(_ adapters: [LoRAAdapter]) -> [(model: String, tasks: [String])] {
+    static func baseModelGroups<Adapter: LoRAAdapterLayout>(_ adapters: [Adapter]) -> [(model: String, tasks: [String])] {
         var groups: [(model: String, tasks: [String])] = []
         for adapter in adapters {
             let model = adapter.baseModel ?? "unknown base model"
@@ -273,7 +292,7 @@ struct BlockPlan {
     }
 
     /// The first pair of adapters (in argument order) that shares no block, or nil.
-    private static func disjointPair(_ adapters: [LoRAAdapter]) -> (LoRAAdapter, LoRAAdapter)? {
+    private static func disjointPair<Adapter: LoRAAdapterLayout>(_ adapters: [Adapter]) -> (Adapter, Adapter)? {
         // The usual case, one block that every adapter has, needs no pairwise look.
         if let first = adapters.first, first.blocks.keys.contains(where: { key in adapters.allSatisfy { $0.blocks[key] != nil } }) {
             return nil

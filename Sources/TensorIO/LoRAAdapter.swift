@@ -33,6 +33,12 @@ public struct LoRAFactorPair: Sendable, Equatable {
     public var inFeatures: Int
     public var alpha: Double
     public var scaling: Double
+
+    public init(aTensor: String, bTensor: String, modulePath: String, rank: Int, outFeatures: Int, inFeatures: Int,
+                alpha: Double, scaling: Double) {
+        (self.aTensor, self.bTensor, self.modulePath, self.rank) = (aTensor, bTensor, modulePath, rank)
+        (self.outFeatures, self.inFeatures, self.alpha, self.scaling) = (outFeatures, inFeatures, alpha, scaling)
+    }
 }
 
 /// A LoRA adapter: a PEFT folder (`adapter_config.json` + `adapter_model.safetensors`) or a bare

@@ -14,7 +14,7 @@ struct TVGeo: ParsableCommand {
         commandName: "tvgeo",
         abstract: "Task-vector geometry of LoRA adapters: distances, maps and merge-loss correlations.",
         version: ToolInfo.version,
-        subcommands: [Report.self, Analyze.self, Merge.self, Convert.self]
+        subcommands: [Report.self, Analyze.self, Combine.self, Merge.self, Convert.self]
     )
 
     /// Process set-up before parsing. Subcommand names are spelt out in their configurations
@@ -68,6 +68,10 @@ struct Analyze: ToolCommand {
                                + "in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
     var figures: String?
 
+    @Option(help: ArgumentHelp("Compute only part K of N of the study and write it as a part folder for tvgeo combine "
+                               + "(LoRA only; see docs/distributed.md).", valueName: "K/N"))
+    var part: String?
+
     @Flag(help: forceHelp)
     var force = false
 
@@ -75,6 +79,9 @@ struct Analyze: ToolCommand {
     var quiet = false
 
     func execute() throws(ToolError) {
+        if let part {
+            return try PartRun.run(try PartSelector(parsing: part), study: study, figures: figures, force: force, quiet: quiet)
+        }
         let figureFormats = try parseFormats(figures)
         let started = Date()
         let input = try study.input()
