@@ -8,6 +8,10 @@ public struct PartUnit: Equatable, Sendable {
     public var rows: Range<Int>
     public var columns: Range<Int>
 
+    public init(block: Int, rows: Range<Int>, columns: Range<Int>) {
+        (self.block, self.rows, self.columns) = (block, rows, columns)
+    }
+
     /// A tile on the diagonal also carries its adapters' norms and subspace ranks.
     public var isDiagonal: Bool { rows == columns }
 }
