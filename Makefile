@@ -108,3 +108,11 @@ fuzz: fuzz-build
 	  status=$${PIPESTATUS[0]}; [ "$$status" = 0 ] || failed="$$failed $$target"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed (see Fuzz/Crashes/)"; exit 1; fi
+
+# Runs scripts/ray_analyze.py on a local Ray cluster (2 CPUs) and checks its metrics.json and CSVs against
+# one `tvgeo analyze`, also with a part killed mid-run and retried (scripts/test_ray_driver.py). Needs ray
+# in PYTHON (pinned: scripts/requirements-distributed.txt); .ci/run installs it into a venv of its own and
+# runs this after check-peft. TVGEO as for check-peft.
+.PHONY: check-ray
+check-ray: $(if $(filter .build/release/tvgeo,$(TVGEO)),build)
+	$(PYTHON) scripts/test_ray_driver.py --tvgeo $(TVGEO)
