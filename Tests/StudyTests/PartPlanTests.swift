@@ -48,8 +48,9 @@ final class PartPlanTests: XCTestCase {
         // Many adapters: tiles stay within the bound even with few parts.
         let large = PartPlan(blocks: 128, adapters: 2_000, parts: 1)
         XCTAssertLessThanOrEqual(large.tileSize, PartPlan.maxTileAdapters)
-        XCTAssertEqual(large.tilesPerSide, 8)
-        XCTAssertEqual(large.unitCount, 128 * 36)
+        XCTAssertEqual(large.tilesPerSide, 16)
+        XCTAssertEqual(large.tileSize, 125)
+        XCTAssertEqual(large.unitCount, 128 * 136)
         // More parts than pairs: the extra parts have empty shares.
         let tiny = PartPlan(blocks: 1, adapters: 2, parts: 9)
         XCTAssertEqual(tiny.unitCount, 3)

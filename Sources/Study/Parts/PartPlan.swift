@@ -30,9 +30,10 @@ public struct PartUnit: Equatable, Sendable {
 /// - An off-diagonal tile computes its two ranges of adapters together, so it costs about twice
 ///   its own pairs; the diagonal tile costs its own.
 public struct PartPlan: Equatable, Sendable {
-    /// Most adapters on one side of a tile: the stacked factors of 2·256 rank-16 adapters at
-    /// d = 4096 and their Gram products take about 0.6 GB.
-    public static let maxTileAdapters = 256
+    /// Most adapters on one side of a tile. An off-diagonal tile stacks 2·128 adapters: at d = 4096,
+    /// r = 16 (total rank 4096) the stacked B and Aᵀ take 2 × 134 MB and their Gram products
+    /// 2 × 134 MB, about 0.54 GB per worker thread.
+    public static let maxTileAdapters = 128
 
     public let blockCount: Int
     public let adapterCount: Int
