@@ -20,7 +20,8 @@ final class PartPlanTests: XCTestCase {
             for block in 0..<blocks {
                 for i in 0..<adapters {
                     for j in i..<adapters {
-                        XCTAssertEqual(seen[(block * adapters + i) * adapters + j], 1, "block \(block) pair \(i),\(j) of \((blocks, adapters, parts))")
+                        XCTAssertEqual(seen[(block * adapters + i) * adapters + j], 1,
+                                       "block \(block) pair \(i),\(j) of \((blocks, adapters, parts))")
                     }
                 }
             }

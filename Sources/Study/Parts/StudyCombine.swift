@@ -63,7 +63,8 @@ public enum StudyCombine {
             }
             guard part.units == partPlan.share(ofPart: part.part) else {
                 throw .invalidData(file: part.manifest, location: "units",
-                                   problem: "units \(part.units) are not part \(part.part)/\(part.parts)'s share \(partPlan.share(ofPart: part.part))")
+                                   problem: "units \(part.units) are not part \(part.part)/\(part.parts)'s share "
+                                            + "\(partPlan.share(ofPart: part.part))")
             }
             byNumber[part.part] = part
         }
@@ -204,7 +205,7 @@ public enum StudyCombine {
         }
         for key in ["kind", "modules", "adapters", "blocks", "plan"] where first[key] != second[key] {
             switch key {
-            case "modules": return "the --modules filters differ"
+            case "modules": return "they compare different modules"
             case "plan":
                 let describe = { (study: JSONValue) in
                     "\(study["plan"]?["parts"]?.intValue ?? 0) parts, tiles of \(study["plan"]?["tile_size"]?.intValue ?? 0) adapters"

@@ -132,7 +132,8 @@ public enum StudyPart {
     }
 
     static func distanceName(_ metric: DistanceMetric, module: String, layer: Int, unit: PartUnit) -> String {
-        "distances/\(metric.id)/\(module)/\(layer)/\(unit.rows.lowerBound):\(unit.rows.upperBound),\(unit.columns.lowerBound):\(unit.columns.upperBound)"
+        "distances/\(metric.id)/\(module)/\(layer)/\(unit.rows.lowerBound):\(unit.rows.upperBound),"
+            + "\(unit.columns.lowerBound):\(unit.columns.upperBound)"
     }
 
     static func normName(module: String, layer: Int, unit: PartUnit) -> String {
