@@ -78,6 +78,31 @@ final class PartCombineTests: XCTestCase {
         }
     }
 
+    /// `combine --report` writes what `report` writes; metrics.json differs only in the provenance's
+    /// command line and date.
+    func testCombineReportMatchesReport() throws {
+        let parts = try runParts(exampleAdapters, parts: 3, label: "report")
+        let combined = directory.path + "/combined-report", single = directory.path + "/single-report"
+        let result = try run(["combine", "-q"] + parts + ["--scores", scores, "--report", "--name", "demo", "--out", combined])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let reported = try run(["report", "-q"] + exampleAdapters + ["--scores", scores, "--name", "demo", "--out", single])
+        XCTAssertEqual(reported.status, 0, reported.stderr)
+        let names = { (folder: String) in try FileManager.default.subpathsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted() }
+        XCTAssertEqual(try names(combined), try names(single))
+        XCTAssertTrue(try names(combined).contains("report.html"))
+        func withoutRunDetails(_ folder: String) throws -> JSONValue {
+            let json = try JSONParser.parse([UInt8](try bytes(folder + "/metrics.json")))
+            guard case .object(let pairs) = json else { return json }
+            return .object(pairs.map { key, value in
+                guard key == "provenance", case .object(let fields) = value else { return (key, value) }
+                return (key, .object(fields.filter { $0.0 != "command_line" && $0.0 != "date" }))
+            })
+        }
+        let expected = try withoutRunDetails(single)
+        XCTAssertNotNil(expected["provenance"]?["inputs"])
+        XCTAssertEqual(try withoutRunDetails(combined), expected)
+    }
+
     func testRerunningAPartRewritesTheSameBytes() throws {
         let first = try runParts(exampleAdapters, parts: 3, label: "first")
         let again = directory.path + "/again"
