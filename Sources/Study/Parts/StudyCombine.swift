@@ -95,15 +95,18 @@ public enum StudyCombine {
                 for metric in metrics {
                     let values = try read(tensors, StudyPart.distanceName(metric, module: module, layer: layer, unit: unit),
                                           count: unit.rows.count * unit.columns.count)
+                    // Taken out of the dictionary while filled, so the matrix is mutated in place, not copied.
+                    var matrix = results[unit.block].distances.removeValue(forKey: metric)!
                     var index = 0
                     for i in unit.rows {
                         for j in unit.columns {
                             // The kernel's matrices are exactly symmetric: the tile's mirror is the same values.
-                            results[unit.block].distances[metric]![i, j] = values[index]
-                            results[unit.block].distances[metric]![j, i] = values[index]
+                            matrix.values[i * count + j] = values[index]
+                            matrix.values[j * count + i] = values[index]
                             index += 1
                         }
                     }
+                    results[unit.block].distances[metric] = matrix
                 }
                 guard unit.isDiagonal else { continue }
                 let norms = try read(tensors, StudyPart.normName(module: module, layer: layer, unit: unit), count: unit.rows.count)
