@@ -21,8 +21,9 @@ enum PartRun {
         for warning in outcome.warnings { printError("tvgeo: warning: \(warning.text)") }
         try OutputFolder.write(outcome.files, to: input.folder, force: force)
         if !quiet {
+            let blocks = "\(outcome.blocksRead) block\(outcome.blocksRead == 1 ? "" : "s")"
             printOutput("wrote part \(selector.text) to \(input.folder): \(outcome.units) of \(outcome.unitCount) units "
-                        + "(\(outcome.blocksRead) blocks read) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+                        + "(\(blocks) read) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
         }
     }
 }
