@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks scripts/ray_analyze.py on a local Ray cluster (2 CPUs): the combined metrics.json and CSV files
 equal one `tvgeo analyze` byte for byte, with and without the first attempt of part 2 killed mid-run
-(its tvgeo SIGKILLed, then its Ray worker), which Ray must retry.
+(its tvgeo SIGKILLed, then its Ray worker), which Ray must retry; and a missing adapter ends the run with
+tvgeo's exit code 66, naming it.
 
     python scripts/test_ray_driver.py [--tvgeo .build/debug/tvgeo]
 
@@ -62,10 +63,15 @@ def main():
                     failures.append(f"{label}: part 2 was not killed and retried (marker: {log!r})")
                 else:
                     print("test_ray_driver: " + log.replace("\n", "; ").rstrip("; "))
+        # A part tvgeo refuses is not retried: the driver exits with tvgeo's code (66: an input is missing).
+        missing = subprocess.run(driver[:2] + adapters[:3] + [os.path.join(work, "no-such-adapter")] + driver[2 + len(adapters):]
+                                 + ["--out", os.path.join(work, "missing")], stderr=subprocess.PIPE, text=True)
+        if missing.returncode != 66 or "no-such-adapter" not in missing.stderr:
+            failures.append(f"missing adapter: exit {missing.returncode}, expected 66 naming it; stderr {missing.stderr[-400:]!r}")
     for failure in failures:
         print("test_ray_driver: FAILED: " + failure, file=sys.stderr)
     if not failures:
-        print("test_ray_driver: the Ray driver's metrics.json and CSVs equal tvgeo analyze's, also with part 2 killed and retried")
+        print("test_ray_driver: the Ray driver's metrics.json and CSVs equal tvgeo analyze's, also with part 2 killed and retried; a missing adapter exits 66")
     return 1 if failures else 0
 
 
