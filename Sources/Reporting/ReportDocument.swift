@@ -77,6 +77,9 @@ public struct ReportTable: Sendable {
     public var notes: String?
     /// The CSV file when it is not the displayed rows: full-precision numbers, or a long form.
     public var csv: String? = nil
+    /// LaTeX math (without `$`) for header cells whose text is a key, or ends in " · " and a key:
+    /// the metric ids of a table's headers mapped to their descriptors' symbols.
+    public var latexHeaders: [String: String] = [:]
 }
 
 /// Where the numbers come from: the tool, the command, the time and every input file's digest.

@@ -57,7 +57,7 @@ public enum ReportFiles {
         for table in document.tables {
             if wanted.contains(.tex) {
                 let path = "tables/\(table.name).tex"
-                files.append(OutputFile(path, text: LaTeXTable.text(table.data)))
+                files.append(OutputFile(path, text: LaTeXTable.text(table.data, mathHeaders: table.latexHeaders)))
                 links[table.name, default: []].append(path)
             }
             if wanted.contains(.csv) {

@@ -11,7 +11,7 @@ final class HeatmapTests: XCTestCase {
     }
 
     private func cellRects(_ scene: Scene) -> [(Rect, Paint?)] {
-        scene.marks.compactMap { mark in
+        scene.untitledMarks.compactMap { mark in
             if case .rect(let rect, let style) = mark, style.stroke == nil, rect.width == rect.height { return (rect, style.fill) }
             return nil
         }
@@ -45,7 +45,7 @@ final class HeatmapTests: XCTestCase {
         XCTAssertTrue(texts.contains("−∞"))
         XCTAssertTrue(texts.contains { $0.replacingOccurrences(of: "\n", with: " ") == "not computed" },
                       "the missing colour is named in the legend")
-        let hatched = scene.marks.filter { mark in
+        let hatched = scene.untitledMarks.filter { mark in
             if case .rect(_, let style) = mark, case .hatch = style.fill { return true }
             return false
         }

@@ -83,7 +83,9 @@ struct HeatmapLayout {
         for (r, row) in matrix.enumerated() {
             for (c, value) in row.enumerated() {
                 let rect = Rect(x: grid.minX + Double(c) * cell, y: grid.minY + Double(r) * cell, width: cell, height: cell)
-                scene.add(.rect(rect.insetBy(dx: inset, dy: inset), Style(fill: heatmap.paint(for: value, domain: domain))))
+                let tooltip = Tooltips.cell(row: rowNames[r], column: columnNames[c], title: heatmap.title,
+                                            quantity: heatmap.colorBarTitle, value: value, decimals: heatmap.decimals)
+                scene.add(.titled(tooltip, [.rect(rect.insetBy(dx: inset, dy: inset), Style(fill: heatmap.paint(for: value, domain: domain)))]))
             }
         }
         if heatmap.annotate { scene.add(annotations(grid: grid, cell: cell, domain: domain)) }

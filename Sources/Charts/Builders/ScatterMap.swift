@@ -192,8 +192,9 @@ struct ScatterLayout {
             scene.add(.clipped(plot, [.path(.line(from: ends.0, to: ends.1), Self.trendStyle)]))
         }
         for (point, anchor) in zip(shown, anchors) {
-            scene.add(.path(shape(point.group).path(center: anchor, radius: r),
-                            Style(fill: .color(colour(point.group)), stroke: .white, lineWidth: 0.5)))
+            scene.add(.titled(Tooltips.point(point, title: map.title, xTitle: map.xTitle, yTitle: map.yTitle),
+                              [.path(shape(point.group).path(center: anchor, radius: r),
+                                     Style(fill: .color(colour(point.group)), stroke: .white, lineWidth: 0.5))]))
         }
         var entries: [(text: String, swatch: LegendEntry.Swatch?)] = map.note.map { ($0, nil) }
         if segment != nil {
