@@ -102,7 +102,9 @@ public enum FigureStyleFile {
                     switch name.lowercased() {
                     case "auto": style.colourRange = .auto
                     case "robust": style.colourRange = .robust
-                    default: throw fail(key, "unknown colour range \(Wording.quoted(name))\(Wording.didYouMean(name, among: ["auto", "robust"])); " + usage)
+                    default:
+                        let suggestion = Wording.didYouMean(name, among: ["auto", "robust"])
+                        throw fail(key, "unknown colour range \(Wording.quoted(name))\(suggestion); " + usage)
                     }
                 } else {
                     guard let bounds = value.arrayValue?.compactMap(\.numberValue), value.arrayValue?.count == 2, bounds.count == 2,

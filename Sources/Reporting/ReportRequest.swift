@@ -168,8 +168,9 @@ public struct ReportRequest: Sendable, Equatable {
                     request.labels.append(TaskLabel(task: task, label: text, file: path))
                 }
             default:
+                let known = configKeys.joined(separator: ", ")
                 throw .invalidData(file: path, location: "\"\(key)\"",
-                                   problem: "unknown option\(Wording.didYouMean(key, among: configKeys)) (known: \(configKeys.joined(separator: ", ")))")
+                                   problem: "unknown option\(Wording.didYouMean(key, among: configKeys)) (known: \(known))")
             }
         }
         return request
@@ -193,6 +194,7 @@ public struct ReportRequest: Sendable, Equatable {
             label.file.map { .invalidData(file: $0, location: "\"labels.\(label.task)\"", problem: problem) }
                 ?? .usage("--label \(Wording.quoted(label.task + "=" + label.label)): " + problem)
         }
+        guard !labels.isEmpty else { return tasks }
         var names = tasks
         for label in labels {
             guard let index = tasks.firstIndex(of: label.task) else {
@@ -205,7 +207,8 @@ public struct ReportRequest: Sendable, Equatable {
             names[index] = label.label
         }
         for (index, name) in names.enumerated() {
-            if let earlier = names[..<index].firstIndex(of: name) {
+            // Equal task names are refused later, with their own message.
+            if let earlier = names[..<index].firstIndex(of: name), tasks[earlier] != tasks[index] {
                 let culprit = labels.last { $0.task == tasks[index] } ?? labels.last { $0.task == tasks[earlier] }!
                 throw fail(culprit, "\(tasks[earlier]) and \(tasks[index]) would both show as \(Wording.quoted(name))")
             }

@@ -30,7 +30,7 @@ extension TextMeasurer {
     }
 
     /// Labels for `names` that each fit `maxWidth` where possible and are pairwise different whenever
-    /// the names are, in the order given.
+    /// the names are (equal names keep equal labels), in the order given.
     ///
     /// Names that all fit are returned unchanged. Otherwise the prefix every name shares, up to and
     /// including its last separator (`_`, `-`, `.`, `/`, space, …), is replaced by "…", and likewise
@@ -41,7 +41,7 @@ extension TextMeasurer {
     /// earlier one gets " (2)", " (3)", ….
     public func distinctLabels(_ names: [String], style: TextStyle, maxWidth: Double) -> [String] {
         let fits = names.allSatisfy { measure($0, style: style).width <= maxWidth }
-        if fits && Set(names).count == names.count { return names }
+        if fits { return names }
         var cores = names.map { Array($0) }
         var lead = "", trail = ""
         if !fits && names.count >= 2 {
@@ -73,17 +73,26 @@ extension TextMeasurer {
             }
             for i in indices { labels[i] = label(cores[i], minimumTail: shared + 1) }
         }
-        // Whatever still coincides (a name written like another's label): numbered, in order.
-        var seen: [String: Int] = [:]
+        // Whatever still coincides (a name written like another's label): numbered, in order of the
+        // names; equal names keep equal labels.
+        var owners: [String: [String]] = [:]
+        for (label, name) in zip(labels, names) where !(owners[label]?.contains(name) ?? false) { owners[label, default: []].append(name) }
         var used = Set(labels)
+        var renamed: [String: String] = [:]
         for i in labels.indices {
-            let count = seen[labels[i], default: 0] + 1
-            seen[labels[i]] = count
-            guard count > 1 else { continue }
-            var k = count
+            let rank = owners[labels[i]]!.firstIndex(of: names[i])!
+            guard rank > 0 else { continue }
+            let key = labels[i] + "\u{0}" + names[i]
+            if let done = renamed[key] {
+                labels[i] = done
+                continue
+            }
+            var k = rank + 1
             while used.contains("\(labels[i]) (\(k))") { k += 1 }
-            labels[i] = "\(labels[i]) (\(k))"
-            used.insert(labels[i])
+            let numbered = "\(labels[i]) (\(k))"
+            used.insert(numbered)
+            renamed[key] = numbered
+            labels[i] = numbered
         }
         return labels
     }
