@@ -1,3 +1,4 @@
+import AnalysisCore
 import Charts
 import Diagnostics
 import Foundation
@@ -67,6 +68,22 @@ public enum FigureStyleFile {
             return map
         }
 
+        func colourRange(_ key: String, _ value: JSONValue) throws(ToolError) -> FigureStyle.ColourRange {
+            let usage = "must be \"auto\", \"robust\" or [vmin, vmax] with finite vmin < vmax"
+            if let name = value.stringValue {
+                switch name.lowercased() {
+                case "auto": return .auto
+                case "robust": return .robust
+                default:
+                    let suggestion = Wording.didYouMean(name, among: ["auto", "robust"])
+                    throw fail(key, "unknown colour range \(Wording.quoted(name))\(suggestion); " + usage)
+                }
+            }
+            guard let bounds = value.arrayValue?.compactMap(\.numberValue), value.arrayValue?.count == 2, bounds.count == 2,
+                  bounds.allSatisfy(\.isFinite), bounds[0] < bounds[1] else { throw fail(key, usage) }
+            return .fixed(bounds[0], bounds[1])
+        }
+
         var style = base
         for (key, value) in try object(nil, value, known: keys) where !value.isNull {
             switch key {
@@ -97,19 +114,13 @@ public enum FigureStyleFile {
                     }
                 }
             case "colour_range":
-                let usage = "must be \"auto\", \"robust\" or [vmin, vmax] with finite vmin < vmax"
-                if let name = value.stringValue {
-                    switch name.lowercased() {
-                    case "auto": style.colourRange = .auto
-                    case "robust": style.colourRange = .robust
-                    default:
-                        let suggestion = Wording.didYouMean(name, among: ["auto", "robust"])
-                        throw fail(key, "unknown colour range \(Wording.quoted(name))\(suggestion); " + usage)
+                if value.objectPairs != nil {
+                    let ids = DistanceMetric.allCases.map(\.id) + ["delta"]
+                    for (id, range) in try object(key, value, known: ids) where !range.isNull {
+                        style.colourRanges[id] = try colourRange("colour_range.\(id)", range)
                     }
                 } else {
-                    guard let bounds = value.arrayValue?.compactMap(\.numberValue), value.arrayValue?.count == 2, bounds.count == 2,
-                          bounds.allSatisfy(\.isFinite), bounds[0] < bounds[1] else { throw fail(key, usage) }
-                    style.colourRange = .fixed(bounds[0], bounds[1])
+                    style.colourRange = try colourRange(key, value)
                 }
             case "number_format":
                 guard let decimals = value.intValue, (0...6).contains(decimals) else {

@@ -119,7 +119,7 @@ struct ReportFigures {
         var heatmap = Heatmap(values: delta.rows, rowLabels: analysis.tasks, columnLabels: analysis.tasks,
                               title: style.title("Merge loss δ(i, j)"), subtitle: style.title("row: evaluated task i; column: merge partner j"),
                               colorScale: .diverging(style.deltaColourMap, center: 0),
-                              range: style.colourRange.resolve(AnalysisFigures.offDiagonalValues(delta)),
+                              range: style.colourRange(for: "delta").resolve(AnalysisFigures.offDiagonalValues(delta)),
                               annotate: style.annotations && analysis.tasks.count <= 12, decimals: decimals,
                               colorBarTitle: "score(i) − score(Comb(i, j))")
         // δ(i, i) is not defined: the diagonal is left empty rather than shown as missing.

@@ -89,7 +89,7 @@ public enum AnalysisFigures {
     /// none or they are all equal.
     public static func colourRange(_ metric: DistanceMetric, analysis: StudyAnalysis, style: FigureStyle) -> ClosedRange<Double>? {
         let values = analysis.modules.compactMap { analysis.distances[metric]?[$0]?.mean }.flatMap(offDiagonalValues)
-        return style.colourRange.resolve(values)
+        return style.colourRange(for: metric.id).resolve(values)
     }
 
     /// The tasks on the first two principal components of the rows of the layer-mean matrix.

@@ -36,6 +36,15 @@ final class FigureStyleFileTests: XCTestCase {
         XCTAssertEqual(more.width, FigureWidth.singleColumn)
         XCTAssertEqual(try parse(#"{"colour_map": "magma", "width": 320}"#).heatmapColourMap, .magma)
         XCTAssertEqual(try parse(#"{"width": 320}"#).width, 320)
+        let perMetric = try parse(#"{"colour_range": {"cosine": [0.9, 1.05], "delta": "robust"}}"#)
+        XCTAssertEqual(perMetric.colourRange(for: "cosine"), .fixed(0.9, 1.05))
+        XCTAssertEqual(perMetric.colourRange(for: "delta"), .robust)
+        XCTAssertEqual(perMetric.colourRange(for: "l2"), .auto)
+        // One fixed range is for the distances; δ has other units and keeps its own.
+        let fixed = try parse(#"{"colour_range": [0, 2]}"#)
+        XCTAssertEqual(fixed.colourRange(for: "grassmann"), .fixed(0, 2))
+        XCTAssertEqual(fixed.colourRange(for: "delta"), .auto)
+        XCTAssertEqual(try parse(#"{"colour_range": "robust"}"#).colourRange(for: "delta"), .robust)
     }
 
     func testBadKeysAndValuesNameTheKeyAndSuggest() {
@@ -49,6 +58,8 @@ final class FigureStyleFileTests: XCTestCase {
             (#"{"colour_range": "robsut"}"#, #""colour_range": unknown colour range "robsut" (did you mean robust?)"#),
             (#"{"colour_range": [3, 1]}"#, #""colour_range": must be "auto", "robust" or [vmin, vmax]"#),
             (#"{"colour_range": [1, 2, 3]}"#, #""colour_range": must be"#),
+            (#"{"colour_range": {"cosin": "auto"}}"#, #""colour_range.cosin": unknown key (did you mean cosine?)"#),
+            (#"{"colour_range": {"l2": [2, 2]}}"#, #""colour_range.l2": must be "auto", "robust" or [vmin, vmax]"#),
             (#"{"font": {"size": 40}}"#, #""font.size": must be a number from 5 to 16 points"#),
             (#"{"font": {"family": ""}}"#, #""font.family": must be a font family name"#),
             (#"{"font": "DejaVu Serif"}"#, #""font": must be an object (keys: family, size)"#),

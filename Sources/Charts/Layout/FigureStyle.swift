@@ -29,7 +29,11 @@ public struct FigureStyle: Hashable, Sendable {
     public var heatmapColourMap = ColorMap.viridis
     /// The diverging map of the merge-loss heatmap, centred at 0.
     public var deltaColourMap = ColorMap.blueRed
+    /// The colour range of every heatmap without one of its own in `colourRanges`; a fixed range
+    /// applies to the distance heatmaps only (the merge loss has other units).
     public var colourRange = ColourRange.auto
+    /// Ranges of particular heatmaps, by metric id (`cosine`) or `delta` for the merge loss.
+    public var colourRanges: [String: ColourRange] = [:]
     /// Whether heatmap cells carry their values (still only up to 12 tasks and when they fit).
     public var annotations = true
     /// Digits after the decimal point in cell annotations; nil leaves each metric's own.
@@ -45,6 +49,13 @@ public struct FigureStyle: Hashable, Sendable {
 
     /// The paper theme in this style's font and size.
     public var theme: Theme { Theme.paper.styled(fontFamily: fontFamily, baseSize: fontSize) }
+
+    /// The colour range of the heatmaps of `id` (a metric id, or `delta` for the merge loss).
+    public func colourRange(for id: String) -> ColourRange {
+        if let own = colourRanges[id] { return own }
+        if case .fixed = colourRange, id == "delta" { return .auto }
+        return colourRange
+    }
 
     /// A title when titles are on, else nil.
     public func title(_ text: String?) -> String? { titles ? text : nil }
