@@ -177,6 +177,24 @@ final class FigureStyleFileTests: XCTestCase {
         })
     }
 
+    /// Run names that differ only at the end keep their ends in every figure of the report.
+    func testRunNamesStayDistinctInTheReportsFigures() throws {
+        let names = (1...8).map { "run_alpha_epoch\($0)" }
+        let (analysis, findings) = ExampleStudy.renamed(names)
+        for width in [FigureWidth.singleColumn, FigureWidth.doubleColumn] {
+            var settings = ReportSettings(figureWidth: width)
+            settings.style.fontSize = 9
+            let document = ExampleStudy.document(settings: settings, analysis: analysis, findings: findings)
+            for name in ["heatmap-cosine-value", "heatmap-delta", "pca-cosine-value", "profile-l2-query"] {
+                let texts = try XCTUnwrap(document.figure(named: name)).scene.textMarks.map(\.text)
+                for epoch in 1...8 {
+                    XCTAssertTrue(texts.contains { $0.hasSuffix("epoch\(epoch)") }, "\(name) at \(width) pt shows epoch\(epoch): \(texts)")
+                }
+                XCTAssertFalse(texts.contains { $0.hasSuffix("…") }, "\(name): no label is cut at its end")
+            }
+        }
+    }
+
     func testTitlesOffAndFontReachEveryFigureAndThePage() throws {
         var settings = ReportSettings()
         settings.style.titles = false
