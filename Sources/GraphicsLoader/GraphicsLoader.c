@@ -97,6 +97,10 @@
     VOID(PANGOCAIRO, void, pango_cairo_context_set_font_options, (PangoContext *context, const cairo_font_options_t *options), (context, options)) \
     VALUE(PANGOCAIRO, PangoLayout *, pango_cairo_create_layout, (cairo_t *cr), (cr)) \
     VOID(PANGOCAIRO, void, pango_cairo_show_layout, (cairo_t *cr, PangoLayout *layout), (cr, layout)) \
+    VALUE(PANGOCAIRO, PangoFontMap *, pango_cairo_font_map_get_default, (void), ()) \
+    VOID(PANGO, void, pango_font_map_list_families, (PangoFontMap *fontmap, PangoFontFamily ***families, int *n_families), (fontmap, families, n_families)) \
+    VALUE(PANGO, const char *, pango_font_family_get_name, (PangoFontFamily *family), (family)) \
+    VOID(GOBJECT, void, g_free, (gpointer mem), (mem)) \
     VOID(GOBJECT, void, g_object_unref, (gpointer object), (object))
 
 enum { CAIRO, PANGO, PANGOCAIRO, GOBJECT, LIBRARY_COUNT };

@@ -14,6 +14,8 @@ public struct ReportDocument: Sendable {
     /// Every table, in reading order; names are unique and safe as file names.
     public var tables: [ReportTable]
     public var provenance: Provenance
+    /// The figure style; the HTML page and the PDF take its font family (and the page its size).
+    public var style = FigureStyle.default
 
     public func figure(named name: String) -> ReportFigure? { figures.first { $0.name == name } }
     public func table(named name: String) -> ReportTable? { tables.first { $0.name == name } }

@@ -18,7 +18,7 @@ public enum ReportFiles {
         var figureFormats: [OutputFormat] = []
         if wanted.contains(.svg) || wanted.contains(.html) { figureFormats.append(.svg) }
         if wanted.contains(.pdf) { figureFormats.append(.pdf) }
-        if wanted.contains(.png) { figureFormats.append(.png) }
+        if wanted.contains(.png) { figureFormats.append(document.style.png) }
         progress("drawing \(document.figures.count) figures\(wanted.contains(.pdf) ? " and report.pdf" : "")")
         // Every figure file and the PDF report are independent: they are drawn on all cores at
         // once, the PDF (the longest job) first.
