@@ -24,8 +24,11 @@ final class StyleCommandTests: XCTestCase {
         XCTAssertTrue(html.contains(#"html { font-family: "DejaVu Serif", "DejaVu Sans""#), "the page takes the style's font")
         XCTAssertTrue(html.contains("font-size: 16.9px"), "15 px × 9/8")
         let svg = try String(contentsOfFile: out + "/figures/heatmap-cosine-value.svg", encoding: .utf8)
-        XCTAssertFalse(svg.contains("<title>"), "no title with titles off")
-        if svg.contains("font-family") { XCTAssertFalse(svg.contains("DejaVu Sans"), "SVG text in the style's font") }
+        // The tooltips and the root element's <title> (the figure's accessible name) stay; no drawn title.
+        XCTAssertTrue(svg.contains("<text"), "the SVG writes its text as text")
+        XCTAssertFalse(svg.contains(">Cosine distance · value</text>"), "no drawn title with titles off")
+        XCTAssertTrue(svg.contains("font-family=\"'DejaVu Serif', serif\""), "SVG text in the style's font")
+        XCTAssertFalse(svg.contains("DejaVu Sans"), "SVG text in the style's font")
         // A PNG at 300 dpi: 300/72 pixels per point.
         let png = try Data(contentsOf: URL(fileURLWithPath: out + "/figures/pca-cosine-value.png"))
         let pixelWidth = png[16..<20].reduce(0) { $0 << 8 | Int($1) }
