@@ -40,3 +40,10 @@ python3 scripts/reference_distances.py --quiet --out "$G/gpt2-third-party.json" 
 
 # The study goldens (maps, correlations) read the distance goldens above.
 sh scripts/make_study_goldens.sh
+
+# LoRA beside full fine-tuning (issue 17): cross-kind cosine and Grassmann distances, matching, the Mantel
+# agreement of the two kinds' maps and intruder dimensions of the MiniLM tasks both kinds have; dense, seconds.
+python3 scripts/reference_crosskind.py --base $R/minilm-fullft/base.safetensors \
+  --fft $R/minilm-fullft/sst2 $R/minilm-fullft/emotion $R/minilm-fullft/irony \
+  --lora examples/minilm-glue8/adapters/sst2 examples/minilm-glue8/adapters/emotion examples/minilm-glue8/adapters/irony \
+  --scores $R/minilm-fullft/scores.csv --lora-scores examples/minilm-glue8/scores.csv --out "$G/minilm-crosskind.json"

@@ -1,5 +1,6 @@
 import AnalysisCore
 import ArgumentParser
+import Charts
 import Diagnostics
 import Foundation
 import Reporting
@@ -54,8 +55,12 @@ struct Combine: ToolCommand {
         let files: [OutputFile]
         if report {
             let studyName = name ?? AdapterArgument.defaultStudyName(analysis.adapters.map { AdapterArgument(task: $0.task, path: $0.path) })
-            let settings = ReportSettings(title: nil, metrics: DistanceMetric.allCases, modules: nil,
-                                          figureWidth: try ReportRequest.parseFigureWidth(nil))
+            // The default figure style with its font resolved, as tvgeo report without --style.
+            let font = FigureStyleFile.resolvingFont(.default)
+            if let warning = font.warning { printError("tvgeo: warning: \(warning.text)") }
+            var settings = ReportSettings(title: nil, metrics: DistanceMetric.allCases, modules: nil,
+                                          figureWidth: font.style.width ?? FigureWidth.doubleColumn)
+            settings.style = font.style
             let provenance = try Provenance.record(analysis: analysis, scores: scores, config: nil)
             let document = ReportBuilder.build(name: studyName, analysis: analysis, findings: findings, settings: settings, provenance: provenance)
             files = try ReportFiles.files(document, analysis: analysis, findings: findings, formats: ReportFormat.allCases,

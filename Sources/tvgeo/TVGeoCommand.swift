@@ -4,6 +4,7 @@ import Diagnostics
 import Foundation
 import Charts
 import Study
+import Reporting
 import StudyFigures
 
 /// The command-line front end. All failures become a `ToolError` and leave through `exit(with:)`,
@@ -68,6 +69,10 @@ struct Analyze: ToolCommand {
                                + "in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
     var figures: String?
 
+    @Option(help: ArgumentHelp("A figure style (JSON: font, titles, colour_map, colour_range, annotations, number_format, png_dpi, "
+                               + "width) for --figures.", valueName: "style.json"))
+    var style: String?
+
     @Option(help: ArgumentHelp("Compute only part K of N of the study and write it as a part folder for tvgeo combine "
                                + "(LoRA only; see docs/distributed.md).", valueName: "K/N"))
     var part: String?
@@ -80,17 +85,30 @@ struct Analyze: ToolCommand {
 
     func execute() throws(ToolError) {
         if let part {
-            return try PartRun.run(try PartSelector(parsing: part), study: study, figures: figures, force: force, quiet: quiet)
+            let selector = try PartSelector(parsing: part)
+            if style != nil { throw .usage("--style applies to figures, which --part does not draw") }
+            return try PartRun.run(selector, study: study, figures: figures, force: force, quiet: quiet)
         }
-        let figureFormats = try parseFormats(figures)
+        var figureStyle = try style.map { path throws(ToolError) in try FigureStyleFile.read(path) } ?? .default
+        // PNGs at the style's resolution.
+        let figureFormats = try parseFormats(figures).map { $0.fileExtension == "png" ? figureStyle.png : $0 }
+        if style != nil && figureFormats.isEmpty { throw .usage("--style applies to figures: add --figures svg,pdf,png") }
         let started = Date()
         let input = try study.input()
         let folder = input.folder
         try OutputFolder.checkTarget(folder, force: force)
-        if !figureFormats.isEmpty { try requireGraphicsLibraries() }
+        if !figureFormats.isEmpty {
+            try requireGraphicsLibraries()
+            let font = FigureStyleFile.resolvingFont(figureStyle)
+            figureStyle = font.style
+            if let warning = font.warning { printError("tvgeo: warning: \(warning.text)") }
+        }
         let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
         var files = AnalysisFiles.files(for: analysis, findings: findings)
-        if !figureFormats.isEmpty { files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats) }
+        if !figureFormats.isEmpty {
+            files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats,
+                                                 width: figureStyle.width ?? FigureWidth.doubleColumn, style: figureStyle)
+        }
         try OutputFolder.write(files, to: folder, force: force)
         if !quiet {
             printOutput(AnalysisSummary.text(analysis))
