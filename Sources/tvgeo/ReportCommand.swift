@@ -16,6 +16,10 @@ extension StudyOptions {
         request.modules = modules.map(commaSeparated)
         request.base = base
         request.subspaceRank = subspaceRank
+        request.lora = lora
+        request.loraScores = loraScores
+        request.intruderK = intruderK
+        request.intruderEpsilon = intruderEpsilon
         return request
     }
 }
