@@ -44,7 +44,7 @@ public struct CrossKindAnalysis: Sendable {
     }
 
     /// The mean of the defined values; NaN when none is.
-    static func mean(_ values: [Double]) -> Double {
+    public static func mean(_ values: [Double]) -> Double {
         let defined = values.filter { !$0.isNaN }
         return defined.isEmpty ? .nan : defined.reduce(0, +) / Double(defined.count)
     }

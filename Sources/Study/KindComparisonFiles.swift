@@ -89,13 +89,12 @@ public enum KindComparisonFiles {
         return files
     }
 
-    /// The poster's table: task, f-FT score, LoRA score, difference (LoRA − f-FT), mean of the two.
+    /// The poster's table: task, f-FT score, LoRA score, difference (LoRA − f-FT), mean of the two;
+    /// a last row "mean over tasks" averages each column over the tasks where it is defined.
     public static func kindScoresCSV(_ comparison: KindComparison) -> String {
         var records: [[CSVField]] = [[.text("task"), .text("fft"), .text("lora"), .text("difference"), .text("mean")]]
-        for row in comparison.kindScores {
-            let both = row.fft.flatMap { f in row.lora.map { (f, $0) } }
-            records.append([.text(row.task), row.fft.map(CSVField.number) ?? .empty, row.lora.map(CSVField.number) ?? .empty,
-                            both.map { .number($0.1 - $0.0) } ?? .empty, both.map { .number(($0.0 + $0.1) / 2) } ?? .empty])
+        for row in comparison.kindScoreRows() {
+            records.append([.text(row.label)] + row.values.map { $0.map(CSVField.number) ?? .empty })
         }
         return CSVWriter.text(records)
     }
@@ -127,6 +126,20 @@ public enum KindComparisonFiles {
     }
 }
 
+extension KindComparison {
+    /// The poster's table as rows: per task (f-FT, LoRA, LoRA − f-FT, their mean), then "mean over
+    /// tasks" (each column averaged over the tasks where it is defined; nil where none is).
+    public func kindScoreRows() -> [(label: String, values: [Double?])] {
+        var rows: [(label: String, values: [Double?])] = kindScores.map { row in
+            let both = row.fft.flatMap { f in row.lora.map { (f, $0) } }
+            return (row.task, [row.fft, row.lora, both.map { $0.1 - $0.0 }, both.map { ($0.0 + $0.1) / 2 }])
+        }
+        let columns = (0..<4).map { column in rows.compactMap { $0.values[column] } }
+        rows.append(("mean over tasks", columns.map { $0.isEmpty ? nil : $0.reduce(0, +) / Double($0.count) }))
+        return rows
+    }
+}
+
 /// The console view of a study of both kinds: the poster's score table, then per module the
 /// same-task cosine and Grassmann layer means, matching, agreement and intruder totals.
 public enum KindComparisonSummary {
@@ -138,10 +151,9 @@ public enum KindComparisonSummary {
         }
         var lines = ["tasks of both kinds: \(cross.tasks.joined(separator: ", "))", "",
                      "task".padding(toLength: 16, withPad: " ", startingAt: 0) + "f-FT      LoRA      diff      mean"]
-        for row in comparison.kindScores {
-            let both = row.fft.flatMap { f in row.lora.map { (f, $0) } }
-            let cells = [row.fft, row.lora, both.map { $0.1 - $0.0 }, both.map { ($0.0 + $0.1) / 2 }].map { number($0, "%.2f") }
-            lines.append(String(row.task.prefix(15)).padding(toLength: 16, withPad: " ", startingAt: 0)
+        for row in comparison.kindScoreRows() {
+            let cells = row.values.map { number($0, "%.2f") }
+            lines.append(String(row.label.prefix(15)).padding(toLength: 16, withPad: " ", startingAt: 0)
                          + cells.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined())
         }
         for module in cross.modules {
