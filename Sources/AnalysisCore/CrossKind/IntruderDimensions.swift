@@ -13,7 +13,7 @@ public enum IntruderDimensions {
         public var vectors: Matrix
 
         public init(base: Matrix) throws(ToolError) {
-            vectors = try Factorizations.leftSingularVectors(base).u
+            vectors = try Factorizations.svdDivideAndConquer(base).u
         }
     }
 
@@ -22,7 +22,7 @@ public enum IntruderDimensions {
     /// vectors, so |cos| is the absolute inner product.
     public static func count(in weight: Matrix, base: BaseVectors, k: Int, epsilon: Double) throws(ToolError) -> Int {
         precondition(k >= 0 && weight.rows == base.vectors.rows)
-        let top = try Factorizations.leftSingularVectors(weight).u
+        let top = try Factorizations.svdDivideAndConquer(weight).u
         let leading = top.columns(0..<min(k, top.cols))
         let similarity = Matrix.multiply(leading, transposeA: true, base.vectors)  // k × min(d_out, d_in)
         var intruders = 0
