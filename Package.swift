@@ -115,7 +115,7 @@ let package = Package(
         // Headless Chromium for the HTML end-to-end tests; decodes its screenshots with Cairo.
         .target(name: "TVGeoBrowserSupport", dependencies: ["CCairo", "GraphicsLoader"], path: "Tests/BrowserSupport",
                 swiftSettings: graphicsHeaders),
-        .testTarget(name: "ChartsTests", dependencies: ["Charts", "TVGeoTestSupport"], exclude: ["__Snapshots__"],
+        .testTarget(name: "ChartsTests", dependencies: ["Charts", "TVGeoTestSupport", "TVGeoBrowserSupport"], exclude: ["__Snapshots__"],
                     swiftSettings: graphicsHeaders),
         .testTarget(name: "JSONTextTests", dependencies: ["JSONText"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),

@@ -83,12 +83,24 @@
     VALUE(PANGO, int, pango_layout_get_baseline, (PangoLayout *layout), (layout)) \
     VALUE(PANGO, PangoContext *, pango_layout_get_context, (PangoLayout *layout), (layout)) \
     VOID(PANGO, void, pango_layout_get_extents, (PangoLayout *layout, PangoRectangle *ink_rect, PangoRectangle *logical_rect), (layout, ink_rect, logical_rect)) \
+    VALUE(PANGO, PangoLayoutIter *, pango_layout_get_iter, (PangoLayout *layout), (layout)) \
+    VALUE(PANGO, const char *, pango_layout_get_text, (PangoLayout *layout), (layout)) \
+    VOID(PANGO, void, pango_layout_iter_free, (PangoLayoutIter *iter), (iter)) \
+    VALUE(PANGO, int, pango_layout_iter_get_baseline, (PangoLayoutIter *iter), (iter)) \
+    VOID(PANGO, void, pango_layout_iter_get_line_extents, (PangoLayoutIter *iter, PangoRectangle *ink_rect, PangoRectangle *logical_rect), \
+         (iter, ink_rect, logical_rect)) \
+    VALUE(PANGO, PangoLayoutLine *, pango_layout_iter_get_line_readonly, (PangoLayoutIter *iter), (iter)) \
+    VALUE(PANGO, gboolean, pango_layout_iter_next_line, (PangoLayoutIter *iter), (iter)) \
     VOID(PANGO, void, pango_layout_set_alignment, (PangoLayout *layout, PangoAlignment alignment), (layout, alignment)) \
     VOID(PANGO, void, pango_layout_set_font_description, (PangoLayout *layout, const PangoFontDescription *desc), (layout, desc)) \
     VOID(PANGO, void, pango_layout_set_text, (PangoLayout *layout, const char *text, int length), (layout, text, length)) \
     VOID(PANGOCAIRO, void, pango_cairo_context_set_font_options, (PangoContext *context, const cairo_font_options_t *options), (context, options)) \
     VALUE(PANGOCAIRO, PangoLayout *, pango_cairo_create_layout, (cairo_t *cr), (cr)) \
     VOID(PANGOCAIRO, void, pango_cairo_show_layout, (cairo_t *cr, PangoLayout *layout), (cr, layout)) \
+    VALUE(PANGOCAIRO, PangoFontMap *, pango_cairo_font_map_get_default, (void), ()) \
+    VOID(PANGO, void, pango_font_map_list_families, (PangoFontMap *fontmap, PangoFontFamily ***families, int *n_families), (fontmap, families, n_families)) \
+    VALUE(PANGO, const char *, pango_font_family_get_name, (PangoFontFamily *family), (family)) \
+    VOID(GOBJECT, void, g_free, (gpointer mem), (mem)) \
     VOID(GOBJECT, void, g_object_unref, (gpointer object), (object))
 
 enum { CAIRO, PANGO, PANGOCAIRO, GOBJECT, LIBRARY_COUNT };

@@ -14,6 +14,7 @@ public enum KindComparisonReport {
         // Each kind's captions would point into its own metrics.json; here both sit under "kinds".
         var kindSettings = settings
         kindSettings.citesMetricsFile = false
+        kindSettings.displayNames = nil
         let kinds: [(FineTuningKind, String, ReportDocument)] = [
             (.full, "Full fine-tuning", ReportBuilder.build(name: name, analysis: comparison.fft, findings: comparison.fftFindings,
                                                              settings: kindSettings, provenance: provenance)),

@@ -7,7 +7,9 @@ import Foundation
 /// fonts embedded and figures as vectors.
 public enum PDFReport {
     public static func render(_ document: ReportDocument) throws(ToolError) -> Data {
-        var layout = PagedDocument(blocks: [], footer: document.title, title: document.title)
+        // The pages take the style's font family; their sizes stay the document typography's.
+        let theme = Theme.paper.styled(fontFamily: document.style.fontFamily, baseSize: Theme.paper.tickLabelSize)
+        var layout = PagedDocument(blocks: [], footer: document.title, title: document.title, theme: theme)
         layout.blocks = blocks(document, contentWidth: layout.contentWidth)
         let pages = layout.pages()
         do {

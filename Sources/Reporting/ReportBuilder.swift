@@ -15,6 +15,12 @@ public struct ReportSettings: Sendable {
     /// Whether metrics.json is written beside the report: captions and table notes point into it
     /// only then.
     public var citesMetricsFile = true
+    /// The look of every figure, the HTML page's font and the PDF pages' font.
+    public var style = FigureStyle.default
+    /// Each task's display name, in the analysis's task order (`ReportRequest.displayNames`); nil
+    /// shows the task names. Figures, tables, the HTML page and the PDF show these; file names and
+    /// metrics.json keep the task names.
+    public var displayNames: [String]?
 
     public init(title: String? = nil, metrics: [DistanceMetric] = DistanceMetric.allCases, modules: [String]? = nil,
                 figureWidth: Double = FigureWidth.doubleColumn) {
@@ -27,8 +33,11 @@ public struct ReportSettings: Sendable {
 
 /// Builds the report document from the study's numbers. Pure: no file access, no clock.
 public enum ReportBuilder {
-    public static func build(name: String, analysis: StudyAnalysis, findings: StudyFindings,
+    public static func build(name: String, analysis studied: StudyAnalysis, findings: StudyFindings,
                              settings: ReportSettings, provenance: Provenance) -> ReportDocument {
+        // The document shows display names: the analysis it reads has its tasks renamed (a copy;
+        // metrics.json is written from the caller's analysis and keeps the task names).
+        let analysis = settings.displayNames.map { studied.showing(taskNames: $0) } ?? studied
         let modules = settings.modules.map { wanted in analysis.modules.filter(wanted.contains) } ?? analysis.modules
         // The metrics that apply to this kind of fine-tuning (their descriptors say which), as
         // requested. One that applies is never silently dropped: the study's kernels fill it.
@@ -36,12 +45,13 @@ public enum ReportBuilder {
         let narrow = settings.figureWidth >= 2 * FigureWidth.singleColumn ? FigureWidth.singleColumn : settings.figureWidth
         let cite = settings.citesMetricsFile
         let figures = ReportFigures(analysis: analysis, findings: findings, wideWidth: settings.figureWidth, narrowWidth: narrow,
-                                    citesMetricsFile: cite)
+                                    citesMetricsFile: cite, style: settings.style)
         var document = ReportDocument(
             title: settings.title ?? "Task-vector geometry of \(name)",
             subtitle: "\(Wording.count(analysis.tasks.count, "task")) · \(modules.joined(separator: ", ")) · tvgeo \(provenance.toolVersion)",
             summary: summary(analysis, findings, modules: modules, metrics: metrics),
             sections: [], figures: [], tables: [], provenance: provenance)
+        document.style = settings.style
 
         func add(_ figure: ReportFigure?) -> String? {
             guard let figure else { return nil }
@@ -63,7 +73,7 @@ public enum ReportBuilder {
 
         // Inputs.
         var inputs: [ReportBlock] = [
-            .keyValues(inputFacts(analysis, findings, modules: modules)),
+            .keyValues(inputFacts(analysis, findings, modules: modules, taskNames: studied.tasks)),
             .table(add(ReportTables.adapters(analysis, cite: cite))),
         ]
         let warnings = (analysis.warnings + findings.warnings).map(\.text)
@@ -171,8 +181,14 @@ public enum ReportBuilder {
         }
     }
 
-    static func inputFacts(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String]) -> [KeyValue] {
+    /// The facts under Inputs; `taskNames` are the tasks' own names when the analysis shows
+    /// display names (a "labels" line then says which is which).
+    static func inputFacts(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String], taskNames: [String]? = nil) -> [KeyValue] {
         var facts = [KeyValue("tasks", analysis.tasks.joined(separator: ", ")), KeyValue("modules", modules.joined(separator: ", "))]
+        let renamed = zip(taskNames ?? analysis.tasks, analysis.tasks).filter { $0 != $1 }
+        if !renamed.isEmpty {
+            facts.insert(KeyValue("labels", renamed.map { "\($1) = \($0)" }.joined(separator: ", ")), at: 1)
+        }
         let bases = Set(analysis.adapters.compactMap(\.baseModel)).sorted()
         facts.append(KeyValue("base model", bases.isEmpty ? "not given" : bases.joined(separator: ", ")))
         for module in modules {
@@ -254,5 +270,23 @@ public enum ReportBuilder {
         let warningCount = analysis.warnings.count + findings.warnings.count
         if warningCount > 0 { lines.append("\(warningCount) warning\(warningCount == 1 ? "" : "s"): see Inputs.") }
         return lines
+    }
+}
+
+extension StudyAnalysis {
+    /// The same analysis with the tasks renamed to `names` (one per task, in order) in every place a
+    /// report shows them: the task list, the adapters' summaries and the module coverage.
+    func showing(taskNames names: [String]) -> StudyAnalysis {
+        guard names.count == tasks.count else { return self }
+        let shown = Dictionary(zip(tasks, names), uniquingKeysWith: { first, _ in first })
+        var copy = self
+        copy.tasks = names
+        copy.adapters = adapters.map { adapter in
+            var adapter = adapter
+            adapter.task = shown[adapter.task] ?? adapter.task
+            return adapter
+        }
+        copy.moduleTasks = moduleTasks.mapValues { $0.map { shown[$0] ?? $0 } }
+        return copy
     }
 }

@@ -14,6 +14,8 @@ public struct ReportDocument: Sendable {
     /// Every table, in reading order; names are unique and safe as file names.
     public var tables: [ReportTable]
     public var provenance: Provenance
+    /// The figure style; the HTML page and the PDF take its font family (and the page its size).
+    public var style = FigureStyle.default
 
     public func figure(named name: String) -> ReportFigure? { figures.first { $0.name == name } }
     public func table(named name: String) -> ReportTable? { tables.first { $0.name == name } }
@@ -77,6 +79,9 @@ public struct ReportTable: Sendable {
     public var notes: String?
     /// The CSV file when it is not the displayed rows: full-precision numbers, or a long form.
     public var csv: String? = nil
+    /// LaTeX math (without `$`) for header cells whose text is a key, or ends in " · " and a key:
+    /// the metric ids of a table's headers mapped to their descriptors' symbols.
+    public var latexHeaders: [String: String] = [:]
 }
 
 /// Where the numbers come from: the tool, the command, the time and every input file's digest.

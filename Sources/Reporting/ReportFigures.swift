@@ -13,6 +13,10 @@ struct ReportFigures {
     var narrowWidth: Double
     /// Whether metrics.json is written beside the report, so captions may point into it.
     var citesMetricsFile = true
+    /// The user's figure style (font, titles, colour maps and range, annotations).
+    var style = FigureStyle.default
+
+    var theme: Theme { style.theme }
 
     /// The module as file names and figure names spell it (unique within the study).
     func fileModule(_ module: String) -> String { analysis.fileComponent(ofModule: module) }
@@ -22,7 +26,8 @@ struct ReportFigures {
 
     func heatmap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let layered = analysis.distances[metric]?[module],
-              let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth) else { return nil }
+              let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth,
+                                                     style: style) else { return nil }
         let ordered = findings.clustering[metric]?[module] == nil ? ""
             : " Tasks in average-linkage order\(cite("clustering.\(metric.id).\(module).order"))\(leftOut(metric, module, "order"))."
         return ReportFigure(name: FigureName.of(.heatmap, metric, module: fileModule(module)), scene: scene,
@@ -32,7 +37,7 @@ struct ReportFigures {
 
     func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let scene = AnalysisFigures.pcaMap(metric, module, analysis: analysis, findings: findings, width: narrowWidth,
-                                                 title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
+                                                 style: style, title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
         return ReportFigure(name: FigureName.of(.pca, metric, module: fileModule(module)), scene: scene,
                             caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix"
                                      + "\(cite("pca.\(metric.id).\(module)"))\(leftOut(metric, module, "map")).")
@@ -45,9 +50,9 @@ struct ReportFigures {
         let map = ScatterMap(points: AnalysisFigures.points(mds.coordinates, tasks: analysis.tasks),
                              xTitle: ScatterMap.componentTitle("Dim ", index: 1, explainedVariance: share(0)),
                              yTitle: ScatterMap.componentTitle("Dim ", index: 2, explainedVariance: share(1)),
-                             title: "MDS · \(ReportText.shortName(metric)) · \(module)",
-                             subtitle: "classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))", equalAspect: true)
-        return ReportFigure(name: FigureName.of(.mds, metric, module: fileModule(module)), scene: map.scene(width: narrowWidth),
+                             title: style.title("MDS · \(ReportText.shortName(metric)) · \(module)"),
+                             subtitle: style.title("classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))"), equalAspect: true)
+        return ReportFigure(name: FigureName.of(.mds, metric, module: fileModule(module)), scene: map.scene(width: narrowWidth, theme: theme),
                             caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: "
                                      + "map distances approximate the table's\(cite("mds.\(metric.id).\(module)"))"
                                      + "\(leftOut(metric, module, "map")).")
@@ -77,10 +82,10 @@ struct ReportFigures {
             }, layers: layered.layerIDs.map(Double.init))
         }
         var profile = LayerProfile(series: series, yTitle: "mean distance to the others (\(ReportText.unit(metric)))",
-                                   title: "Layer profile · \(ReportText.shortName(metric)) · \(module)",
-                                   subtitle: "each task's mean distance to the other tasks, per layer")
+                                   title: style.title("Layer profile · \(ReportText.shortName(metric)) · \(module)"),
+                                   subtitle: style.title("each task's mean distance to the other tasks, per layer"))
         profile.markers = layered.layerIDs.count <= 16
-        return ReportFigure(name: FigureName.of(.profile, metric, module: fileModule(module)), scene: profile.scene(width: wideWidth),
+        return ReportFigure(name: FigureName.of(.profile, metric, module: fileModule(module)), scene: profile.scene(width: wideWidth, theme: theme),
                             caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer"
                                      + "\(cite("distances.\(metric.id).\(module).layers")).")
     }
@@ -97,10 +102,10 @@ struct ReportFigures {
         let rho = Correlation.compute(.spearman, pairs.map(\.x), pairs.map(\.y))
         let scene = ScatterMap.relation(pairs, xTitle: "\(ReportText.shortName(x)) (\(ReportText.unit(x)))",
                                         yTitle: "\(ReportText.shortName(y)) (\(ReportText.unit(y)))",
-                                        title: "\(ReportText.shortName(y)) against \(ReportText.shortName(x)) · \(module)",
-                                        subtitle: "one point per pair of tasks, layer means",
+                                        title: style.title("\(ReportText.shortName(y)) against \(ReportText.shortName(x)) · \(module)"),
+                                        subtitle: style.title("one point per pair of tasks, layer means"),
                                         note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [])
-            .scene(width: narrowWidth)
+            .scene(width: narrowWidth, theme: theme)
         return ReportFigure(name: FigureName.of(.hierarchy, y, x, module: fileModule(module)), scene: scene,
                             caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances"
                                      + "\(cite("distances.<metric>.\(module).mean")); ρ over the pairs.")
@@ -110,13 +115,18 @@ struct ReportFigures {
         guard let delta = findings.delta else { return nil }
         // Three significant digits for the largest loss (scores may be fractions or percentages).
         let largest = delta.values.filter(\.isFinite).map(abs).max() ?? 0
-        let decimals = largest >= 100 ? 0 : largest >= 10 ? 1 : largest >= 1 ? 2 : 3
-        let heatmap = Heatmap(values: delta.rows, rowLabels: analysis.tasks, columnLabels: analysis.tasks,
-                              title: "Merge loss δ(i, j)", subtitle: "row: evaluated task i; column: merge partner j",
-                              colorScale: .correlation, annotate: analysis.tasks.count <= 12, decimals: decimals,
+        let decimals = style.decimals ?? (largest >= 100 ? 0 : largest >= 10 ? 1 : largest >= 1 ? 2 : 3)
+        var heatmap = Heatmap(values: delta.rows, rowLabels: analysis.tasks, columnLabels: analysis.tasks,
+                              title: style.title("Merge loss δ(i, j)"), subtitle: style.title("row: evaluated task i; column: merge partner j"),
+                              colorScale: .diverging(style.deltaColourMap, center: 0),
+                              range: style.colourRange(for: "delta").resolve(AnalysisFigures.offDiagonalValues(delta)),
+                              annotate: style.annotations && analysis.tasks.count <= 12, decimals: decimals,
                               colorBarTitle: "score(i) − score(Comb(i, j))")
-        return ReportFigure(name: FigureName.deltaHeatmap, scene: heatmap.scene(width: wideWidth),
-                            caption: "The loss of task i when its adapter is averaged with j's\(cite("delta")); hatched: no score.")
+        // δ(i, i) is not defined: the diagonal is left empty rather than shown as missing.
+        heatmap.diagonal = .empty
+        return ReportFigure(name: FigureName.deltaHeatmap, scene: heatmap.scene(width: wideWidth, theme: theme),
+                            caption: "The loss of task i when its adapter is averaged with j's\(cite("delta")); "
+                                     + "the diagonal (a task with itself) is left empty; hatched: no score.")
     }
 
     /// δ(i, j) against the layer-mean distance, coloured by the evaluated task.
@@ -139,10 +149,10 @@ struct ReportFigures {
         }
         let scene = ScatterMap.relation(points, xTitle: "\(ReportText.shortName(metric)) (\(ReportText.unit(metric)))",
                                         yTitle: "merge loss δ(i, j)",
-                                        title: "δ against \(ReportText.shortName(metric)) · \(module)",
-                                        subtitle: "one point per ordered pair, colour: evaluated task i",
+                                        title: style.title("δ against \(ReportText.shortName(metric)) · \(module)"),
+                                        subtitle: style.title("one point per ordered pair, colour: evaluated task i"),
                                         note: note)
-            .scene(width: narrowWidth)
+            .scene(width: narrowWidth, theme: theme)
         return ReportFigure(name: FigureName.of(.delta, metric, module: fileModule(module)), scene: scene,
                             caption: "Merge loss against the \(ReportText.shortName(metric)) distance"
                                      + "\(cite("delta, distances.\(metric.id).\(module).mean"))"

@@ -18,7 +18,7 @@ public enum ReportFiles {
         var figureFormats: [OutputFormat] = []
         if wanted.contains(.svg) || wanted.contains(.html) { figureFormats.append(.svg) }
         if wanted.contains(.pdf) { figureFormats.append(.pdf) }
-        if wanted.contains(.png) { figureFormats.append(.png) }
+        if wanted.contains(.png) { figureFormats.append(document.style.png) }
         progress("drawing \(document.figures.count) figures\(wanted.contains(.pdf) ? " and report.pdf" : "")")
         // Every figure file and the PDF report are independent: they are drawn on all cores at
         // once, the PDF (the longest job) first.
@@ -57,7 +57,7 @@ public enum ReportFiles {
         for table in document.tables {
             if wanted.contains(.tex) {
                 let path = "tables/\(table.name).tex"
-                files.append(OutputFile(path, text: LaTeXTable.text(table.data)))
+                files.append(OutputFile(path, text: LaTeXTable.text(table.data, mathHeaders: table.latexHeaders)))
                 links[table.name, default: []].append(path)
             }
             if wanted.contains(.csv) {

@@ -39,6 +39,12 @@ public struct ReportRequest: Sendable, Equatable {
     public var templates: String?
     public var title: String?
     public var figureWidth: String?
+    /// The study file's `style` object, parsed; nil when it has none.
+    public var style: FigureStyle?
+    /// `--style FILE.json`, read over `style` by `figureStyle()`.
+    public var styleFile: String?
+    /// Display names of tasks, from the study file's `labels` and `--label task=short`.
+    public var labels: [TaskLabel] = []
     /// Both kinds: LoRA adapters beside the fine-tuned checkpoints, their scores, the intruder options.
     public var lora: [String] = []
     public var loraScores: String?
@@ -46,6 +52,30 @@ public struct ReportRequest: Sendable, Equatable {
     public var intruderEpsilon: Double?
 
     public init() {}
+
+    /// One display name for a task, and where it was given (the study file, or nil for `--label`).
+    public struct TaskLabel: Sendable, Equatable {
+        public var task: String
+        public var label: String
+        public var file: String?
+
+        public init(task: String, label: String, file: String? = nil) {
+            self.task = task
+            self.label = label
+            self.file = file
+        }
+
+        /// `--label task=short`; no "=" or an empty side is a usage error.
+        public static func parse(_ argument: String) throws(ToolError) -> TaskLabel {
+            guard let equals = argument.firstIndex(of: "=") else {
+                throw .usage("--label \(Wording.quoted(argument)): write TASK=LABEL, e.g. --label sst2=SST-2")
+            }
+            let task = String(argument[..<equals]).trimmingCharacters(in: .whitespaces)
+            let label = String(argument[argument.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+            guard !task.isEmpty, !label.isEmpty else { throw .usage("--label \(Wording.quoted(argument)): TASK and LABEL must not be empty") }
+            return TaskLabel(task: task, label: label)
+        }
+    }
 
     /// `override`'s values where it has them, this request's elsewhere.
     public func overridden(by override: ReportRequest) -> ReportRequest {
@@ -62,6 +92,11 @@ public struct ReportRequest: Sendable, Equatable {
         merged.templates = override.templates ?? templates
         merged.title = override.title ?? title
         merged.figureWidth = override.figureWidth ?? figureWidth
+        merged.style = override.style ?? style
+        merged.styleFile = override.styleFile ?? styleFile
+        // Per task, a label on the command line replaces the study file's.
+        let overridden = Set(override.labels.map(\.task))
+        merged.labels = labels.filter { !overridden.contains($0.task) } + override.labels
         if !override.lora.isEmpty { merged.lora = override.lora }
         merged.loraScores = override.loraScores ?? loraScores
         merged.intruderK = override.intruderK ?? intruderK
@@ -71,8 +106,8 @@ public struct ReportRequest: Sendable, Equatable {
 
     /// The keys a config file may hold.
     public static let configKeys = ["adapters", "scores", "name", "out", "base", "subspace_rank", "formats", "metrics",
-                                    "modules", "templates", "title", "figure_width", "lora", "lora_scores", "intruder_k",
-                                    "intruder_epsilon"]
+                                    "modules", "templates", "title", "figure_width", "style", "labels", "lora", "lora_scores",
+                                    "intruder_k", "intruder_epsilon"]
 
     /// Reads a study file (JSON): the command's options under their snake_case names. Unknown
     /// keys and wrong types are refused (exit 65) naming the key.
@@ -142,11 +177,64 @@ public struct ReportRequest: Sendable, Equatable {
             case "title": request.title = try string(key, value)
             case "figure_width":
                 if let points = value.numberValue { request.figureWidth = "\(points)" } else { request.figureWidth = try string(key, value) }
+            case "style": request.style = try FigureStyleFile.parse(value, file: path, path: "style")
+            case "labels":
+                guard let named = value.objectPairs else {
+                    throw .invalidData(file: path, location: "\"labels\"", problem: "must be an object of task names to display names")
+                }
+                for (task, label) in named {
+                    guard let text = label.stringValue?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
+                        throw .invalidData(file: path, location: "\"labels.\(task)\"", problem: "must be a non-empty string")
+                    }
+                    request.labels.append(TaskLabel(task: task, label: text, file: path))
+                }
             default:
-                throw .invalidData(file: path, location: "\"\(key)\"", problem: "unknown option (known: \(configKeys.joined(separator: ", ")))")
+                let known = configKeys.joined(separator: ", ")
+                throw .invalidData(file: path, location: "\"\(key)\"",
+                                   problem: "unknown option\(Wording.didYouMean(key, among: configKeys)) (known: \(known))")
             }
         }
         return request
+    }
+
+    /// The figure style: the study file's `style`, then `--style FILE.json` over it; the width is
+    /// `--figure-width` (or the study file's `figure_width`) when given, else the style's.
+    public func figureStyle() throws(ToolError) -> FigureStyle {
+        var resolved = style ?? .default
+        if let styleFile { resolved = try FigureStyleFile.read(styleFile, over: resolved) }
+        if figureWidth != nil || resolved.width == nil { resolved.width = try Self.parseFigureWidth(figureWidth) }
+        return resolved
+    }
+
+    /// Each task's display name (its own name unless a label gives another), checked against the
+    /// study's `tasks`: a label for a task not in the study, or two tasks that would show the same
+    /// name, is a usage error for `--label` (exit 64) and a data error naming the study file and
+    /// key for its `labels` (exit 65).
+    public func displayNames(tasks: [String]) throws(ToolError) -> [String] {
+        func fail(_ label: TaskLabel, _ problem: String) -> ToolError {
+            label.file.map { .invalidData(file: $0, location: "\"labels.\(label.task)\"", problem: problem) }
+                ?? .usage("--label \(Wording.quoted(label.task + "=" + label.label)): " + problem)
+        }
+        guard !labels.isEmpty else { return tasks }
+        var names = tasks
+        for label in labels {
+            guard let index = tasks.firstIndex(of: label.task) else {
+                throw fail(label, "no task \(Wording.quoted(label.task)) in this study\(Wording.didYouMean(label.task, among: tasks)) "
+                           + "(tasks: \(tasks.joined(separator: ", ")))")
+            }
+            guard !label.label.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw fail(label, "a label must not hold control characters")
+            }
+            names[index] = label.label
+        }
+        for (index, name) in names.enumerated() {
+            // Equal task names are refused later, with their own message.
+            if let earlier = names[..<index].firstIndex(of: name), tasks[earlier] != tasks[index] {
+                let culprit = labels.last { $0.task == tasks[index] } ?? labels.last { $0.task == tasks[earlier] }!
+                throw fail(culprit, "\(tasks[earlier]) and \(tasks[index]) would both show as \(Wording.quoted(name))")
+            }
+        }
+        return names
     }
 
     /// The validated study this request names (nothing is read yet).

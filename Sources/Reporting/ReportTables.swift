@@ -13,6 +13,11 @@ enum ReportTables {
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 
+    /// Each metric's id mapped to its LaTeX symbol, for `ReportTable.latexHeaders`.
+    static func latexSymbols(_ metrics: [DistanceMetric]) -> [String: String] {
+        Dictionary(metrics.map { ($0.id, $0.descriptor.latexSymbol) }, uniquingKeysWith: { first, _ in first })
+    }
+
     static func correlations(_ findings: StudyFindings, tasks: [String], modules: [String], metrics: [DistanceMetric],
                              cite: Bool = true) -> ReportTable {
         let rows = modules.map { module -> TableData.Row in
@@ -28,7 +33,8 @@ enum ReportTables {
                              cornerHeader: "Module", columnHeaders: metrics.map(\.id), rows: rows)
         return ReportTable(name: "correlations", data: data,
                            notes: notes("correlations.<metric>.<module>.mean and .std", cite: cite, "— : no task has a defined ρ."),
-                           csv: TableCSV.correlations(findings, tasks: tasks, modules: modules, metrics: metrics))
+                           csv: TableCSV.correlations(findings, tasks: tasks, modules: modules, metrics: metrics),
+                           latexHeaders: latexSymbols(metrics))
     }
 
     /// Per metric and module: mean, std, the bootstrap interval of the mean, and the pooled ρ of the
@@ -56,7 +62,8 @@ enum ReportTables {
                              columnHeaders: ["mean", "std", "95 % CI", "tasks", "pooled ρ", "pooled p", "pairs"],
                              rows: rows)
         return ReportTable(name: "correlations-detail", data: data,
-                           notes: notes("correlations.<metric>.<module> (mean, std, ci95, pooled, pooled_p, pooled_n)", cite: cite))
+                           notes: notes("correlations.<metric>.<module> (mean, std, ci95, pooled, pooled_p, pooled_n)", cite: cite),
+                           latexHeaders: latexSymbols(metrics))
     }
 
     /// For one module: per task (rows) and metric (columns), Spearman ρ with its p-value.
@@ -76,7 +83,8 @@ enum ReportTables {
                              cornerHeader: "Task", columnHeaders: metrics.map(\.id), rows: rows)
         return ReportTable(name: "correlations-per-task-\(fileModule)", data: data,
                            notes: notes("correlations.<metric>.\(module).per_task", cite: cite,
-                                        "— : undefined (a constant δ row or fewer than three partners)."))
+                                        "— : undefined (a constant δ row or fewer than three partners)."),
+                           latexHeaders: latexSymbols(metrics))
     }
 
     /// The layer-mean distance matrix of one metric and module, in task order.

@@ -15,11 +15,12 @@ public enum AnalysisFigures {
     /// Heatmaps of every metric and module (tasks in their clustering order when there is one),
     /// and the PCA map of each, in every requested format.
     public static func figures(for analysis: StudyAnalysis, findings: StudyFindings, formats: [OutputFormat],
-                               width: Double = FigureWidth.doubleColumn) throws(ToolError) -> [OutputFile] {
-        var files = try heatmaps(for: analysis, findings: findings, formats: formats, width: width)
+                               width: Double = FigureWidth.doubleColumn, style: FigureStyle = .default) throws(ToolError) -> [OutputFile] {
+        var files = try heatmaps(for: analysis, findings: findings, formats: formats, width: width, style: style)
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
-                guard let scene = pcaMap(metric, module, analysis: analysis, findings: findings, width: FigureWidth.singleColumn) else { continue }
+                guard let scene = pcaMap(metric, module, analysis: analysis, findings: findings, width: FigureWidth.singleColumn,
+                                         style: style) else { continue }
                 files += try render(scene, name: FigureName.of(.pca, metric, module: analysis.fileComponent(ofModule: module)), formats: formats)
             }
         }
@@ -41,11 +42,11 @@ public enum AnalysisFigures {
     }
 
     public static func heatmaps(for analysis: StudyAnalysis, findings: StudyFindings? = nil, formats: [OutputFormat],
-                                width: Double = FigureWidth.doubleColumn) throws(ToolError) -> [OutputFile] {
+                                width: Double = FigureWidth.doubleColumn, style: FigureStyle = .default) throws(ToolError) -> [OutputFile] {
         var files: [OutputFile] = []
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
-                guard let scene = heatmap(metric, module, analysis: analysis, findings: findings, width: width) else { continue }
+                guard let scene = heatmap(metric, module, analysis: analysis, findings: findings, width: width, style: style) else { continue }
                 files += try render(scene, name: FigureName.of(.heatmap, metric, module: analysis.fileComponent(ofModule: module)), formats: formats)
             }
         }
@@ -57,37 +58,50 @@ public enum AnalysisFigures {
         layered.layerIDs.count == 1 ? "layer \(layered.layerIDs[0])" : "mean over \(layered.layerIDs.count) layers"
     }
 
-    /// The layer-mean matrix of one metric and module as a heatmap: viridis over the off-diagonal
-    /// range, values annotated up to 12 tasks, tasks in clustering order when `findings` has one.
+    /// The layer-mean matrix of one metric and module as a heatmap in the style's sequential map,
+    /// coloured over the style's range of the off-diagonal values of every module of the metric
+    /// (one scale per metric, so that modules compare), values annotated up to 12 tasks when the
+    /// style annotates, tasks in clustering order when `findings` has one.
     public static func heatmap(_ metric: DistanceMetric, _ module: String, analysis: StudyAnalysis, findings: StudyFindings?,
-                               width: Double) -> Scene? {
+                               width: Double, style: FigureStyle = .default) -> Scene? {
         guard let layered = analysis.distances[metric]?[module] else { return nil }
         let (title, unit) = label(metric)
         // The colour scale spans the off-diagonal values: the zero diagonal would otherwise
         // compress every pair into one end of the map (diagonal cells clamp to the low end).
         var heatmap = Heatmap(values: layered.mean.rows, labels: analysis.tasks,
-                              title: "\(title) · \(module)", subtitle: "\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered))",
-                              colorScale: .viridis, range: offDiagonalRange(layered.mean), annotate: analysis.tasks.count <= 12,
-                              decimals: metric.descriptor.annotationDecimals, colorBarTitle: unit)
+                              title: style.title("\(title) · \(module)"),
+                              subtitle: style.title("\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered))"),
+                              colorScale: .sequential(style.heatmapColourMap), range: colourRange(metric, analysis: analysis, style: style),
+                              annotate: style.annotations && analysis.tasks.count <= 12,
+                              decimals: style.decimals ?? metric.descriptor.annotationDecimals, colorBarTitle: unit)
+        heatmap.diagonal = .context
         // Similar tasks side by side: the average-linkage order of this very matrix.
         if let order = findings?.clustering[metric]?[module]?.order {
             heatmap.rowOrder = order
             heatmap.columnOrder = order
-            heatmap.subtitle = "\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered)), in clustering order"
+            heatmap.subtitle = style.title("\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered)), in clustering order")
         }
-        return heatmap.scene(width: width)
+        return heatmap.scene(width: width, theme: style.theme)
+    }
+
+    /// The colour range of a metric's heatmaps: the style's range (`auto`, `robust` or fixed) of
+    /// the finite off-diagonal layer-mean values of all its modules together; nil when there are
+    /// none or they are all equal.
+    public static func colourRange(_ metric: DistanceMetric, analysis: StudyAnalysis, style: FigureStyle) -> ClosedRange<Double>? {
+        let values = analysis.modules.compactMap { analysis.distances[metric]?[$0]?.mean }.flatMap(offDiagonalValues)
+        return style.colourRange(for: metric.id).resolve(values)
     }
 
     /// The tasks on the first two principal components of the rows of the layer-mean matrix.
     public static func pcaMap(_ metric: DistanceMetric, _ module: String, analysis: StudyAnalysis, findings: StudyFindings,
-                              width: Double, title: String? = nil) -> Scene? {
+                              width: Double, style: FigureStyle = .default, title: String? = nil) -> Scene? {
         guard let pca = findings.pca[metric]?[module] else { return nil }
         let map = ScatterMap(points: points(pca.coordinates, tasks: analysis.tasks),
                              xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio.first),
                              yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio.dropFirst().first),
-                             title: title ?? "PCA of the tasks · \(label(metric).title) · \(module)",
-                             subtitle: "rows of the layer-mean distance matrix, centred", equalAspect: true)
-        return map.scene(width: width)
+                             title: style.title(title ?? "PCA of the tasks · \(label(metric).title) · \(module)"),
+                             subtitle: style.title("rows of the layer-mean distance matrix, centred"), equalAspect: true)
+        return map.scene(width: width, theme: style.theme)
     }
 
     /// One labelled point per task from 2-D coordinates (a missing second axis is 0).
@@ -100,13 +114,12 @@ public enum AnalysisFigures {
         }
     }
 
-    /// The range of the finite off-diagonal values, or nil when there are none.
-    public static func offDiagonalRange(_ matrix: PairMatrix) -> ClosedRange<Double>? {
+    /// The finite off-diagonal values, row by row.
+    public static func offDiagonalValues(_ matrix: PairMatrix) -> [Double] {
         var values: [Double] = []
         for i in 0..<matrix.count {
             for j in 0..<matrix.count where i != j && matrix[i, j].isFinite { values.append(matrix[i, j]) }
         }
-        guard let low = values.min(), let high = values.max(), high > low else { return nil }
-        return low...high
+        return values
     }
 }

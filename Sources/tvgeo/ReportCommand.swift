@@ -1,5 +1,6 @@
 import AnalysisCore
 import ArgumentParser
+import Charts
 import Diagnostics
 import Foundation
 import Reporting
@@ -32,8 +33,10 @@ struct Report: ToolCommand {
         tvgeo report ADAPTER... [--scores FILE] writes into output/<name>/ (or --out DIR): report.html, report.pdf, \
         metrics.json, figures/<kind>-<metric>-<module>.svg|pdf|png and tables/<name>.tex|csv. \
         tvgeo report --config study.json reads the same options from a JSON file (snake_case keys: adapters, scores, \
-        name, out, base, subspace_rank, formats, metrics, modules, templates, title, figure_width; paths relative to \
-        the file); options given on the command line win.
+        name, out, base, subspace_rank, formats, metrics, modules, templates, title, figure_width, style, labels; paths \
+        relative to the file); options given on the command line win. --style FILE.json sets the figures' font, titles, \
+        colour maps and range, annotations, PNG resolution and width (docs/report.md lists the keys); --label TASK=LABEL \
+        (repeatable) shows TASK as LABEL in figures and tables.
         The report is written into a temporary folder beside DIR and moved into place when complete. A non-empty \
         DIR that tvgeo did not write is refused unless --force, and then only tvgeo's own file names in it are replaced.
         Exit codes: 0 success, 64 usage error, 65 invalid input data, 66 input missing or unreadable, \
@@ -62,6 +65,14 @@ struct Report: ToolCommand {
     @Option(help: ArgumentHelp("Figure width: single (240 pt), double (500 pt, default) or points.", valueName: "width"))
     var figureWidth: String?
 
+    @Option(help: ArgumentHelp("A figure style (JSON: font, titles, colour_map, colour_range, annotations, number_format, png_dpi, "
+                               + "width), read over the study file's style.", valueName: "style.json"))
+    var style: String?
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("Show a task under another name in figures and tables (repeatable).",
+                                                           valueName: "task=label"))
+    var labels: [String] = []
+
     @Flag(help: forceHelp)
     var force = false
 
@@ -77,19 +88,30 @@ struct Report: ToolCommand {
         commandLine.templates = templates
         commandLine.title = title
         commandLine.figureWidth = figureWidth
+        commandLine.styleFile = style
+        commandLine.labels = try labels.map { argument throws(ToolError) in try ReportRequest.TaskLabel.parse(argument) }
         let request = try config.map { path throws(ToolError) in try ReportRequest.readConfig(path) }?.overridden(by: commandLine) ?? commandLine
         let input = try request.studyInput()
         let formats = try request.formats.map { list throws(ToolError) in try ReportFormat.parseList(list) } ?? ReportFormat.allCases
+        var figureStyle = try request.figureStyle()
+        let displayNames = try request.displayNames(tasks: input.arguments.map(\.task))
         var settings = ReportSettings(title: request.title, metrics: try ReportRequest.parseMetrics(request.metrics),
-                                      modules: nil, figureWidth: try ReportRequest.parseFigureWidth(request.figureWidth))
+                                      modules: nil, figureWidth: figureStyle.width ?? FigureWidth.doubleColumn)
         settings.citesMetricsFile = formats.contains(.json)
+        settings.displayNames = request.labels.isEmpty ? nil : displayNames
         let templateSet = formats.contains(.html) ? try ReportTemplateSet.load(override: request.templates) : nil
         for warning in templateSet?.warnings ?? [] { printError("tvgeo: warning: \(warning.text)") }
         try OutputFolder.checkTarget(input.folder, force: force)
         // Every report lays out text with Pango, whatever its formats.
         try requireGraphicsLibraries()
+        let font = FigureStyleFile.resolvingFont(figureStyle)
+        figureStyle = font.style
+        if let warning = font.warning { printError("tvgeo: warning: \(warning.text)") }
+        settings.style = figureStyle
 
         if input.lora != nil {
+            // Display names are per study; a study of both kinds has two task lists.
+            if !request.labels.isEmpty { throw .usage("--label (or a study file's labels) does not apply to a study of both kinds (--lora) yet") }
             try writeComparison(input, settings: settings, formats: formats, templates: templateSet, started: started)
             return
         }

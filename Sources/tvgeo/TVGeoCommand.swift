@@ -4,6 +4,7 @@ import Diagnostics
 import Foundation
 import Charts
 import Study
+import Reporting
 import StudyFigures
 
 /// The command-line front end. All failures become a `ToolError` and leave through `exit(with:)`,
@@ -68,6 +69,10 @@ struct Analyze: ToolCommand {
                                + "in these formats (comma-separated: svg, pdf, png).", valueName: "formats"))
     var figures: String?
 
+    @Option(help: ArgumentHelp("A figure style (JSON: font, titles, colour_map, colour_range, annotations, number_format, png_dpi, "
+                               + "width) for --figures.", valueName: "style.json"))
+    var style: String?
+
     @Flag(help: forceHelp)
     var force = false
 
@@ -75,19 +80,28 @@ struct Analyze: ToolCommand {
     var quiet = false
 
     func execute() throws(ToolError) {
-        let figureFormats = try parseFormats(figures)
+        var figureStyle = try style.map { path throws(ToolError) in try FigureStyleFile.read(path) } ?? .default
+        // PNGs at the style's resolution.
+        let figureFormats = try parseFormats(figures).map { $0.fileExtension == "png" ? figureStyle.png : $0 }
+        if style != nil && figureFormats.isEmpty { throw .usage("--style applies to figures: add --figures svg,pdf,png") }
         let started = Date()
         let input = try study.input()
         let folder = input.folder
         try OutputFolder.checkTarget(folder, force: force)
-        if !figureFormats.isEmpty { try requireGraphicsLibraries() }
+        if !figureFormats.isEmpty {
+            try requireGraphicsLibraries()
+            let font = FigureStyleFile.resolvingFont(figureStyle)
+            figureStyle = font.style
+            if let warning = font.warning { printError("tvgeo: warning: \(warning.text)") }
+        }
         if input.lora != nil {
             let comparison = try StudyRun.runComparison(input, quiet: quiet)
             var files = KindComparisonFiles.files(for: comparison)
             if !figureFormats.isEmpty {
                 for (folder, analysis, findings) in [("fft", comparison.fft, comparison.fftFindings),
                                                      ("lora", comparison.lora, comparison.loraFindings)] {
-                    files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats).map {
+                    files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats,
+                                                         width: figureStyle.width ?? FigureWidth.doubleColumn, style: figureStyle).map {
                         OutputFile("\(folder)/\($0.path)", $0.contents)
                     }
                 }
@@ -102,7 +116,10 @@ struct Analyze: ToolCommand {
         }
         let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
         var files = AnalysisFiles.files(for: analysis, findings: findings)
-        if !figureFormats.isEmpty { files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats) }
+        if !figureFormats.isEmpty {
+            files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats,
+                                                 width: figureStyle.width ?? FigureWidth.doubleColumn, style: figureStyle)
+        }
         try OutputFolder.write(files, to: folder, force: force)
         if !quiet {
             printOutput(AnalysisSummary.text(analysis))

@@ -39,10 +39,16 @@ final class FullDiskTests: XCTestCase {
 
     /// Runs `first` (which fits), then `second` (which does not) into the same `out`, and checks
     /// the second run's failure.
-    func assertFullDiskKeepsTheFirstOutput(_ first: [String], _ second: [String], out: String,
+    /// `fillKilobytes` of the disk are taken between the runs, for a second output that would
+    /// otherwise fit (figures with SVG text are small).
+    func assertFullDiskKeepsTheFirstOutput(_ first: [String], _ second: [String], out: String, fillKilobytes: Int = 0,
                                           file: StaticString = #filePath, line: UInt = #line) throws {
         let written = try runTVGeo(first, in: directory.path)
         XCTAssertEqual(written.status, 0, written.stderr, file: file, line: line)
+        if fillKilobytes > 0 {
+            XCTAssertEqual(runTool("dd", ["if=/dev/zero", "of=" + disk + "/filler", "bs=1024", "count=\(fillKilobytes)"])?.status, 0,
+                           file: file, line: line)
+        }
         let before = try snapshot(out)
         XCTAssertFalse(before.isEmpty, file: file, line: line)
         let failed = try runTVGeo(second, in: directory.path)
@@ -58,7 +64,7 @@ final class FullDiskTests: XCTestCase {
         let out = disk + "/analysis"
         try assertFullDiskKeepsTheFirstOutput(["analyze", "-q", example + "/cola", example + "/mrpc", "--out", out],
                                               ["analyze", "-q", example + "/cola", example + "/mrpc", "--figures", "svg,pdf,png",
-                                               "--out", out], out: out)
+                                               "--out", out], out: out, fillKilobytes: 1000)
     }
 
     func testReport() throws {
@@ -83,6 +89,8 @@ final class FullDiskTests: XCTestCase {
         try Data("notes\n".utf8).write(to: URL(fileURLWithPath: out + "/notes.txt"))
         try Data("{}\n".utf8).write(to: URL(fileURLWithPath: out + "/metrics.json"))
         let before = try snapshot(out)
+        // About 500 KB stay free: less than the figures need.
+        XCTAssertEqual(runTool("dd", ["if=/dev/zero", "of=" + disk + "/filler", "bs=1024", "count=1000"])?.status, 0)
         let failed = try runTVGeo(["analyze", "-q", example + "/cola", example + "/mrpc", "--figures", "svg,pdf,png", "--force",
                                    "--out", out], in: directory.path)
         XCTAssertEqual(failed.status, 73, failed.stderr)

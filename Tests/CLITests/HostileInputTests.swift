@@ -172,8 +172,9 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(page.text.contains("score metrics: " + Hostile.scoreMetrics.joined(separator: ", ")))
     }
 
-    /// `{{{svg}}}` inserts exactly the SVG files, checked here: the renderer writes no text but the
-    /// escaped `<title>`, no element or reference from a name, and the files parse as XML.
+    /// `{{{svg}}}` inserts exactly the SVG files, checked here: the writer puts text only in
+    /// escaped `<title>`, `<text>` and `<tspan>` elements, no element or reference from a name, and
+    /// the files parse as XML; the hostile names show as text.
     func testInlineSVGIsTheEscapedFigureFiles() throws {
         let run = try hostileRun()
         let html = run.html
@@ -192,15 +193,19 @@ final class HostileInputTests: XCTestCase {
             inlined += 1
         }
         XCTAssertEqual(inlined, svgFiles.count, "every figure is inlined, and inlined as its file")
-        var titles: [String] = []
+        var titles: [String] = [], texts: [String] = []
         for file in svgFiles {
             let svg = PageXML.parse(try run.text("figures/" + file))
             XCTAssertNil(svg.failure, file)
             XCTAssertTrue(svg.elementNames.isDisjoint(with: ["script", "foreignObject", "a", "iframe", "object", "embed"]), file)
             XCTAssertFalse(svg.attributeNames.contains { $0.lowercased().hasPrefix("on") }, file)
             for reference in svg.references { XCTAssertTrue(reference.hasPrefix("#") || reference.hasPrefix("data:"), "\(file): \(reference)") }
-            XCTAssertEqual(Set(svg.textByElement.keys).subtracting(["title"]), [], "\(file): text only in <title>")
+            XCTAssertEqual(Set(svg.textByElement.keys).subtracting(["title", "text", "tspan"]), [], "\(file): text only in <title>, <text>")
             titles += svg.textByElement["title"] ?? []
+            texts += (svg.textByElement["text"] ?? []) + (svg.textByElement["tspan"] ?? [])
+        }
+        for task in Hostile.tasks.dropFirst().map(Self.shown) {
+            XCTAssertTrue(texts.contains(task), "the label \(task) is a <text>")
         }
         for module in Hostile.modules.map(Self.shown) {
             XCTAssertTrue(titles.contains { $0.hasSuffix(" · " + module) }, "the title shows \(module) as text")

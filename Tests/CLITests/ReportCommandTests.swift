@@ -128,6 +128,20 @@ final class ReportCommandTests: XCTestCase {
                                            in: directory.path))
         XCTAssertEqual(result.status, 0, String(result.output.suffix(3000)))
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/main.pdf"))
+        // Headers are the metrics' symbols, not their ids; negative numbers print a minus sign.
+        let correlations = try String(contentsOfFile: folder + "/tables/correlations.tex", encoding: .utf8)
+        XCTAssertTrue(correlations.contains(#"Module & $d_{\mathrm{L2}}$ & $d_{\cos}$ & $d_{G}$ & $d_{G,B}$ & $d_{G,A}$ \\"#), correlations)
+        for table in tables where table.hasPrefix("correlations") {
+            let tex = try String(contentsOfFile: folder + "/tables/" + table, encoding: .utf8)
+            XCTAssertFalse(tex.contains("grassmann"), "\(table): a raw metric id")
+            XCTAssertFalse(tex.range(of: #"(^|[ \[(])-[0-9]"#, options: .regularExpression) != nil, "\(table): a hyphen for minus")
+        }
+        // -raw: in drawing order, so a subscript stays beside its letter.
+        guard let printed = runTool("pdftotext", ["-raw", directory.path + "/main.pdf", "-"])?.output else {
+            throw RequiredTools.missing("pdftotext (poppler-utils) is not installed: the compiled tables were not read")
+        }
+        let text = printed.filter { !$0.isWhitespace }
+        for symbol in ["dL2", "dcos", "dG,B", "dG,A", "\u{2212}0."] { XCTAssertTrue(text.contains(symbol), "printed: \(symbol)") }
     }
 
     /// Headless Chromium: the page renders (not blank), prints, logs no error and fetches nothing.

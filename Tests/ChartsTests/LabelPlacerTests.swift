@@ -69,7 +69,7 @@ final class LabelPlacerTests: XCTestCase {
         let scene = ScatterMap(points: points, xTitle: "MDS 1", yTitle: "MDS 2", title: "Dense").scene(width: FigureWidth.doubleColumn)
         assertTextIsClear(scene, name: "dense scatter")
         // Labels must not cover markers: markers are the paths stroked in white.
-        let markers: [Rect] = scene.marks.compactMap { mark in
+        let markers: [Rect] = scene.untitledMarks.compactMap { mark in
             if case .path(let path, let style) = mark, style.stroke == .white { return path.bounds }
             return nil
         }

@@ -4,7 +4,7 @@ import XCTest
 final class ScatterMapTests: XCTestCase {
     /// Marker centres, in drawing order (markers are the paths outlined in white).
     private func markerCenters(_ scene: Scene) -> [Point] {
-        scene.marks.compactMap { mark in
+        scene.untitledMarks.compactMap { mark in
             if case .path(let path, let style) = mark, style.stroke == .white, let b = path.bounds { return b.center }
             return nil
         }
@@ -49,7 +49,7 @@ final class ScatterMapTests: XCTestCase {
         let scene = map.scene()
         XCTAssertTrue(scene.textMarks.contains { $0.text == "GLUE" })
         XCTAssertTrue(scene.textMarks.contains { $0.text == "TweetEval" })
-        let fills = Set(scene.marks.compactMap { mark -> Paint? in
+        let fills = Set(scene.untitledMarks.compactMap { mark -> Paint? in
             if case .path(_, let style) = mark, style.stroke == .white { return style.fill }
             return nil
         })
@@ -82,7 +82,7 @@ final class ScatterMapTests: XCTestCase {
 
     /// The dashed trend line's end points, if drawn (inside a clip to the plot).
     private func trendLine(_ scene: Scene) -> (Point, Point)? {
-        for mark in scene.marks {
+        for mark in scene.untitledMarks {
             if case .clipped(_, let inner) = mark, case .path(let path, let style)? = inner.first, style.dash == ScatterLayout.trendStyle.dash,
                case .move(let a) = path.elements[0], case .line(let b) = path.elements[1] {
                 return (a, b)
@@ -93,7 +93,7 @@ final class ScatterMapTests: XCTestCase {
 
     /// The note box frame: the translucent white rectangle.
     private func noteFrame(_ scene: Scene) -> Rect? {
-        scene.marks.compactMap { mark -> Rect? in
+        scene.untitledMarks.compactMap { mark -> Rect? in
             if case .rect(let rect, let style) = mark, case .color(let c)? = style.fill, c.alpha < 1, c.red == 1 { return rect }
             return nil
         }.first

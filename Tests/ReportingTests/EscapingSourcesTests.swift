@@ -1,3 +1,4 @@
+import AnalysisCore
 import Charts
 import Foundation
 @testable import Reporting
@@ -46,6 +47,34 @@ final class EscapingSourcesTests: XCTestCase {
         let hostile = formulas(ExampleStudy.document(analysis: analysis, findings: findings))
         XCTAssertEqual(hostile, formulas(ExampleStudy.document()))
         XCTAssertGreaterThan(hostile.count, 5)
+    }
+
+    /// The inline SVG (`SVGSceneWriter`) of a study with hostile task names: every figure parses,
+    /// holds only the writer's own elements and references, and shows the names as text.
+    func testInlineSVGOfHostileNamesHoldsOnlyTheWritersMarkup() throws {
+        let (analysis, findings) = ExampleStudy.renamed(ExampleStudy.hostileNames)
+        let document = ExampleStudy.document(analysis: analysis, findings: findings)
+        let own: Set<String> = ["svg", "title", "g", "rect", "path", "text", "tspan", "clipPath", "linearGradient", "stop"]
+        var shown = ""
+        for figure in document.figures {
+            let svg = try CairoRenderer().render(figure.scene, format: .svg, figureID: "f")
+            let page = PageScanner.scan(SVGEmbedding.inlineMarkup(svg))
+            XCTAssertNil(page.failure, figure.name)
+            XCTAssertTrue(Set(page.elements).isSubset(of: own), "\(figure.name): \(Set(page.elements).subtracting(own))")
+            let text = String(decoding: svg, as: UTF8.self)
+            XCTAssertEqual(page.references, [], figure.name)
+            for match in text.matches(of: /url\(([^)]*)\)/) { XCTAssertTrue(match.output.1.hasPrefix("#f-"), "\(figure.name): \(match.output.0)") }
+            shown += text
+        }
+        for name in ["&lt;script&gt;alert(1)&lt;/script&gt;", "\\input{/etc/passwd}", "a&amp;b", "'single'"] {
+            XCTAssertTrue(shown.contains(">" + name), "\(name) starts the content of an element")
+        }
+        // LaTeX math in table headers comes from the descriptors, keyed by metric ids only.
+        let symbols = Set(DistanceMetric.allCases.map(\.descriptor.latexSymbol))
+        for table in document.tables {
+            XCTAssertTrue(Set(table.latexHeaders.keys).isSubset(of: DistanceMetric.allCases.map(\.id)), table.name)
+            XCTAssertTrue(Set(table.latexHeaders.values).isSubset(of: symbols), table.name)
+        }
     }
 
     /// A name holding a control character or a noncharacter leaves the page well-formed XML: the

@@ -184,6 +184,25 @@ final class LaTeXTableTests: XCTestCase {
         XCTAssertTrue(lines.contains("Module & l2 & cosine & grassmann & grassmann\\_b & grassmann\\_a \\\\"))
     }
 
+    /// Metric columns and rows show the descriptors' symbols, not ids; negative numbers a minus.
+    func testMetricHeadersAreSymbolsAndNegativeNumbersHaveAMinus() throws {
+        let document = try ExampleStudy.document()
+        let table = try XCTUnwrap(document.table(named: "correlations"))
+        let tex = LaTeXTable.text(table.data, mathHeaders: table.latexHeaders)
+        XCTAssertTrue(tex.contains(#"Module & $d_{\mathrm{L2}}$ & $d_{\cos}$ & $d_{G}$ & $d_{G,B}$ & $d_{G,A}$ \\"#), tex)
+        XCTAssertFalse(tex.contains("grassmann"), tex)
+        let detail = try XCTUnwrap(document.table(named: "correlations-detail"))
+        let detailTeX = LaTeXTable.text(detail.data, mathHeaders: detail.latexHeaders)
+        XCTAssertTrue(detailTeX.contains(#"\ensuremath{\cdot} $d_{G,B}$ & "#), detailTeX)
+        XCTAssertEqual(LaTeXTable.numericMinus("-0.22"), "$-$0.22")
+        XCTAssertEqual(LaTeXTable.numericMinus("[-0.48, 0.05] -.5"), "[$-$0.48, 0.05] $-$.5")
+        for kept in ["run-1", "---", "a -x", "1e-5", "--2"] { XCTAssertEqual(LaTeXTable.numericMinus(kept), kept) }
+        // A header that only looks like an id stays text; the map comes from tvgeo, never the inputs.
+        XCTAssertEqual(LaTeXTable.header("cosine", mathHeaders: [:]), "cosine")
+        XCTAssertEqual(LaTeXTable.header("query · l2", mathHeaders: ["l2": "d"]), #"query \ensuremath{\cdot} $d$"#)
+        XCTAssertEqual(LaTeXTable.header("a_b · x", mathHeaders: ["l2": "d"]), #"a\_b \ensuremath{\cdot} x"#)
+    }
+
     func testEveryTeXSpecialCharacterIsText() {
         XCTAssertEqual(LaTeXTable.escape("\\input{/etc/passwd}"), "\\textbackslash{}input\\{/etc/passwd\\}")
         XCTAssertEqual(LaTeXTable.escape("50% & $x_1^2$ #~"), "50\\% \\& \\$x\\_1\\textasciicircum{}2\\$ \\#\\textasciitilde{}")

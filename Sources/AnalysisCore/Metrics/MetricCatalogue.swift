@@ -41,6 +41,7 @@ enum MetricCatalogue {
         formula: .init(plain: "d_L2(i,j) = ‖ΔW_i − ΔW_j‖_F",
                        latex: #"d_{\mathrm{L2}}(i,j) = \lVert \Delta W_i - \Delta W_j \rVert_F"#,
                        mathML: M.math(M.distance("L2") + M.mo("=") + M.norm(M.deltaW("i") + M.mo("−") + M.deltaW("j")))),
+        latexSymbol: #"d_{\mathrm{L2}}"#,
         range: "[0, ∞)", operand: .update, undefinedWhen: "never", undefinedWhenZero: nil,
         note: "In the units of the weights; 0 on the diagonal; always defined.",
         appliesTo: [.lora, .full], isSymmetric: true, annotationDecimals: 2)
@@ -54,6 +55,7 @@ enum MetricCatalogue {
                        mathML: M.math(M.distance("cos") + M.mo("=") + "<mn>1</mn>" + M.mo("−") + "<mfrac>"
                                       + M.row(M.mo("⟨"), M.deltaW("i"), M.mo(","), M.deltaW("j"), M.sub(M.mo("⟩"), M.mi("F")))
                                       + M.row(M.norm(M.deltaW("i")), M.norm(M.deltaW("j"))) + "</mfrac>")),
+        latexSymbol: #"d_{\cos}"#,
         range: "[0, 2]", operand: .update, undefinedWhen: "a task vector is zero", undefinedWhenZero: .delta,
         note: "In [0, 2]; undefined (—) when a task vector is zero.",
         appliesTo: [.lora, .full], isSymmetric: true, annotationDecimals: 3)
@@ -65,6 +67,7 @@ enum MetricCatalogue {
                        latex: #"d_G(i,j) = \sqrt{\textstyle\sum_k \theta_k^2},\ \cos\theta_k = \sigma_k(U_i^\top U_j),\ "#
                               + #"U_i \text{ an orthonormal basis of } \operatorname{Im}(\Delta W_i)"#,
                        mathML: M.grassmann("G", M.mi("Im") + M.mo("(") + M.deltaW("i") + M.mo(")"))),
+        latexSymbol: #"d_{G}"#,
         range: "[0, √r·π/2]", operand: .subspace(.delta), undefinedWhen: "a task vector is zero", undefinedWhenZero: .delta,
         note: "The principal angles θ_k between the column spaces, in radians, in [0, √r·π/2]. "
               + "Im(BA) = Im(B) when A has full row rank, so this equals the B-only distance up to rounding.",
@@ -77,6 +80,7 @@ enum MetricCatalogue {
                        latex: #"d_{G,B}(i,j) = \sqrt{\textstyle\sum_k \theta_k^2}\ "#
                               + #"\text{between } \operatorname{Im}(B_i) \text{ and } \operatorname{Im}(B_j)"#,
                        mathML: M.grassmann("G,B", M.mi("Im") + M.mo("(") + M.sub(M.mi("B"), M.mi("i")) + M.mo(")"))),
+        latexSymbol: #"d_{G,B}"#,
         range: "[0, √r·π/2]", operand: .subspace(.b), undefinedWhen: "a B is zero", undefinedWhenZero: .b,
         note: "Undefined when a B is zero.",
         appliesTo: [.lora], isSymmetric: true, annotationDecimals: 2)
@@ -88,6 +92,7 @@ enum MetricCatalogue {
                        latex: #"d_{G,A}(i,j) = \sqrt{\textstyle\sum_k \theta_k^2}\ "#
                               + #"\text{between } \operatorname{Im}(A_i^\top) \text{ and } \operatorname{Im}(A_j^\top)"#,
                        mathML: M.grassmann("G,A", M.mi("Im") + M.mo("(") + "<msubsup>\(M.mi("A"))\(M.mi("i"))<mi>⊤</mi></msubsup>" + M.mo(")"))),
+        latexSymbol: #"d_{G,A}"#,
         range: "[0, √r·π/2]", operand: .subspace(.a), undefinedWhen: "an A is zero", undefinedWhenZero: .a,
         note: "Undefined when an A is zero.",
         appliesTo: [.lora, .full], isSymmetric: true, annotationDecimals: 2)

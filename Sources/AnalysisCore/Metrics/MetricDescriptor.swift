@@ -32,6 +32,9 @@ public struct MetricDescriptor: Sendable {
     /// Unit of the values, as a colour-bar or axis title ("radians").
     public var unit: String
     public var formula: Formula
+    /// The metric's symbol in LaTeX math mode, without `$` (`d_{G,B}`): the header of its column
+    /// in the LaTeX tables, in the notation of `formula.latex`.
+    public var latexSymbol: String
     /// The values it can take, as text ("[0, 2]").
     public var range: String
     public var operand: Operand

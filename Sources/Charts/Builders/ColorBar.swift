@@ -1,10 +1,15 @@
 /// A vertical colour bar with nice ticks on its right, an optional rotated title, and an optional
-/// swatch naming the missing-value paint underneath.
+/// swatch naming the missing-value paint underneath. When values lie beyond the domain, a
+/// triangle in the end colour caps that end of the bar (matplotlib's `extend`): the colour there
+/// stands for "this value or beyond".
 struct ColorBar {
     let domain: ClosedRange<Double>
     let map: ColorMap
     let title: String?
     let missing: (paint: Paint, label: String)?
+    /// Some value lies below (above) the domain and is drawn in the bottom (top) colour.
+    var clipsLow = false
+    var clipsHigh = false
     let theme: Theme
     let measurer: TextMeasurer
 
@@ -44,12 +49,25 @@ struct ColorBar {
     /// `bottom` is the lowest y used.
     func marks(origin: Point, height requested: Double) -> (marks: [Mark], bottom: Double) {
         let height = max(requested, minimumHeight)
-        let bar = Rect(x: origin.x, y: origin.y, width: barWidth, height: height)
+        // The arrows take their height from the bar's ends, so the block keeps its size.
+        let arrow = barWidth * 0.9
+        let top = origin.y + (clipsHigh ? arrow : 0), end = origin.y + height - (clipsLow ? arrow : 0)
+        let bar = Rect(x: origin.x, y: top, width: barWidth, height: end - top)
         var marks: [Mark] = [
             .rect(bar, Style(fill: .linearGradient(start: Point(x: bar.minX, y: bar.maxY), end: Point(x: bar.minX, y: bar.minY),
                                                    stops: map.gradientStops(count: 64)))),
             .rect(bar, .stroke(theme.axisColor, width: 0.5)),
         ]
+        func cap(base: Double, tip: Double, colour: Color) -> Mark {
+            var path = Path()
+            path.move(to: Point(x: bar.minX, y: base))
+            path.line(to: Point(x: bar.maxX, y: base))
+            path.line(to: Point(x: bar.midX, y: tip))
+            path.close()
+            return .path(path, Style(fill: .color(colour), stroke: theme.axisColor, lineWidth: 0.5))
+        }
+        if clipsHigh { marks.append(cap(base: bar.minY, tip: origin.y, colour: map.color(at: 1)!)) }
+        if clipsLow { marks.append(cap(base: bar.maxY, tip: origin.y + height, colour: map.color(at: 0)!)) }
         let scale = LinearScale(domain: domain, start: bar.maxY, end: bar.minY)
         let line = Style.stroke(theme.axisColor, width: theme.axisLineWidth)
         for (v, label) in zip(ticks.values, ticks.labels) {
@@ -60,14 +78,14 @@ struct ColorBar {
         }
         if let title, !title.isEmpty {
             let x = bar.maxX + theme.tickLength + theme.tickLabelGap + labelWidth + 4
-            let fitted = measurer.truncate(title, style: theme.axisTitleStyle, maxWidth: height)
+            let fitted = measurer.shortenMiddle(title, style: theme.axisTitleStyle, maxWidth: height)
             marks.append(.text(TextMark(fitted, at: Point(x: x, y: bar.midY), style: theme.axisTitleStyle,
                                         horizontal: .middle, vertical: .top, rotation: 90)))
         }
-        var bottom = bar.maxY + measurer.measure("0", style: theme.tickStyle).height / 2
+        var bottom = origin.y + height + measurer.measure("0", style: theme.tickStyle).height / 2
         if let missing {
             let side = theme.legendSize
-            let y = max(bottom, bar.maxY) + 6
+            let y = max(bottom, origin.y + height) + 6
             marks.append(.rect(Rect(x: bar.minX, y: y, width: side, height: side),
                                Style(fill: missing.paint, stroke: theme.axisColor, lineWidth: 0.5)))
             let text = missingText

@@ -32,6 +32,18 @@ public struct Heatmap: Sendable {
         case grey
     }
 
+    /// How the cells (i, i) of a square matrix are drawn.
+    public enum Diagonal: Hashable, Sendable {
+        /// Like every other cell.
+        case data
+        /// In the colour of their value, but left out of the automatic colour range and of the
+        /// clipping arrows (a distance's zero to itself, which says nothing about the pairs).
+        case context
+        /// Not drawn, not annotated and not named as missing (a quantity undefined by design
+        /// on the diagonal, such as the merge loss of a task with itself).
+        case empty
+    }
+
     public var values: [[Double]]
     public var rowLabels: [String]
     public var columnLabels: [String]
@@ -53,6 +65,9 @@ public struct Heatmap: Sendable {
     public var colorBarTitle: String?
     /// The largest cell side in points (so that a small matrix does not fill a wide page).
     public var maximumCellSize: Double
+    /// How the diagonal cells are drawn (`.data` by default); applies to the cells whose row and
+    /// column index (before ordering) are equal.
+    public var diagonal: Diagonal
 
     /// A square matrix whose rows and columns share `labels`; `order` (e.g. a clustering order)
     /// applies to both.
@@ -81,11 +96,28 @@ public struct Heatmap: Sendable {
         self.missingLabel = "missing"
         self.colorBarTitle = colorBarTitle
         self.maximumCellSize = 40
+        self.diagonal = .data
+    }
+
+    /// Whether the cell at (row, column), as indices into `values`, is part of the colour range.
+    func isScaled(row: Int, column: Int) -> Bool { row != column || diagonal == .data }
+
+    /// The finite values that set the colour range and the clipping arrows.
+    var scaledValues: [Double] {
+        values.enumerated().flatMap { r, row in row.enumerated().filter { isScaled(row: r, column: $0.offset) }.map(\.element) }
+            .filter(\.isFinite)
+    }
+
+    /// Whether some scaled value lies below (`low`) or above (`high`) the colour domain; ±∞ count.
+    public var clipping: (low: Bool, high: Bool) {
+        let domain = colorDomain
+        let scaled = values.enumerated().flatMap { r, row in row.enumerated().filter { isScaled(row: r, column: $0.offset) }.map(\.element) }
+        return (scaled.contains { $0 < domain.lowerBound }, scaled.contains { $0 > domain.upperBound })
     }
 
     /// The colour domain actually used (after defaults and widening of a zero-width range).
     public var colorDomain: ClosedRange<Double> {
-        let finite = values.joined().filter(\.isFinite)
+        let finite = scaledValues
         switch colorScale {
         case .sequential:
             let lo = range?.lowerBound ?? finite.min() ?? 0

@@ -13,6 +13,8 @@ struct HeatmapLayout {
     let matrix: [[Double]]          // in display order
     let rowNames: [String]          // in display order
     let columnNames: [String]
+    /// Whether the display cell (r, c) is an `.empty` diagonal cell.
+    let isBlank: [[Bool]]
 
     init(heatmap: Heatmap, width: Double, theme: Theme, measurer: TextMeasurer) {
         self.heatmap = heatmap
@@ -29,6 +31,7 @@ struct HeatmapLayout {
         matrix = rowOrder.map { r in
             columnOrder.map { c in c < heatmap.values[r].count ? heatmap.values[r][c] : .nan }
         }
+        isBlank = rowOrder.map { r in columnOrder.map { c in heatmap.diagonal == .empty && r == c } }
         rowNames = rowOrder.map { label(heatmap.rowLabels, $0) }
         columnNames = columnOrder.map { label(heatmap.columnLabels, $0) }
     }
@@ -47,10 +50,11 @@ struct HeatmapLayout {
         }
 
         let domain = heatmap.colorDomain
-        let hasMissing = matrix.joined().contains { $0.isNaN }
+        let hasMissing = zip(matrix, isBlank).contains { row, blank in zip(row, blank).contains { $0.isNaN && !$1 } }
+        let clipping = heatmap.clipping
         let bar = ColorBar(domain: domain, map: heatmap.colorMap, title: heatmap.colorBarTitle,
                            missing: hasMissing ? (heatmap.missingPaint, heatmap.missingLabel) : nil,
-                           theme: theme, measurer: measurer)
+                           clipsLow: clipping.low, clipsHigh: clipping.high, theme: theme, measurer: measurer)
 
         // Labels: truncate very long names, then choose one size and stride for both axes.
         let labelLimit = max(40, min(width * 0.22, 130))
@@ -81,9 +85,11 @@ struct HeatmapLayout {
         // Cells.
         let inset = cell >= 8 ? 0.4 : -0.05
         for (r, row) in matrix.enumerated() {
-            for (c, value) in row.enumerated() {
+            for (c, value) in row.enumerated() where !isBlank[r][c] {
                 let rect = Rect(x: grid.minX + Double(c) * cell, y: grid.minY + Double(r) * cell, width: cell, height: cell)
-                scene.add(.rect(rect.insetBy(dx: inset, dy: inset), Style(fill: heatmap.paint(for: value, domain: domain))))
+                let tooltip = Tooltips.cell(row: rowNames[r], column: columnNames[c], title: heatmap.title,
+                                            quantity: heatmap.colorBarTitle, value: value, decimals: heatmap.decimals)
+                scene.add(.titled(tooltip, [.rect(rect.insetBy(dx: inset, dy: inset), Style(fill: heatmap.paint(for: value, domain: domain)))]))
             }
         }
         if heatmap.annotate { scene.add(annotations(grid: grid, cell: cell, domain: domain)) }
@@ -128,8 +134,8 @@ struct HeatmapLayout {
         let m = theme.margin
         let style = theme.tickStyle.with(size: size)
         let lineHeight = measurer.measure("Ag", style: style).height
-        let rowTexts = rowNames.map { measurer.truncate($0, style: style, maxWidth: labelLimit) }
-        let columnTexts = columnNames.map { measurer.truncate($0, style: style, maxWidth: labelLimit) }
+        let rowTexts = measurer.distinctLabels(rowNames, style: style, maxWidth: labelLimit)
+        let columnTexts = measurer.distinctLabels(columnNames, style: style, maxWidth: labelLimit)
         let rowLabelWidth = rowTexts.map { measurer.measure($0, style: style).width }.max() ?? 0
         func cellSize(left: Double) -> Double {
             max(1, min((width - left - m - barSpace) / Double(columns), heatmap.maximumCellSize))
@@ -186,7 +192,7 @@ struct HeatmapLayout {
         var marks: [Mark] = []
         let dark = theme.textColor, light = Color.white
         for (r, row) in matrix.enumerated() {
-            for (c, value) in row.enumerated() where !value.isNaN {
+            for (c, value) in row.enumerated() where !value.isNaN && !isBlank[r][c] {
                 guard case .color(let fill) = heatmap.paint(for: value, domain: domain) else { continue }
                 let ink = fill.contrastRatio(with: dark) >= fill.contrastRatio(with: light) ? dark : light
                 let center = Point(x: grid.minX + (Double(c) + 0.5) * cell, y: grid.minY + (Double(r) + 0.5) * cell)

@@ -51,6 +51,10 @@ struct LayerProfileLayout {
         }
         let bandEntry = band.isEmpty ? [] : [LegendEntry(label: profile.bandLabel, swatch: .band(fill: bandFill, line: bandLine, width: 1.4))]
 
+        // The axis titles' room, fixed before the plot is (its height is 0.62 × its width, and its
+        // width at least the figure's less the margins, the tick labels and two title lines).
+        let reserve = 2 * m + 48 + (tryDirect ? directRoom : 0)
+        let titleRooms: (Double?, Double?) = (max(width - reserve, 40), max((width - reserve) * 0.62, 40))
         var xTicks = NiceTicks.ticks(xs.min() ?? 0, xs.max() ?? 1, targetCount: 6, integerSteps: true)
         let yTicks = NiceTicks.ticks(ys.min() ?? 0, ys.max() ?? 1, targetCount: 5, expandToNiceBounds: true)
         let xDomain = xTicks.domain
@@ -71,8 +75,9 @@ struct LayerProfileLayout {
                 legendMarks = legend.marks
                 legendHeight = legend.size.height + 6
             }
-            let yAxis = Axis(side: .left, ticks: yTicks, title: profile.yTitle, theme: theme, measurer: measurer)
-            let xAxis = Axis(side: .bottom, ticks: xTicks, title: profile.xTitle, theme: theme, measurer: measurer)
+            var yAxis = Axis(side: .left, ticks: yTicks, title: profile.yTitle, theme: theme, measurer: measurer)
+            var xAxis = Axis(side: .bottom, ticks: xTicks, title: profile.xTitle, theme: theme, measurer: measurer)
+            (xAxis.titleRoom, yAxis.titleRoom) = titleRooms
             let left = m + yAxis.thickness
             let right = m + max(xAxis.overhang * 0.6, tryDirect ? directRoom : 0)
             let plotWidth = max(width - left - right, 20)
@@ -91,8 +96,9 @@ struct LayerProfileLayout {
             }
         }
         // Final axes with the final plot size.
-        let yAxis = Axis(side: .left, ticks: yTicks, title: profile.yTitle, theme: theme, measurer: measurer)
-        let xAxis = Axis(side: .bottom, ticks: xTicks, title: profile.xTitle, theme: theme, measurer: measurer)
+        var yAxis = Axis(side: .left, ticks: yTicks, title: profile.yTitle, theme: theme, measurer: measurer)
+        var xAxis = Axis(side: .bottom, ticks: xTicks, title: profile.xTitle, theme: theme, measurer: measurer)
+        (xAxis.titleRoom, yAxis.titleRoom) = titleRooms
         let xScale = LinearScale(domain: xTicks.domain, start: plot.minX, end: plot.maxX)
         let yScale = LinearScale(domain: yTicks.domain, start: plot.maxY, end: plot.minY)
         scene.add(legendMarks)

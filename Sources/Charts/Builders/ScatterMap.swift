@@ -144,7 +144,7 @@ struct ScatterLayout {
         var plot = Rect(x: 0, y: 0, width: 0, height: 0)
         var xAxis = Axis(side: .bottom, ticks: NiceTicks.ticks(0, 1), title: map.xTitle, theme: theme, measurer: measurer)
         var yAxis = Axis(side: .left, ticks: NiceTicks.ticks(0, 1), title: map.yTitle, theme: theme, measurer: measurer)
-        for _ in 0..<3 {
+        for pass in 0..<3 {
             let plotWidthGuess = max(plot.width, width * 0.6)
             xAxis.ticks = NiceTicks.ticks(xRange.lowerBound, xRange.upperBound, targetCount: max(3, Int(plotWidthGuess / 45)), minimumCount: 2)
             yAxis.ticks = NiceTicks.ticks(yRange.lowerBound, yRange.upperBound,
@@ -170,6 +170,8 @@ struct ScatterLayout {
                 }
             }
             plot = Rect(x: left, y: top + yAxis.overhang, width: plotWidth, height: plotHeight)
+            // Axis titles wrap to the plot's sides as the last pass measured them.
+            if pass < 2 { (xAxis.titleRoom, yAxis.titleRoom) = (plot.width, plot.height) }
         }
         let xScale = LinearScale(domain: xRange, start: plot.minX, end: plot.maxX)
         let yScale = LinearScale(domain: yRange, start: plot.maxY, end: plot.minY)
@@ -192,8 +194,9 @@ struct ScatterLayout {
             scene.add(.clipped(plot, [.path(.line(from: ends.0, to: ends.1), Self.trendStyle)]))
         }
         for (point, anchor) in zip(shown, anchors) {
-            scene.add(.path(shape(point.group).path(center: anchor, radius: r),
-                            Style(fill: .color(colour(point.group)), stroke: .white, lineWidth: 0.5)))
+            scene.add(.titled(Tooltips.point(point, title: map.title, xTitle: map.xTitle, yTitle: map.yTitle),
+                              [.path(shape(point.group).path(center: anchor, radius: r),
+                                     Style(fill: .color(colour(point.group)), stroke: .white, lineWidth: 0.5))]))
         }
         var entries: [(text: String, swatch: LegendEntry.Swatch?)] = map.note.map { ($0, nil) }
         if segment != nil {
@@ -210,7 +213,7 @@ struct ScatterLayout {
         }
         let labelStyle = theme.legendStyle
         let labelled = map.showsLabels ? shown : []
-        let texts = labelled.map { measurer.truncate($0.label, style: labelStyle, maxWidth: plot.width * 0.4) }
+        let texts = measurer.distinctLabels(labelled.map(\.label), style: labelStyle, maxWidth: plot.width * 0.4)
         let requests = zip(texts, anchors).map { text, anchor in
             let size = measurer.measure(text, style: labelStyle)
             return LabelPlacer.Request(anchor: anchor, size: Size(width: size.width, height: size.height), markerRadius: r + 0.5)

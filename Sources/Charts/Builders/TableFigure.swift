@@ -87,7 +87,7 @@ struct TableLayout {
         let overflow = natural.reduce(0, +) + minimumGap * Double(columns) - available
         if overflow > 0 {
             let limit = max(30, natural[0] - overflow)
-            texts.rowHeaders = texts.rowHeaders.map { measurer.truncate($0, style: style(texts.size, []), maxWidth: limit) }
+            texts.rowHeaders = measurer.distinctLabels(texts.rowHeaders, style: style(texts.size, []), maxWidth: limit)
             natural = widths(texts)
         }
         let spare = max(0, available - natural.reduce(0, +))

@@ -56,6 +56,18 @@ public struct ColorMap: Hashable, Sendable {
     /// Perceptually uniform sequential map, black → pale yellow (for distances).
     public static let magma = ColorMap(name: "magma", kind: .listed, colors: ColorMapTables.magma.map { Color(hex: $0) })
 
+    /// Perceptually uniform sequential map, dark blue → yellow, optimised to look the same to
+    /// viewers with deuteranomaly or protanomaly (Nuñez, Anderton and Renslow, 2018).
+    public static let cividis = ColorMap(name: "cividis", kind: .listed, colors: ColorMapTables.cividis.map { Color(hex: $0) })
+
+    /// Diverging purple → near-white → orange: ColorBrewer's 11-class PuOr, reversed so that
+    /// negative values are purple and positive ones orange; colour-blind safe like RdBu.
+    public static let purpleOrange = ColorMap(
+        name: "PuOr_r", kind: .interpolated,
+        colors: [0x2D004B, 0x542788, 0x8073AC, 0xB2ABD2, 0xD8DAEB, 0xF7F7F7, 0xFEE0B6, 0xFDB863, 0xE08214, 0xB35806, 0x7F3B08]
+            .map { Color(hex: $0) },
+        isDiverging: true)
+
     /// Diverging blue → near-white → red: ColorBrewer's 11-class RdBu, reversed so that negative
     /// values are blue and positive ones red (for correlations, centred at 0).
     public static let blueRed = ColorMap(

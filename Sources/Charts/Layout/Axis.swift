@@ -9,6 +9,10 @@ struct Axis {
     var title: String?
     var theme: Theme
     var measurer: TextMeasurer
+    /// The length along the axis the title may take (the plot's side), when the layout knows it
+    /// before drawing; the title's lines and so `thickness` follow from it. nil: the plot's side
+    /// at drawing time, and `thickness` counts one line.
+    var titleRoom: Double?
 
     /// Widest (left) or tallest (bottom) tick label.
     private var labelExtent: Double {
@@ -22,7 +26,19 @@ struct Axis {
 
     private var titleHeight: Double {
         guard let title, !title.isEmpty else { return 0 }
-        return measurer.measure(title, style: theme.axisTitleStyle).height
+        return measurer.measure(fittedTitle(room: titleRoom ?? .infinity), style: theme.axisTitleStyle).height
+    }
+
+    /// The title as drawn in `room` points: whole when it fits; else wrapped at spaces onto two
+    /// lines when they fit; else shortened in the middle (`mean distance … (rad)`), never cut at
+    /// its end, where the unit is.
+    func fittedTitle(room: Double) -> String {
+        guard let title, !title.isEmpty else { return "" }
+        let style = theme.axisTitleStyle
+        if measurer.measure(title, style: style).width <= room { return title }
+        let wrapped = measurer.wrap(title, style: style, maxWidth: room)
+        if wrapped.split(separator: "\n").count <= 2 && !wrapped.contains("…") { return wrapped }
+        return measurer.shortenMiddle(title, style: style, maxWidth: room)
     }
 
     /// Space needed outside the plot edge, in points.
@@ -65,7 +81,7 @@ struct Axis {
                                             style: tickStyle, horizontal: .end, vertical: .middle)))
             }
             if let title, !title.isEmpty {
-                let fitted = measurer.truncate(title, style: theme.axisTitleStyle, maxWidth: plot.height)
+                let fitted = fittedTitle(room: titleRoom ?? plot.height)
                 marks.append(.text(TextMark(fitted, at: Point(x: plot.minX - thickness, y: plot.midY),
                                             style: theme.axisTitleStyle, horizontal: .middle, vertical: .top, rotation: 90)))
             }
@@ -78,7 +94,7 @@ struct Axis {
                                             style: tickStyle, horizontal: .middle, vertical: .top)))
             }
             if let title, !title.isEmpty {
-                let fitted = measurer.truncate(title, style: theme.axisTitleStyle, maxWidth: plot.width)
+                let fitted = fittedTitle(room: titleRoom ?? plot.width)
                 marks.append(.text(TextMark(fitted, at: Point(x: plot.midX, y: plot.maxY + thickness),
                                             style: theme.axisTitleStyle, horizontal: .middle, vertical: .bottom)))
             }

@@ -53,7 +53,7 @@ enum LegendLayout {
             break
         }
         let room = max(labelRoom(columns), 10)
-        let labels = entries.map { measurer.truncate($0.label, style: style, maxWidth: room) }
+        let labels = measurer.distinctLabels(entries.map(\.label), style: style, maxWidth: room)
         let itemWidths = labels.map { maxSwatch + swatchGap + measurer.measure($0, style: style).width }
         let cellWidth = itemWidths.max() ?? 0
         let rowHeight = measurer.measure("Ag", style: style).height

@@ -44,6 +44,26 @@ public struct Theme: Hashable, Sendable {
     /// The default paper theme.
     public static let paper = Theme()
 
+    /// This theme in `fontFamily` with every text size scaled by `baseSize` / 8 pt (8 pt is the
+    /// paper theme's tick-label size, the base the other sizes derive from: titles 1.25 ×, axis
+    /// titles and subtitles 1.0625 ×, the minimum label and annotation sizes 0.75 ×).
+    /// A `baseSize` that is not finite and positive leaves the sizes as they are.
+    public func styled(fontFamily: String, baseSize: Double) -> Theme {
+        var theme = self
+        theme.fontFamily = fontFamily
+        guard baseSize.isFinite, baseSize > 0 else { return theme }
+        let k = baseSize / 8
+        theme.titleSize *= k
+        theme.subtitleSize *= k
+        theme.axisTitleSize *= k
+        theme.tickLabelSize *= k
+        theme.legendSize *= k
+        theme.annotationSize *= k
+        theme.minimumAnnotationSize *= k
+        theme.minimumLabelSize *= k
+        return theme
+    }
+
     func text(_ size: Double, weight: FontWeight = .regular, color: Color? = nil, italic: Bool = false) -> TextStyle {
         TextStyle(fontFamily: fontFamily, size: size, weight: weight, italic: italic, color: color ?? textColor)
     }

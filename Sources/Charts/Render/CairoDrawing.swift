@@ -28,6 +28,8 @@ enum CairoDrawing {
             cairo_clip(cr)
             for inner in marks { draw(inner, on: cr) }
             cairo_restore(cr)
+        case .titled(_, let marks):
+            for inner in marks { draw(inner, on: cr) }
         case .group(let transform, let marks):
             // A zero or non-finite scale would leave Cairo with a singular matrix (an error state).
             guard transform.isDrawable else { return }

@@ -2,11 +2,12 @@ import CCairo
 import CPango
 import Foundation
 
-/// Draws scenes with Cairo (and text with Pango) to SVG 1.1, PDF 1.5 or PNG.
+/// Draws scenes with Cairo (and text with Pango) to PDF 1.5 or PNG; SVG 1.1 is written by
+/// `SVGSceneWriter` from the same scene (text as `<text>`, laid out by the same Pango code).
 ///
 /// Output is deterministic: the same scene and figure id give the same bytes. The PDF carries no
-/// creation date, its title is the scene's title and its creator "tvgeo"; SVG ids are renamed by
-/// order of appearance and prefixed with the figure id (see `SVGIdentifiers`); PNG has no time chunk.
+/// creation date, its title is the scene's title and its creator "tvgeo"; SVG ids are prefixed with
+/// the figure id (see `SVGIdentifiers`); PNG has no time chunk and records its resolution (pHYs).
 public struct CairoRenderer: Renderer {
     /// The largest bitmap side, in pixels, that `render` accepts.
     public static let maximumPixelSide = 32_768.0
@@ -21,16 +22,8 @@ public struct CairoRenderer: Renderer {
         }
         switch format {
         case .svg:
-            let svg = try renderVector(scene) { sink in
-                let surface = cairo_svg_surface_create_for_stream(appendToSink, sink, size.width, size.height)!
-                cairo_svg_surface_restrict_to_version(surface, CAIRO_SVG_VERSION_1_1)
-                return surface
-            }
-            var text = SVGIdentifiers.prefixed(String(decoding: svg, as: UTF8.self), figureID: figureID)
-            if let title = scene.title, !title.isEmpty {
-                text = SVGIdentifiers.insertingTitle(title, into: text)
-            }
-            return Data(text.utf8)
+            // Written from the scene, not through Cairo's SVG surface, so text stays text.
+            return try SVGSceneWriter().svg(scene, figureID: figureID)
         case .pdf:
             return try renderVector(scene) { sink in Self.makePDFSurface(sink, size: size, title: scene.title) }
         case .png(let scale):
@@ -112,6 +105,6 @@ public struct CairoRenderer: Renderer {
         let drawStatus = cairo_status(cr)
         cairo_destroy(cr)
         try checkCairo(drawStatus)
-        return try PNGEncoder.encode(surface)
+        return try PNGEncoder.encode(surface, pixelsPerPoint: scale)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// An output format. PNG is drawn at `scale` pixels per point (2 by default: a 240 pt wide figure
-/// becomes 480 pixels wide).
+/// becomes 480 pixels wide) and records that resolution in its pHYs chunk (2 px/pt = 144 dpi).
 public enum OutputFormat: Hashable, Sendable {
     case svg
     case pdf
@@ -9,6 +9,15 @@ public enum OutputFormat: Hashable, Sendable {
 
     /// PNG at 2 pixels per point.
     public static let png = OutputFormat.png(scale: 2)
+
+    /// PNG at `dotsPerInch` pixels per inch (72 dpi is 1 pixel per point; 300 dpi for print).
+    public static func png(dotsPerInch: Double) -> OutputFormat { .png(scale: dotsPerInch / 72) }
+
+    /// The PNG resolution in pixels per inch; nil for vector formats.
+    public var dotsPerInch: Double? {
+        if case .png(let scale) = self { return scale * 72 }
+        return nil
+    }
 
     /// "svg", "pdf" or "png".
     public var fileExtension: String {

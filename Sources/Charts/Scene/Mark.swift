@@ -78,6 +78,10 @@ public indirect enum Mark: Hashable, Sendable {
     /// Marks in their own coordinates, placed on the page by `Transform` (translation and uniform
     /// scale; line widths and text scale too). See `Scene.placed(at:scale:)`.
     case group(Transform, [Mark])
+    /// Marks carrying a plain-text tooltip (e.g. "cola × rte · cosine = 0.42"): the SVG writer puts
+    /// it in a `<title>` element, which browsers show on hover without script; Cairo (PDF, PNG)
+    /// draws the marks and ignores the text.
+    case titled(String, [Mark])
 }
 
 /// A figure as a value: a page size in points, an optional background and marks drawn in order.
@@ -100,6 +104,18 @@ public struct Scene: Hashable, Sendable {
     public mutating func add(_ mark: Mark) { marks.append(mark) }
     public mutating func add(_ marks: [Mark]) { self.marks += marks }
 
+    /// The marks with each `.titled` mark replaced by the marks it holds (at the top level, and
+    /// inside titled marks): what a reader of the scene sees without the tooltips.
+    public var untitledMarks: [Mark] {
+        func flatten(_ marks: [Mark]) -> [Mark] {
+            marks.flatMap { mark -> [Mark] in
+                if case .titled(_, let inner) = mark { return flatten(inner) }
+                return [mark]
+            }
+        }
+        return flatten(marks)
+    }
+
     /// Every text mark, including those inside clipped and transformed groups, in drawing order
     /// and in page coordinates: marks inside a `.group` are moved and their font size scaled
     /// (`TextMark.transformed(by:)`).
@@ -108,7 +124,7 @@ public struct Scene: Hashable, Sendable {
             marks.flatMap { mark -> [TextMark] in
                 switch mark {
                 case .text(let t): return [transform == .identity ? t : t.transformed(by: transform)]
-                case .clipped(_, let inner): return collect(inner, transform)
+                case .clipped(_, let inner), .titled(_, let inner): return collect(inner, transform)
                 case .group(let inner, let children): return collect(children, transform.concatenating(inner))
                 case .path, .rect: return []
                 }

@@ -1,4 +1,5 @@
 import CCairo
+import Foundation
 import CPango
 
 /// The one place where a Pango layout is configured, so that measuring (for layout) and drawing
@@ -60,4 +61,40 @@ enum PangoText {
             height: Double(logical.height) / scale,
             baseline: Double(pango_layout_get_baseline(layout)) / scale)
     }
+
+    /// Each line of a configured layout, in order: its text (from the layout's own copy, so
+    /// `cairoText` filtering and Pango's paragraph breaks are taken into account), its logical left
+    /// edge and width, and its baseline from the top of the layout, in points.
+    static func lines(of layout: OpaquePointer) -> [TextLine] {
+        guard let textPointer = pango_layout_get_text(layout) else { return [] }
+        let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(textPointer).assumingMemoryBound(to: UInt8.self),
+                                              count: strlen(textPointer)))
+        let scale = Double(PANGO_SCALE)
+        var result: [TextLine] = []
+        let iter = pango_layout_get_iter(layout)!
+        defer { pango_layout_iter_free(iter) }
+        repeat {
+            var logical = PangoRectangle()
+            pango_layout_iter_get_line_extents(iter, nil, &logical)
+            let baseline = Double(pango_layout_iter_get_baseline(iter)) / scale
+            var text = ""
+            if let line = pango_layout_iter_get_line_readonly(iter) {
+                let start = min(max(Int(line.pointee.start_index), 0), bytes.count)
+                let end = min(max(start + Int(line.pointee.length), start), bytes.count)
+                text = String(decoding: bytes[start..<end], as: UTF8.self)
+            }
+            result.append(TextLine(text: text, x: Double(logical.x) / scale, width: Double(logical.width) / scale, baseline: baseline))
+        } while pango_layout_iter_next_line(iter) != 0
+        return result
+    }
+}
+
+/// One laid-out line of a text, in points relative to the top-left corner of the layout.
+struct TextLine: Hashable, Sendable {
+    var text: String
+    /// The logical left edge (after alignment within the layout).
+    var x: Double
+    var width: Double
+    /// From the top of the layout down to this line's baseline.
+    var baseline: Double
 }

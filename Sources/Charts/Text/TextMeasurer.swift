@@ -28,6 +28,13 @@ public final class TextMeasurer: @unchecked Sendable {
     private let surface: OpaquePointer
     private let cr: OpaquePointer
     private var cache: [Key: TextMetrics] = [:]
+    private var lineCache: [LineKey: [TextLine]] = [:]
+
+    private struct LineKey: Hashable {
+        let text: String
+        let style: TextStyle
+        let alignment: HorizontalAnchor
+    }
 
     private struct Key: Hashable {
         let text: String
@@ -55,6 +62,20 @@ public final class TextMeasurer: @unchecked Sendable {
         g_object_unref(UnsafeMutableRawPointer(layout))
         cache[key] = metrics
         return metrics
+    }
+
+    /// The lines of `text` laid out exactly as the renderer draws it with `alignment` (the mark's
+    /// horizontal anchor): for writers that place each line themselves (the SVG writer).
+    func lines(_ text: String, style: TextStyle, alignment: HorizontalAnchor) -> [TextLine] {
+        let key = LineKey(text: text, style: style, alignment: alignment)
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = lineCache[key] { return known }
+        let layout = PangoText.makeLayout(for: cr, text: text, style: style, alignment: alignment)
+        let lines = PangoText.lines(of: layout)
+        g_object_unref(UnsafeMutableRawPointer(layout))
+        lineCache[key] = lines
+        return lines
     }
 
     /// The page-space box of a text mark (rotation included).

@@ -164,6 +164,9 @@ public enum HTMLReport {
             "title": document.title,
             "subtitle": document.subtitle,
             "style": style,
+            "fontFamily": cssStringContent(document.style.fontFamily),
+            // The page's 15 px body text scales with the figure style's base size (8 pt).
+            "fontSize": NumberFormat.fixed(15 * document.style.fontSize / 8, decimals: 1),
             "summary": document.summary,
             "sections": document.sections.map { section in
                 ["id": section.id, "title": section.title, "startsPage": section.startsPage, "blocks": section.blocks.map(block)]
@@ -172,6 +175,21 @@ public enum HTMLReport {
                            "inputs": provenance.inputs.map { ["role": $0.role, "path": $0.path, "bytes": $0.bytes, "sha256": $0.sha256] }],
         ]
         return withoutForbiddenCharacters(context) as! [String: Any]
+    }
+
+    /// `text` as the content of a double-quoted CSS string: letters, digits, space, `-` and `_` as
+    /// they are, every other character as a CSS escape (`\22 ` for `"`), so that a font name can
+    /// neither end the string nor the `<style>` element, and HTML escaping leaves it unchanged.
+    static func cssStringContent(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || " -_".unicodeScalars.contains(scalar)) {
+                out.unicodeScalars.append(scalar)
+            } else if scalar.properties.generalCategory != .control {
+                out += "\\" + String(scalar.value, radix: 16) + " "
+            }
+        }
+        return out
     }
 
     /// Keys whose strings are tvgeo's own markup or the style sheet, passed through as they are.

@@ -10,8 +10,14 @@ import Charts
 /// a space; other control characters (TeX refuses them) and noncharacters (U+FFFE, …) are dropped. The first cell of a line
 /// never starts with `[` or `*`: after `\\` or `\midrule` LaTeX would read them as an optional
 /// argument or a star (a task `[0pt]` would vanish, `[x]` would stop pdflatex), so `{}` goes first.
+///
+/// Headers named in `mathHeaders` (metric ids) print as math symbols (`$d_{G,B}$`), and in the
+/// cells a hyphen starting a number ("-0.22", "[-0.48, 0.05]") prints as a minus sign.
 public enum LaTeXTable {
-    public static func text(_ table: TableData) -> String {
+    /// `mathHeaders` maps a header text to LaTeX math without `$` (written as is, so it must come
+    /// from tvgeo, never from the inputs); a header that is a key, or ends in " · " and a key,
+    /// shows the math in place of the key. Other header text is escaped.
+    public static func text(_ table: TableData, mathHeaders: [String: String] = [:]) -> String {
         var lines: [String] = []
         if let title = table.title { lines.append("% " + comment(title)) }
         if let caption = table.caption { lines.append("% " + comment(caption)) }
@@ -26,22 +32,52 @@ public enum LaTeXTable {
         lines.append("\\begin{tabular}{l\(columns.joined())}")
         lines.append("\\toprule")
         let header = [table.cornerHeader] + (0..<table.columnCount).map { $0 < table.columnHeaders.count ? table.columnHeaders[$0] : "" }
-        lines.append(lineStart(header.map(escape)).joined(separator: " & ") + " \\\\")
+        func headerText(_ text: String) -> String { Self.header(text, mathHeaders: mathHeaders) }
+        lines.append(lineStart(header.map(headerText)).joined(separator: " & ") + " \\\\")
         lines.append("\\midrule")
         for row in table.rows {
             let cells = (0..<table.columnCount).map { index -> String in
                 guard index < row.cells.count else { return "" }
                 let cell = row.cells[index]
-                var text = escape(cell.text)
+                var text = numericMinus(escape(cell.text))
                 if cell.emphasis.contains(.bold) { text = "\\textbf{\(text)}" }
                 if cell.emphasis.contains(.italic) { text = "\\textit{\(text)}" }
                 return text
             }
-            lines.append(lineStart([escape(row.header)] + cells).joined(separator: " & ") + " \\\\")
+            lines.append(lineStart([headerText(row.header)] + cells).joined(separator: " & ") + " \\\\")
         }
         lines.append("\\bottomrule")
         lines.append("\\end{tabular}")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A header cell: the math of `mathHeaders[text]` in `$…$`, or the escaped prefix, a centred
+    /// dot and the math when `text` ends in " · " and a key; otherwise `escape(text)`.
+    static func header(_ text: String, mathHeaders: [String: String]) -> String {
+        if let math = mathHeaders[text] { return "$" + math + "$" }
+        if let dot = text.range(of: " · ", options: .backwards), let math = mathHeaders[String(text[dot.upperBound...])] {
+            return escape(String(text[..<dot.lowerBound])) + " \\ensuremath{\\cdot} $" + math + "$"
+        }
+        return escape(text)
+    }
+
+    /// Escaped cell text with each hyphen that starts a number (a digit or ".digit" follows, and
+    /// no letter, digit or `\` comes before) as a math minus `$-$`: "-0.22" and "[-0.48, 0.05]"
+    /// but not "run-1" or "--".
+    static func numericMinus(_ escaped: String) -> String {
+        guard escaped.contains("-") else { return escaped }
+        let characters = Array(escaped)
+        var out = ""
+        for (i, c) in characters.enumerated() {
+            guard c == "-" else { out.append(c); continue }
+            let before = i > 0 ? characters[i - 1] : nil
+            let next = i + 1 < characters.count ? characters[i + 1] : nil
+            let afterNext = i + 2 < characters.count ? characters[i + 2] : nil
+            let startsNumber = next?.isASCIIDigit == true || (next == "." && afterNext?.isASCIIDigit == true)
+            let standsAlone = before.map { !($0.isLetter || $0.isNumber || $0 == "-" || $0 == "\\" || $0 == "}") } ?? true
+            out += startsNumber && standsAlone ? "$-$" : "-"
+        }
+        return out
     }
 
     /// Text that LaTeX prints as written: its special characters as commands, a line break or tab
@@ -88,4 +124,8 @@ public enum LaTeXTable {
         "Δ": "\\ensuremath{\\Delta}", "α": "\\ensuremath{\\alpha}", "σ": "\\ensuremath{\\sigma}", "…": "\\ldots{}",
         "\u{00A0}": "~",
     ]
+}
+
+private extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }

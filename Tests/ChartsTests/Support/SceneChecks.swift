@@ -73,6 +73,8 @@ func assertMarksInsidePage(_ scene: Scene, tolerance: Double = 0.01, name: Strin
                 check("clip", transform.apply(clip))
             case .group(let inner, let children):
                 walk(children, transform.concatenating(inner))
+            case .titled(_, let children):
+                walk(children, transform)
             }
         }
     }
