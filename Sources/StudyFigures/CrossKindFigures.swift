@@ -42,7 +42,8 @@ public enum CrossKindFigures {
         return profile.scene(width: width)
     }
 
-    /// Intruder dimensions per layer (columns) for every task of both kinds (rows).
+    /// Intruder dimensions per layer (columns) for every task of both kinds (rows); the colour range is
+    /// 0 to the largest count, at least 3, so that a single intruder does not take the top colour.
     public static func intruders(_ cross: CrossKindAnalysis, module: String, width: Double) -> Scene? {
         guard let layerIDs = cross.layerIDs[module], let lora = cross.intruders[.lora]?[module],
               let fft = cross.intruders[.full]?[module] else { return nil }
@@ -52,7 +53,7 @@ public enum CrossKindFigures {
                               title: "Intruder dimensions · \(module)",
                               subtitle: "top-\(cross.intruderK) singular vectors of W_t with max |cos| < \(cross.intruderEpsilon) "
                                   + "against W₀'s",
-                              colorScale: .viridis, range: 0...max(1, rows.flatMap { $0 }.max() ?? 1), annotate: true, decimals: 0,
+                              colorScale: .viridis, range: 0...max(3, rows.flatMap { $0 }.max() ?? 3), annotate: true, decimals: 0,
                               colorBarTitle: "intruders")
         return heatmap.scene(width: width)
     }
