@@ -9,7 +9,7 @@ import Study
 /// report.html, report.pdf, metrics.json, figures/<name>.svg|pdf|png, tables/<name>.tex|csv.
 public enum ReportFiles {
     public static func files(_ document: ReportDocument, analysis: StudyAnalysis, findings: StudyFindings,
-                             formats: [ReportFormat], templates: ReportTemplateSet?,
+                             formats: [ReportFormat], templates: ReportTemplateSet?, metricsDocument: JSONValue? = nil,
                              progress: (String) -> Void = { _ in }) throws(ToolError) -> [OutputFile] {
         let wanted = Set(formats)
         var files: [OutputFile] = []
@@ -68,7 +68,8 @@ public enum ReportFiles {
         }
 
         if wanted.contains(.json) {
-            files.append(OutputFile("metrics.json", text: JSONWriter.stringInParallel(metricsJSON(document, analysis: analysis, findings: findings))))
+            files.append(OutputFile("metrics.json", text: JSONWriter.stringInParallel(metricsJSON(document, analysis: analysis, findings: findings,
+                                                                                                       json: metricsDocument))))
         }
         if wanted.contains(.html), let templates {
             progress("writing report.html")
@@ -80,9 +81,9 @@ public enum ReportFiles {
         return files
     }
 
-    /// metrics.json with the report's provenance added.
-    static func metricsJSON(_ document: ReportDocument, analysis: StudyAnalysis, findings: StudyFindings) -> JSONValue {
-        let json = MetricsDocument.json(analysis, findings: findings, tool: ToolInfo())
+    /// metrics.json with the report's provenance added (`json`: a document of both kinds instead of the analysis's).
+    static func metricsJSON(_ document: ReportDocument, analysis: StudyAnalysis, findings: StudyFindings, json given: JSONValue? = nil) -> JSONValue {
+        let json = given ?? MetricsDocument.json(analysis, findings: findings, tool: ToolInfo())
         guard var pairs = json.objectPairs else { return json }
         let provenance = document.provenance
         pairs.append(("provenance", .object([

@@ -45,6 +45,11 @@ public struct ReportRequest: Sendable, Equatable {
     public var styleFile: String?
     /// Display names of tasks, from the study file's `labels` and `--label task=short`.
     public var labels: [TaskLabel] = []
+    /// Both kinds: LoRA adapters beside the fine-tuned checkpoints, their scores, the intruder options.
+    public var lora: [String] = []
+    public var loraScores: String?
+    public var intruderK: Int?
+    public var intruderEpsilon: Double?
 
     public init() {}
 
@@ -92,12 +97,17 @@ public struct ReportRequest: Sendable, Equatable {
         // Per task, a label on the command line replaces the study file's.
         let overridden = Set(override.labels.map(\.task))
         merged.labels = labels.filter { !overridden.contains($0.task) } + override.labels
+        if !override.lora.isEmpty { merged.lora = override.lora }
+        merged.loraScores = override.loraScores ?? loraScores
+        merged.intruderK = override.intruderK ?? intruderK
+        merged.intruderEpsilon = override.intruderEpsilon ?? intruderEpsilon
         return merged
     }
 
     /// The keys a config file may hold.
     public static let configKeys = ["adapters", "scores", "name", "out", "base", "subspace_rank", "formats", "metrics",
-                                    "modules", "templates", "title", "figure_width", "style", "labels"]
+                                    "modules", "templates", "title", "figure_width", "style", "labels", "lora", "lora_scores",
+                                    "intruder_k", "intruder_epsilon"]
 
     /// Reads a study file (JSON): the command's options under their snake_case names. Unknown
     /// keys and wrong types are refused (exit 65) naming the key.
@@ -132,16 +142,27 @@ public struct ReportRequest: Sendable, Equatable {
         var request = ReportRequest()
         for (key, value) in pairs where !value.isNull {
             switch key {
-            case "adapters":
+            case "adapters", "lora":
+                var entries: [String] = []
                 if let named = value.objectPairs {
                     for (task, location) in named {
-                        request.adapters.append("\(task)=\(resolve(try string("adapters.\(task)", location)))")
+                        entries.append("\(task)=\(resolve(try string("\(key).\(task)", location)))")
                     }
                 } else {
-                    request.adapters = try strings(key, value).map { entry in
+                    entries = try strings(key, value).map { entry in
                         AdapterArgument.splitName(entry).map { "\($0.0)=\(resolve($0.1))" } ?? resolve(entry)
                     }
                 }
+                if key == "lora" { request.lora = entries } else { request.adapters = entries }
+            case "lora_scores": request.loraScores = resolve(try string(key, value))
+            case "intruder_k":
+                guard let k = value.intValue else { throw .invalidData(file: path, location: "\"\(key)\"", problem: "must be an integer") }
+                request.intruderK = k
+            case "intruder_epsilon":
+                guard let epsilon = value.numberValue else {
+                    throw .invalidData(file: path, location: "\"\(key)\"", problem: "must be a number")
+                }
+                request.intruderEpsilon = epsilon
             case "scores": request.scores = resolve(try string(key, value))
             case "name": request.name = try string(key, value)
             case "out": request.out = resolve(try string(key, value))
@@ -219,7 +240,8 @@ public struct ReportRequest: Sendable, Equatable {
     /// The validated study this request names (nothing is read yet).
     public func studyInput() throws(ToolError) -> StudyInput {
         try StudyInput.resolve(adapters: adapters, name: name, out: out, scores: scores, base: base,
-                               modules: modules, subspaceRank: subspaceRank)
+                               modules: modules, subspaceRank: subspaceRank, lora: lora, loraScores: loraScores,
+                               intruderK: intruderK, intruderEpsilon: intruderEpsilon)
     }
 
     /// "cosine,l2" → metrics in canonical order; nil means all.

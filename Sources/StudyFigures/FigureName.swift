@@ -19,4 +19,19 @@ public enum FigureName {
 
     /// The merge-loss heatmap δ(i, j).
     public static let deltaHeatmap = Kind.heatmap.rawValue + "-delta"
+
+    /// A study of both kinds: each kind's own figures carry its prefix (`fft-heatmap-cosine-query`,
+    /// `lora-…`); the cross-kind figures are `crosskind-heatmap-cosine-<module>` (LoRA × f-FT),
+    /// `crosskind-profile-<metric>-<module>` (same task, per layer) and `intruders-<module>`.
+    public static func ofKind(_ kind: FineTuningKind, _ name: String) -> String {
+        (kind == .full ? "fft-" : "lora-") + name
+    }
+
+    public static func crossKind(_ kind: Kind, _ metric: DistanceMetric, module: String) -> String {
+        "crosskind-" + of(kind, metric, module: module)
+    }
+
+    public static func intruders(module: String) -> String {
+        "intruders-" + OutputNaming.component(module)
+    }
 }

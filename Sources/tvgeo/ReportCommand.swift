@@ -17,6 +17,10 @@ extension StudyOptions {
         request.modules = modules.map(commaSeparated)
         request.base = base
         request.subspaceRank = subspaceRank
+        request.lora = lora
+        request.loraScores = loraScores
+        request.intruderK = intruderK
+        request.intruderEpsilon = intruderEpsilon
         return request
     }
 }
@@ -105,6 +109,12 @@ struct Report: ToolCommand {
         if let warning = font.warning { printError("tvgeo: warning: \(warning.text)") }
         settings.style = figureStyle
 
+        if input.lora != nil {
+            // Display names are per study; a study of both kinds has two task lists.
+            if !request.labels.isEmpty { throw .usage("--label (or a study file's labels) does not apply to a study of both kinds (--lora) yet") }
+            try writeComparison(input, settings: settings, formats: formats, templates: templateSet, started: started)
+            return
+        }
         let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
         let step = StepLine(enabled: !quiet)
         let provenance = try Provenance.record(analysis: analysis, scores: input.scores, config: config, base: input.base)
@@ -124,6 +134,48 @@ struct Report: ToolCommand {
             let tableCount = files.filter { $0.path.hasPrefix("tables/") }.count
             printOutput("wrote \(input.folder)/: \(formats.contains(.html) ? "report.html, " : "")\(formats.contains(.pdf) ? "report.pdf, " : "")"
                   + "\(figureCount) figure files, \(tableCount) table files in \(String(format: "%.2f", seconds)) s")
+            if formats.contains(.html) { printOutput("open \(input.folder)/report.html") }
+        }
+    }
+}
+
+extension Report {
+    /// The report of a study of both kinds (`--lora` beside `--base`).
+    func writeComparison(_ input: StudyInput, settings: ReportSettings, formats: [ReportFormat], templates: ReportTemplateSet?,
+                         started: Date) throws(ToolError) {
+        let comparison = try StudyRun.runComparison(input, quiet: quiet)
+        let step = StepLine(enabled: !quiet)
+        // One provenance: the base and checkpoints with the f-FT scores, then the adapters with theirs.
+        let fftRecord = try Provenance.record(analysis: comparison.fft, scores: input.scores, config: config, base: input.base)
+        let loraRecord = try Provenance.record(analysis: comparison.lora, scores: input.loraScores, config: nil)
+        var provenance = fftRecord
+        provenance.inputs = fftRecord.inputs.map { input in
+            var input = input
+            if input.role != "study config" && input.role != "base checkpoint" { input.role = "f-FT " + input.role }
+            return input
+        }
+        for var input in loraRecord.inputs where !provenance.inputs.contains(where: { $0.path == input.path }) {
+            input.role = "LoRA " + input.role
+            provenance.inputs.append(input)
+        }
+        let document = KindComparisonReport.build(name: input.name, comparison: comparison, settings: settings, provenance: provenance)
+        var files = try ReportFiles.files(document, analysis: comparison.fft, findings: comparison.fftFindings, formats: formats,
+                                          templates: templates, metricsDocument: KindComparisonDocument.json(comparison, tool: ToolInfo()),
+                                          progress: step.show)
+        step.finish()
+        if formats.contains(.csv) {
+            // The cross-kind matrices and the long per-layer table beside the report's tables.
+            files += KindComparisonFiles.files(for: comparison).filter { $0.path.hasPrefix("crosskind-") }.map {
+                OutputFile("tables/" + $0.path, $0.contents)
+            }
+        }
+        try OutputFolder.write(files, to: input.folder, force: force)
+        if !quiet {
+            for line in document.summary { printOutput("• " + line) }
+            let figureCount = files.filter { $0.path.hasPrefix("figures/") }.count
+            let tableCount = files.filter { $0.path.hasPrefix("tables/") }.count
+            printOutput("wrote \(input.folder)/: \(formats.contains(.html) ? "report.html, " : "")\(formats.contains(.pdf) ? "report.pdf, " : "")"
+                        + "\(figureCount) figure files, \(tableCount) table files in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             if formats.contains(.html) { printOutput("open \(input.folder)/report.html") }
         }
     }

@@ -32,10 +32,28 @@ struct StudyOptions: ParsableArguments {
                                valueName: "k"))
     var subspaceRank: Int?
 
+    @Option(parsing: .upToNextOption,
+            help: ArgumentHelp("Both kinds (with --base): LoRA adapters of the same tasks, paired with the checkpoints by task name "
+                               + "(folder name or name=path); adds the cross-kind geometry, intruder dimensions and the score table.",
+                               valueName: "adapter"))
+    var lora: [String] = []
+
+    @Option(help: ArgumentHelp("Both kinds: the LoRA adapters' scores (--scores are then the full fine-tunes').", valueName: "file.csv"))
+    var loraScores: String?
+
+    @Option(help: ArgumentHelp("Both kinds: intruder dimensions are looked for among the top k singular vectors of W_t (default 10).",
+                               valueName: "k"))
+    var intruderK: Int?
+
+    @Option(help: ArgumentHelp("Both kinds: a singular vector of W_t is an intruder when its largest |cos| with those of W_0 is "
+                               + "below ε (default 0.5).", valueName: "ε"))
+    var intruderEpsilon: Double?
+
     /// The validated study these options name (nothing is read yet).
     func input() throws(ToolError) -> StudyInput {
         try StudyInput.resolve(adapters: adapters, name: name, out: out, scores: scores, base: base,
-                               modules: modules.map(commaSeparated), subspaceRank: subspaceRank)
+                               modules: modules.map(commaSeparated), subspaceRank: subspaceRank, lora: lora, loraScores: loraScores,
+                               intruderK: intruderK, intruderEpsilon: intruderEpsilon)
     }
 }
 
@@ -56,6 +74,24 @@ enum StudyRun {
         }
         progress.finish()
         for warning in result.0.warnings + result.1.warnings { printError("tvgeo: warning: \(warning.text)") }
+        return result
+    }
+}
+
+extension StudyRun {
+    /// A study of both kinds, with the same progress line.
+    static func runComparison(_ input: StudyInput, quiet: Bool) throws(ToolError) -> KindComparison {
+        let progress = ProgressLine(enabled: !quiet)
+        let result: KindComparison
+        do {
+            result = try input.runComparison(progress: progress.update)
+        } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+        let warnings = result.fft.warnings + result.fftFindings.warnings + result.lora.warnings + result.loraFindings.warnings
+        for warning in warnings { printError("tvgeo: warning: \(warning.text)") }
         return result
     }
 }

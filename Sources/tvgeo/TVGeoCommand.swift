@@ -103,6 +103,26 @@ struct Analyze: ToolCommand {
             figureStyle = font.style
             if let warning = font.warning { printError("tvgeo: warning: \(warning.text)") }
         }
+        if input.lora != nil {
+            let comparison = try StudyRun.runComparison(input, quiet: quiet)
+            var files = KindComparisonFiles.files(for: comparison)
+            if !figureFormats.isEmpty {
+                for (folder, analysis, findings) in [("fft", comparison.fft, comparison.fftFindings),
+                                                     ("lora", comparison.lora, comparison.loraFindings)] {
+                    files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats,
+                                                         width: figureStyle.width ?? FigureWidth.doubleColumn, style: figureStyle).map {
+                        OutputFile("\(folder)/\($0.path)", $0.contents)
+                    }
+                }
+            }
+            try OutputFolder.write(files, to: folder, force: force)
+            if !quiet {
+                printOutput(KindComparisonSummary.text(comparison))
+                printOutput("wrote \(folder)/metrics.json and \(files.filter { $0.path.hasSuffix(".csv") }.count) CSV tables "
+                            + "in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+            }
+            return
+        }
         let (analysis, findings) = try StudyRun.run(input, quiet: quiet)
         var files = AnalysisFiles.files(for: analysis, findings: findings)
         if !figureFormats.isEmpty {

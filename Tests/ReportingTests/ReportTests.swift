@@ -262,6 +262,32 @@ final class ReportRequestTests: XCTestCase {
         XCTAssertEqual(merged.metrics, ["cosine"])
     }
 
+    /// A study file of both kinds: `lora` as a list or an object (paths relative to the file), its scores
+    /// and the intruder options; the command line's `--lora` replaces the file's list.
+    func testConfigFileOfBothKinds() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.write("study.json", text: """
+        {"base": "fft/base.safetensors", "adapters": ["fft/sst2"], "lora": {"sst2": "lora/sst2"}, "lora_scores": "lora.csv",
+         "intruder_k": 4, "intruder_epsilon": 0.25}
+        """)
+        let request = try ReportRequest.readConfig(path)
+        XCTAssertEqual(request.lora, ["sst2=\(directory.path)/lora/sst2"])
+        XCTAssertEqual(request.loraScores, directory.path + "/lora.csv")
+        XCTAssertEqual(request.intruderK, 4)
+        XCTAssertEqual(request.intruderEpsilon, 0.25)
+        let listed = try ReportRequest.readConfig(directory.write("list.json", text: #"{"lora": ["lora/irony", "x=lora/y"]}"#))
+        XCTAssertEqual(listed.lora, ["\(directory.path)/lora/irony", "x=\(directory.path)/lora/y"])
+        var commandLine = ReportRequest()
+        commandLine.lora = ["other"]
+        XCTAssertEqual(request.overridden(by: commandLine).lora, ["other"])
+        XCTAssertEqual(request.overridden(by: ReportRequest()).intruderK, 4)
+        let wrong = directory.write("wrong.json", text: #"{"intruder_k": "ten"}"#)
+        XCTAssertThrowsError(try ReportRequest.readConfig(wrong)) { error in
+            XCTAssertTrue((error as! ToolError).message.contains("\"intruder_k\": must be an integer"))
+        }
+    }
+
     func testConfigErrorsNameTheFileAndKey() {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
