@@ -14,10 +14,12 @@ public struct StudyInput: Sendable {
     public var subspaceRank: Int
     /// Whether `subspaceRank` was given (then it must fit the weights) rather than the default.
     public var subspaceRankGiven = false
+    /// The ridge penalty λ of the merge-loss prediction (`--ridge-lambda`, > 0).
+    public var ridgeLambda = StudyFindings.defaultRidgeLambda
 
     /// Validates the options that name a study (as given on the command line or in a study file).
     public static func resolve(adapters: [String], name: String?, out: String?, scores: String?, base: String?,
-                               modules: [String]?, subspaceRank: Int?) throws(ToolError) -> StudyInput {
+                               modules: [String]?, subspaceRank: Int?, ridgeLambda: Double? = nil) throws(ToolError) -> StudyInput {
         guard !adapters.isEmpty else { throw .usage("give at least one adapter (a PEFT folder or a .safetensors file)") }
         let arguments = adapters.map(AdapterArgument.init(parsing:))
         let name = name ?? AdapterArgument.defaultStudyName(arguments)
@@ -32,6 +34,10 @@ public struct StudyInput: Sendable {
         var input = StudyInput(arguments: arguments, name: name, folder: out ?? "output/\(OutputNaming.component(name))",
                                scores: scores, base: base, modules: modules, subspaceRank: rank)
         input.subspaceRankGiven = subspaceRank != nil
+        if let ridgeLambda {
+            guard ridgeLambda > 0, ridgeLambda.isFinite else { throw .usage("--ridge-lambda must be a positive number (got \(ridgeLambda))") }
+            input.ridgeLambda = ridgeLambda
+        }
         return input
     }
 
@@ -50,6 +56,6 @@ public struct StudyInput: Sendable {
             analysis = try LoRAStudy.analyze(arguments, modules: modules, progress: progress)
         }
         let scoreTable = try scores.map { path throws(ToolError) in try ScoreTable.read(path, tasks: analysis.tasks) }
-        return (analysis, try StudyFindings.compute(analysis, scores: scoreTable))
+        return (analysis, try StudyFindings.compute(analysis, scores: scoreTable, ridgeLambda: ridgeLambda))
     }
 }

@@ -75,6 +75,8 @@ public enum AnalysisFigures {
             heatmap.columnOrder = order
             heatmap.subtitle = "\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered)), in clustering order"
         }
+        // An asymmetric metric says which side is which.
+        if !metric.descriptor.isSymmetric { heatmap.subtitle = (heatmap.subtitle ?? "") + "; asymmetric: row = host i, column = partner j" }
         return heatmap.scene(width: width)
     }
 
@@ -86,7 +88,8 @@ public enum AnalysisFigures {
                              xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio.first),
                              yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio.dropFirst().first),
                              title: title ?? "PCA of the tasks · \(label(metric).title) · \(module)",
-                             subtitle: "rows of the layer-mean distance matrix, centred", equalAspect: true)
+                             subtitle: metric.descriptor.isSymmetric ? "rows of the layer-mean distance matrix, centred"
+                                 : "rows of the symmetrised layer-mean matrix ½(D + Dᵀ), centred", equalAspect: true)
         return map.scene(width: width)
     }
 

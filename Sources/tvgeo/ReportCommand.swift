@@ -16,6 +16,7 @@ extension StudyOptions {
         request.modules = modules.map(commaSeparated)
         request.base = base
         request.subspaceRank = subspaceRank
+        request.ridgeLambda = ridgeLambda
         return request
     }
 }

@@ -32,10 +32,15 @@ struct StudyOptions: ParsableArguments {
                                valueName: "k"))
     var subspaceRank: Int?
 
+    @Option(help: ArgumentHelp("With --scores: the ridge penalty λ of the leave-one-task-out prediction of the merge loss (default 1.0).",
+                               valueName: "λ"))
+    var ridgeLambda: Double?
+
     /// The validated study these options name (nothing is read yet).
     func input() throws(ToolError) -> StudyInput {
         try StudyInput.resolve(adapters: adapters, name: name, out: out, scores: scores, base: base,
-                               modules: modules.map(commaSeparated), subspaceRank: subspaceRank)
+                               modules: modules.map(commaSeparated), subspaceRank: subspaceRank,
+                               ridgeLambda: ridgeLambda)
     }
 }
 
