@@ -2,10 +2,10 @@ import AnalysisCore
 import Foundation
 import JSONText
 
-/// `metrics.json` (schema `tvgeo.metrics/1`, documented in docs/metrics-schema.md) built from a
+/// `metrics.json` (schema `tvgeo.metrics/2`, documented in docs/metrics-schema.md) built from a
 /// `StudyAnalysis`. Undefined values are `null`; matrices are row-major in `tasks` order.
 public enum MetricsDocument {
-    public static let schema = "tvgeo.metrics/1"
+    public static let schema = "tvgeo.metrics/2"
 
     public static func json(_ analysis: StudyAnalysis, findings: StudyFindings? = nil, tool: ToolInfo) -> JSONValue {
         var pairs: [(String, JSONValue)] = [

@@ -192,7 +192,7 @@ final class CommandLineTests: XCTestCase {
         let result = try run(["analyze", "-q", example + "/cola", example + "/rte", example + "/hate", "--out", out, "--figures", "svg,pdf"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let figures = try FileManager.default.contentsOfDirectory(atPath: out + "/figures").sorted()
-        XCTAssertEqual(figures.count, 2 * 5 * 2 * 2, "heatmap and PCA map per metric and module, two formats: \(figures)")
+        XCTAssertEqual(figures.count, 2 * 7 * 2 * 2, "heatmap and PCA map per metric and module, two formats: \(figures)")
         XCTAssertTrue(figures.contains("heatmap-grassmann_b-value.svg") && figures.contains("heatmap-l2-query.pdf")
                       && figures.contains("pca-cosine-value.svg"), "\(figures)")
         let svg = try String(contentsOfFile: out + "/figures/heatmap-cosine-query.svg", encoding: .utf8)

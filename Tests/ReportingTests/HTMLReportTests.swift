@@ -1,3 +1,4 @@
+import AnalysisCore
 import Charts
 import Diagnostics
 import Foundation
@@ -56,7 +57,8 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertFalse(page.elements.contains("link"))
         XCTAssertFalse(page.elements.contains("img"))
         XCTAssertEqual(page.elements.filter { $0 == "svg" }.count, ExampleStudy.document().figures.count, "every figure is inline SVG")
-        XCTAssertEqual(page.elements.filter { $0 == "math" }.count, 9 + 5, "methods plus one definition per metric section")
+        XCTAssertEqual(page.elements.filter { $0 == "math" }.count, 4 + 2 * DistanceMetric.allCases.count,
+                       "methods (statistics, the task vector and each metric) plus one definition per metric section")
         XCTAssertTrue(html.contains("<strong>0.48 (0.37)</strong>"))
     }
 
