@@ -152,7 +152,7 @@ public enum BlockGeometry {
                 for metric in DistanceMetric.allCases where metric.isCombMetric { set(metric, i, j, .nan) }
                 return
             }
-            var pair = CombPair(r: (bases[i].r, bases[j].r), s: (bases[i].s, bases[j].s),
+            var pair = CombPair(r: (bases[i].r, bases[j].r), s: (bases[i].s, bases[j].s), grams: (bases[i].grams, bases[j].grams),
                                 mu: cross(block.gramU, i, j), mv: cross(block.gramV, i, j))
             func hosts() -> (u: [Matrix], v: [Matrix]) {
                 ([host(block.b, rows: block.outFeatures, i), host(block.b, rows: block.outFeatures, j)],
@@ -313,9 +313,10 @@ struct Subspace {
 /// three subspaces' coefficients.
 struct AdapterBasis {
     var core: Matrix
-    /// The triangles of B = U·R and Aᵀ = V·S (for Comb's metrics).
+    /// The triangles of B = U·R and Aᵀ = V·S and their Grams RᵀR = BᵀB, SᵀS = A·Aᵀ (for Comb's metrics).
     var r: Matrix
     var s: Matrix
+    var grams: (Matrix, Matrix)
     var norm: Double
     /// All three subspaces are the whole host bases (full-rank R, S and C).
     var isWholeHost: Bool
@@ -326,6 +327,7 @@ struct AdapterBasis {
         norm = core.frobeniusNorm
         self.r = r
         self.s = s
+        grams = (Matrix.multiply(r, transposeA: true, r), Matrix.multiply(s, transposeA: true, s))
         let rank = r.cols
         // Usually R and S have full rank and C = s·R·Sᵀ is well conditioned: then all three
         // subspaces are whole hosts, decided from R and S alone, since

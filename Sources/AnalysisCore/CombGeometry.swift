@@ -25,12 +25,12 @@ struct CombPair {
     }
 
     /// `r`, `s`: the triangles of adapters i and j (B = U·R, Aᵀ = V·S); `mu` = UᵢᵀUⱼ, `mv` = VᵢᵀVⱼ;
-    /// Requires rᵢ = rⱼ.
-    init(r: (Matrix, Matrix), s: (Matrix, Matrix), mu: Matrix, mv: Matrix) {
-        let gb = [[Matrix.multiply(r.0, transposeA: true, r.0), Matrix.multiply(r.0, transposeA: true, mu * r.1)],
-                  [Matrix.multiply(mu * r.1, transposeA: true, r.0), Matrix.multiply(r.1, transposeA: true, r.1)]]
-        let ga = [[Matrix.multiply(s.0, transposeA: true, s.0), Matrix.multiply(s.0, transposeA: true, mv * s.1)],
-                  [Matrix.multiply(mv * s.1, transposeA: true, s.0), Matrix.multiply(s.1, transposeA: true, s.1)]]
+    /// `grams`: each adapter's RᵀR and SᵀS (= BᵀB and A·Aᵀ), computed once per adapter. Requires rᵢ = rⱼ.
+    init(r: (Matrix, Matrix), s: (Matrix, Matrix), grams: ((Matrix, Matrix), (Matrix, Matrix)), mu: Matrix, mv: Matrix) {
+        // BᵢᵀBⱼ = Rᵢᵀ(UᵢᵀUⱼ)Rⱼ and AᵢAⱼᵀ = Sᵢᵀ(VᵢᵀVⱼ)Sⱼ; the reverse products are their transposes.
+        let crossB = Matrix.multiply(r.0, transposeA: true, mu * r.1), crossA = Matrix.multiply(s.0, transposeA: true, mv * s.1)
+        let gb = [[grams.0.0, crossB], [crossB.transposed, grams.1.0]]
+        let ga = [[grams.0.1, crossA], [crossA.transposed, grams.1.1]]
         // Terms in the order (i,i), (i,j), (j,i), (j,j): term k = B_{a}·A_{b}.
         let terms = [(0, 0), (0, 1), (1, 0), (1, 1)]
         var h = [[Double]](repeating: [Double](repeating: 0, count: 4), count: 4)

@@ -84,9 +84,11 @@ public enum AnalysisSummary {
         for choice in prediction.selectBest.compactMap({ $0 }) { counts[choice.feature, default: 0] += 1 }
         let chosen = counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }
         let single = prediction.selectBestMean.map { String(format: "%.2f (%.2f)", $0, prediction.selectBestStd ?? 0) } ?? "undefined"
+        let chosenCount = prediction.selectBest.compactMap { $0 }.count
+        let most = chosen.map { ", most often \($0.key) (\($0.value) of \(chosenCount))" } ?? ""
         lines.append("best predictor out of sample (leave one task out, Spearman ρ mean (std) over held-out tasks): "
                      + "ridge on \(prediction.features.count) layer-mean distances \(ridge); best single distance chosen on the "
-                     + "training tasks \(single)\(chosen.map { ", most often \($0.key) (\($0.value) of \(prediction.selectBest.compactMap { $0 }.count))" } ?? "")")
+                     + "training tasks \(single)\(most)")
         if let best = analysis.modules.compactMap({ findings.bestLayer[$0] }).max(by: { $0.mean < $1.mean }) {
             let module = analysis.modules.first { findings.bestLayer[$0] == best } ?? ""
             lines.append(String(format: "best single layer: %@/%@ layer %d, mean ρ %.2f (Holm-adjusted p %.3g over %d tests)",
