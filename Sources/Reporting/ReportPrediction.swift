@@ -23,8 +23,10 @@ struct ReportPrediction {
 
     /// Layers × metrics: the mean over tasks of the per-task Spearman ρ at each single layer.
     func layerFigure(_ module: String) -> ReportFigure? {
+        // Metrics with no defined ρ at any layer (grassmann_b and Comb's for full fine-tuning) get no row.
         let rows = metrics.compactMap { metric in findings.perLayer[metric]?[module].map { (metric, $0) } }
-        guard let first = rows.first, first.1.count > 1, rows.contains(where: { $0.1.contains { $0.mean != nil } }) else { return nil }
+            .filter { $0.1.contains { $0.mean != nil } }
+        guard let first = rows.first, first.1.count > 1 else { return nil }
         let heatmap = Heatmap(values: rows.map { $0.1.map { $0.mean ?? .nan } }, rowLabels: rows.map { $0.0.id },
                               columnLabels: first.1.map { "\($0.layer)" },
                               title: "Spearman ρ with the merge loss, layer by layer · \(module)",

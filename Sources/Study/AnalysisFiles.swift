@@ -89,7 +89,8 @@ public enum AnalysisSummary {
         lines.append("best predictor out of sample (leave one task out, Spearman ρ mean (std) over held-out tasks): "
                      + "ridge on \(prediction.features.count) layer-mean distances \(ridge); best single distance chosen on the "
                      + "training tasks \(single)\(most)")
-        if let best = analysis.modules.compactMap({ findings.bestLayer[$0] }).max(by: { $0.mean < $1.mean }) {
+        // The best layer is chosen among every metric; shown when it is one of the table's.
+        if let best = analysis.modules.compactMap({ findings.bestLayer[$0] }).max(by: { $0.mean < $1.mean }), metrics.contains(best.metric) {
             let module = analysis.modules.first { findings.bestLayer[$0] == best } ?? ""
             lines.append(String(format: "best single layer: %@/%@ layer %d, mean ρ %.2f (Holm-adjusted p %.3g over %d tests)",
                                 best.metric.id, module, best.layer, best.mean, best.holmP, best.tests))

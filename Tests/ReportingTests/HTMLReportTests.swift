@@ -19,7 +19,9 @@ final class PageScanner: NSObject, XMLParserDelegate {
 
     static func scan(_ html: String) -> PageScanner {
         let scanner = PageScanner()
-        let parser = XMLParser(data: Data(html.utf8))
+        // Fed as a stream, so libxml2 parses it in chunks: a whole page of more than 10 MB in one
+        // piece exceeds its lookup limit (XML_MAX_LOOKUP_LIMIT) though every token is small.
+        let parser = XMLParser(stream: InputStream(data: Data(html.utf8)))
         parser.delegate = scanner
         if !parser.parse() { scanner.failure = "\(parser.parserError.map { "\($0)" } ?? "?") at line \(parser.lineNumber)" }
         return scanner
@@ -33,6 +35,12 @@ final class PageScanner: NSObject, XMLParserDelegate {
 }
 
 final class HTMLReportTests: XCTestCase {
+    func testPageScannerRejectsMalformedMarkup() {
+        XCTAssertNotNil(PageScanner.scan("<a><b></a>").failure)
+        XCTAssertNil(PageScanner.scan("<a><b/></a>").failure)
+        XCTAssertEqual(PageScanner.scan("<a><b/></a>").elements, ["a", "b"])
+    }
+
     func render(_ document: ReportDocument, templates: ReportTemplateSet? = nil) throws -> String {
         let svg = try document.figures.reduce(into: [String: Data]()) { result, figure in
             result[figure.name] = try CairoRenderer().render(figure.scene, format: .svg,
