@@ -278,7 +278,9 @@ public enum ReportBuilder {
         }
         let metric = metrics.contains(.cosine) ? DistanceMetric.cosine : metrics.first
         for module in modules {
-            guard let metric, let mean = analysis.distances[metric]?[module]?.mean, analysis.tasks.count > 2 else { continue }
+            guard let metric, let layerMean = analysis.distances[metric]?[module]?.mean, analysis.tasks.count > 2 else { continue }
+            // Pairs i < j: an asymmetric metric (Comb's) is read through ½(D + Dᵀ).
+            let mean = metric.descriptor.isSymmetric ? layerMean : StudyFindings.symmetrised(layerMean)
             var pairs: [(Int, Int, Double)] = []
             // Identical adapters are one task here (their warning names them).
             let copies = Set(findings.duplicates.flatMap { $0.dropFirst() })

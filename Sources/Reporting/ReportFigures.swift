@@ -97,7 +97,9 @@ struct ReportFigures {
 
     /// The poster's hierarchy view: every pair of tasks as a point, one distance against another.
     func hierarchy(y: DistanceMetric, x: DistanceMetric, _ module: String) -> ReportFigure? {
-        guard let dy = analysis.distances[y]?[module]?.mean, let dx = analysis.distances[x]?[module]?.mean else { return nil }
+        // One point per unordered pair: only for symmetric metrics.
+        guard y.descriptor.isSymmetric, x.descriptor.isSymmetric,
+              let dy = analysis.distances[y]?[module]?.mean, let dx = analysis.distances[x]?[module]?.mean else { return nil }
         var pairs: [ScatterPoint] = []
         for i in 0..<analysis.tasks.count {
             for j in (i + 1)..<analysis.tasks.count {
