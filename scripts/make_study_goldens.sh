@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerate the synthetic scores CSV and both study goldens (a few seconds).
+# Regenerate the synthetic scores CSV, both study goldens and the prediction goldens (a few seconds).
 # Needs the distance goldens (scripts/make_goldens.sh) to exist already.
 # Run from anywhere; paths recorded in the goldens are relative to the repo root.
 set -eu
@@ -17,3 +17,14 @@ python3 scripts/reference_study.py \
 python3 scripts/reference_study.py \
   --distances "$G/synthetic-mixed.json" --scores "$S/scores-mixed.csv" \
   --out "$G/synthetic-mixed-study.json"
+
+# What predicts the merge loss (per-layer ρ, Holm, leave-one-task-out ridge, select-best, every
+# pair's prediction), on the example with all its scores and with half of the merges dropped.
+python3 scripts/reference_prediction.py \
+  --distances "$G/minilm-glue8.json" --scores examples/minilm-glue8/scores.csv \
+  --out "$G/minilm-glue8-prediction.json"
+
+python3 scripts/reference_prediction.py \
+  --distances "$G/minilm-glue8.json" --scores examples/minilm-glue8/scores.csv \
+  --drop-merges 0.5 --drop-seed 18 --write-scores "$G/minilm-glue8-scores-half.csv" \
+  --out "$G/minilm-glue8-prediction-half.json"

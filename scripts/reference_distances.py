@@ -35,8 +35,12 @@ import numpy as np
 import scipy
 import scipy.linalg
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_prediction import comb_matrices  # noqa: E402
+
 SCHEMA = "tvgeo.golden/1"
-METRICS = ("l2", "cosine", "grassmann", "grassmann_b", "grassmann_a")
+METRICS = ("l2", "cosine", "grassmann", "grassmann_b", "grassmann_a", "comb_shift", "comb_error")
+COMB_METRICS = ("comb_shift", "comb_error")
 GRASSMANN_METRICS = ("grassmann", "grassmann_b", "grassmann_a")
 PEFT_PREFIX = "base_model.model."
 
@@ -293,6 +297,8 @@ def block_matrices(facs: list[Factor]):
                     out[g][i][j] = 0.0
                 else:
                     out[g][i][j] = grassmann_distance(subs[i][g], subs[j][g])
+    # Comb's own error (asymmetric, row = host), from dense matrices in reference_prediction.py.
+    out.update(comb_matrices(facs))
     return out, ranks
 
 

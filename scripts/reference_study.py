@@ -27,7 +27,9 @@ from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
 SCHEMA = "tvgeo.golden-study/1"
-METRICS = ["l2", "cosine", "grassmann", "grassmann_b", "grassmann_a"]
+METRICS = ["l2", "cosine", "grassmann", "grassmann_b", "grassmann_a", "comb_shift", "comb_error"]
+# Asymmetric (row = host): correlations read the rows, maps use ½(T̄ + T̄ᵀ).
+ASYMMETRIC = {"comb_shift", "comb_error"}
 KINDS = ["spearman", "pearson", "kendall"]
 EXACT_MAX_N = 9  # Spearman p: exact permutation test for n <= 9
 PERM_TOL = 1e-12
@@ -456,6 +458,9 @@ def study(distances_path, scores_path):
         for module in modules:
             tbar = means[metric][module]
             out["correlations"][metric][module] = correlations(tasks, tbar, delta, self_score)
+            if metric in ASYMMETRIC:
+                tbar = [[None if a is None or b is None else 0.5 * (a + b) for a, b in zip(row, col)]
+                        for row, col in zip(tbar, zip(*tbar))]
             out["pca"][metric][module] = on_mapped_tasks(tbar, tasks, pca, diag)
             out["mds"][metric][module] = on_mapped_tasks(tbar, tasks, mds, diag)
             out["clustering"][metric][module] = on_mapped_tasks(tbar, tasks, clustering, diag, checks)

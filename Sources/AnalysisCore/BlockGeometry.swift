@@ -129,14 +129,42 @@ public enum BlockGeometry {
             distances[metric, default: PairMatrix(count: count)][i, j] = value
             distances[metric, default: PairMatrix(count: count)][j, i] = value
         }
+        /// One entry of an asymmetric metric: row i is the host.
+        func setOrdered(_ metric: DistanceMetric, _ i: Int, _ j: Int, _ value: Double) {
+            distances[metric, default: PairMatrix(count: count)][i, j] = value
+        }
         // The distance of an adapter to itself, or to a bit-identical copy, is exactly zero
         // where it is defined (rounding in the pair path would otherwise leave ~1e-15).
         func setIdentical(_ i: Int, _ j: Int) {
+            // Comb of an adapter with itself is that adapter: both Comb metrics are 0 (host's ΔW ≠ 0).
+            for metric in DistanceMetric.allCases where metric.isCombMetric {
+                set(metric, i, j, norms[i] > 0 ? 0 : .nan)
+            }
             set(.l2, i, j, 0)
             set(.cosine, i, j, norms[i] > 0 ? 0 : .nan)
             for metric in [DistanceMetric.grassmann, .grassmannB, .grassmannA] {
                 set(metric, i, j, bases[i].subspace(metric.subspace!).rank > 0 ? 0 : .nan)
             }
+        }
+        /// comb_shift and comb_error of (i, j) and (j, i); undefined (NaN) when the ranks differ.
+        func combMetrics(_ i: Int, _ j: Int) throws(ToolError) {
+            guard block.ranks[i] == block.ranks[j] else {
+                for metric in DistanceMetric.allCases where metric.isCombMetric { set(metric, i, j, .nan) }
+                return
+            }
+            var pair = CombPair(r: (bases[i].r, bases[j].r), s: (bases[i].s, bases[j].s), grams: (bases[i].grams, bases[j].grams),
+                                mu: cross(block.gramU, i, j), mv: cross(block.gramV, i, j))
+            func hosts() -> (u: [Matrix], v: [Matrix]) {
+                ([host(block.b, rows: block.outFeatures, i), host(block.b, rows: block.outFeatures, j)],
+                 [host(block.aTransposed, rows: block.inFeatures, i), host(block.aTransposed, rows: block.inFeatures, j)])
+            }
+            let scalings = (block.scalings[i], block.scalings[j])
+            let forward = try pair.metrics(host: 0, scalings: scalings, hostNorm: norms[i], hosts: hosts)
+            let backward = try pair.metrics(host: 1, scalings: scalings, hostNorm: norms[j], hosts: hosts)
+            setOrdered(.combShift, i, j, forward.shift)
+            setOrdered(.combError, i, j, forward.error)
+            setOrdered(.combShift, j, i, backward.shift)
+            setOrdered(.combError, j, i, backward.error)
         }
         var nearPairs = 0, sineBranches = 0
         for i in 0..<count { setIdentical(i, i) }
@@ -149,6 +177,7 @@ public enum BlockGeometry {
                 }
                 // ⟨ΔWᵢ, ΔWⱼ⟩ from the cores and the host cross products, whatever the subspaces.
                 kernel.load(i, j, block: block)
+                try combMetrics(i, j)
                 let inner = kernel.inner(bases[i].core, bases[j].core)
                 let sumSquares = norms[i] * norms[i] + norms[j] * norms[j]
                 var l2 = (max(0, sumSquares - 2 * inner)).squareRoot()
@@ -284,6 +313,10 @@ struct Subspace {
 /// three subspaces' coefficients.
 struct AdapterBasis {
     var core: Matrix
+    /// The triangles of B = U·R and Aᵀ = V·S and their Grams RᵀR = BᵀB, SᵀS = A·Aᵀ (for Comb's metrics).
+    var r: Matrix
+    var s: Matrix
+    var grams: (Matrix, Matrix)
     var norm: Double
     /// All three subspaces are the whole host bases (full-rank R, S and C).
     var isWholeHost: Bool
@@ -292,6 +325,9 @@ struct AdapterBasis {
     init(r: Matrix, s: Matrix, scaling: Double, outFeatures: Int, inFeatures: Int) throws(ToolError) {
         core = Matrix.multiply(r, s, transposeB: true).scaled(by: scaling)
         norm = core.frobeniusNorm
+        self.r = r
+        self.s = s
+        grams = (Matrix.multiply(r, transposeA: true, r), Matrix.multiply(s, transposeA: true, s))
         let rank = r.cols
         // Usually R and S have full rank and C = s·R·Sᵀ is well conditioned: then all three
         // subspaces are whole hosts, decided from R and S alone, since

@@ -138,6 +138,8 @@ public enum ReportBuilder {
                                                                           metrics: metrics, cite: cite))))
             }
             document.sections.append(ReportSection(id: "merge-loss", title: "Merge loss and distances", blocks: blocks))
+            document.sections.append(predictionSection(analysis, findings, modules: modules, metrics: metrics, figures: figures,
+                                                       cite: cite, add: add, add: add))
         }
 
         document.sections.append(ReportSection(id: "methods", title: "Methods", blocks: [
@@ -157,6 +159,37 @@ public enum ReportBuilder {
                 columnAlignments: [.leading, .trailing, .leading]), notes: nil))),
         ]))
         return document
+    }
+
+    /// What predicts the merge loss: layer by layer, out of sample, and the untried merges.
+    static func predictionSection(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String], metrics: [DistanceMetric],
+                                  figures: ReportFigures, cite: Bool, add addFigure: (ReportFigure?) -> String?,
+                                  add addTable: (ReportTable) -> String) -> ReportSection {
+        let parts = ReportPrediction(analysis: analysis, findings: findings, metrics: metrics, width: figures.wideWidth, cite: cite)
+        var blocks: [ReportBlock] = [
+            .subheading("Layer by layer"),
+            .paragraph("For every layer alone, the per-task Spearman ρ between δ(i, ·) and the distance at that layer, averaged over tasks. "
+                       + "The best layer is chosen among many (metrics × layers), so its p-value (a one-sample t-test of the per-task ρ "
+                       + "against 0) is Holm-adjusted over all of them."),
+        ]
+        let sentences = modules.compactMap(parts.bestLayerSentence)
+        if !sentences.isEmpty { blocks.append(.bullets(sentences)) }
+        let strips = modules.compactMap { addFigure(parts.layerFigure($0)) }
+        if !strips.isEmpty { blocks.append(.figures(strips)) }
+        blocks.append(.subheading("Out of sample: leave one task out"))
+        if let paragraph = parts.predictionParagraph(), let table = parts.predictionTable() {
+            blocks.append(.paragraph(paragraph))
+            blocks.append(.table(addTable(table)))
+        } else {
+            blocks.append(.paragraph("No prediction: no distance is defined for every pair, or no merge has a score with a non-zero own score."))
+        }
+        if let table = parts.mergePredictionsTable() { _ = addTable(table) }
+        if let untried = parts.untriedMerges() {
+            blocks.append(.subheading("Untried merges"))
+            blocks.append(.paragraph(untried[0]))
+            blocks.append(.bullets(Array(untried.dropFirst())))
+        }
+        return ReportSection(id: "prediction", title: "What predicts the merge loss", blocks: blocks)
     }
 
     /// Whether some off-diagonal value is defined.
@@ -235,6 +268,13 @@ public enum ReportBuilder {
                              + "over \(Wording.count(best.1.perTask.compactMap { $0 }.count, "task"))"
                              + "\(others.isEmpty ? "" : "; then " + others.joined(separator: ", ")).")
             }
+            if let prediction = findings.prediction, let mean = prediction.mean {
+                let verdict = ReportPrediction.chanceVerdict(prediction.perTask.compactMap { $0 })
+                lines.append("Out of sample (leave one task out), ridge regression on the layer-mean distances predicts the relative merge loss "
+                             + "with mean Spearman ρ \(ReportTables.fixed(mean)) (\(ReportTables.fixed(prediction.std ?? 0))), "
+                             + "\(verdict.text); the best single distance chosen on the training tasks: "
+                             + (prediction.selectBestMean.map { "ρ \(ReportTables.fixed($0))" } ?? "undefined") + ".")
+            }
         } else {
             lines.append("No scores were given, so the merge-loss correlations are left out (add --scores FILE).")
         }
@@ -254,7 +294,9 @@ public enum ReportBuilder {
         }
         let metric = metrics.contains(.cosine) ? DistanceMetric.cosine : metrics.first
         for module in modules {
-            guard let metric, let mean = analysis.distances[metric]?[module]?.mean, analysis.tasks.count > 2 else { continue }
+            guard let metric, let layerMean = analysis.distances[metric]?[module]?.mean, analysis.tasks.count > 2 else { continue }
+            // Pairs i < j: an asymmetric metric (Comb's) is read through ½(D + Dᵀ).
+            let mean = metric.descriptor.isSymmetric ? layerMean : StudyFindings.symmetrised(layerMean)
             var pairs: [(Int, Int, Double)] = []
             // Identical adapters are one task here (their warning names them).
             let copies = Set(findings.duplicates.flatMap { $0.dropFirst() })

@@ -32,7 +32,15 @@ struct ReportFigures {
             : " Tasks in average-linkage order\(cite("clustering.\(metric.id).\(module).order"))\(leftOut(metric, module, "order"))."
         return ReportFigure(name: FigureName.of(.heatmap, metric, module: fileModule(module)), scene: scene,
                             caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered))"
-                                     + "\(cite("distances.\(metric.id).\(module).mean")).\(ordered)")
+                                     + "\(cite("distances.\(metric.id).\(module).mean")).\(ordered)\(asymmetry(metric))")
+    }
+
+    /// For an asymmetric metric (Comb's): which side is the host, and that maps use ½(D + Dᵀ).
+    func asymmetry(_ metric: DistanceMetric, maps: Bool = false) -> String {
+        guard !metric.descriptor.isSymmetric else { return "" }
+        return maps ? " The matrix is asymmetric (row = host): the map uses the symmetrised matrix ½(D + Dᵀ)."
+            : " Asymmetric: row i is the host (the task evaluated, whose scaling Comb uses), column j its partner; "
+              + "the task order clusters the symmetrised matrix ½(D + Dᵀ)."
     }
 
     func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
@@ -40,7 +48,8 @@ struct ReportFigures {
                                                  style: style, title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
         return ReportFigure(name: FigureName.of(.pca, metric, module: fileModule(module)), scene: scene,
                             caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix"
-                                     + "\(cite("pca.\(metric.id).\(module)"))\(leftOut(metric, module, "map")).")
+                                     + "\(cite("pca.\(metric.id).\(module)"))\(leftOut(metric, module, "map"))."
+                                     + asymmetry(metric, maps: true))
     }
 
     func mdsMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
@@ -55,7 +64,7 @@ struct ReportFigures {
         return ReportFigure(name: FigureName.of(.mds, metric, module: fileModule(module)), scene: map.scene(width: narrowWidth, theme: theme),
                             caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: "
                                      + "map distances approximate the table's\(cite("mds.\(metric.id).\(module)"))"
-                                     + "\(leftOut(metric, module, "map")).")
+                                     + "\(leftOut(metric, module, "map"))." + asymmetry(metric, maps: true))
     }
 
     /// "; left out of the map: hate (distances undefined), sst2_copy (identical to sst2)", or "".
@@ -87,12 +96,15 @@ struct ReportFigures {
         profile.markers = layered.layerIDs.count <= 16
         return ReportFigure(name: FigureName.of(.profile, metric, module: fileModule(module)), scene: profile.scene(width: wideWidth, theme: theme),
                             caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer"
-                                     + "\(cite("distances.\(metric.id).\(module).layers")).")
+                                     + "\(cite("distances.\(metric.id).\(module).layers"))."
+                                     + (metric.descriptor.isSymmetric ? "" : " Asymmetric metric: the mean of each task's row (task as host)."))
     }
 
     /// The poster's hierarchy view: every pair of tasks as a point, one distance against another.
     func hierarchy(y: DistanceMetric, x: DistanceMetric, _ module: String) -> ReportFigure? {
-        guard let dy = analysis.distances[y]?[module]?.mean, let dx = analysis.distances[x]?[module]?.mean else { return nil }
+        // One point per unordered pair: only for symmetric metrics.
+        guard y.descriptor.isSymmetric, x.descriptor.isSymmetric,
+              let dy = analysis.distances[y]?[module]?.mean, let dx = analysis.distances[x]?[module]?.mean else { return nil }
         var pairs: [ScatterPoint] = []
         for i in 0..<analysis.tasks.count {
             for j in (i + 1)..<analysis.tasks.count {

@@ -33,6 +33,7 @@ public struct ReportRequest: Sendable, Equatable {
     public var out: String?
     public var base: String?
     public var subspaceRank: Int?
+    public var ridgeLambda: Double?
     public var formats: [String]?
     public var metrics: [String]?
     public var modules: [String]?
@@ -86,6 +87,7 @@ public struct ReportRequest: Sendable, Equatable {
         merged.out = override.out ?? out
         merged.base = override.base ?? base
         merged.subspaceRank = override.subspaceRank ?? subspaceRank
+        merged.ridgeLambda = override.ridgeLambda ?? ridgeLambda
         merged.formats = override.formats ?? formats
         merged.metrics = override.metrics ?? metrics
         merged.modules = override.modules ?? modules
@@ -107,7 +109,7 @@ public struct ReportRequest: Sendable, Equatable {
     /// The keys a config file may hold.
     public static let configKeys = ["adapters", "scores", "name", "out", "base", "subspace_rank", "formats", "metrics",
                                     "modules", "templates", "title", "figure_width", "style", "labels", "lora", "lora_scores",
-                                    "intruder_k", "intruder_epsilon"]
+                                    "intruder_k", "intruder_epsilon", "ridge_lambda"]
 
     /// Reads a study file (JSON): the command's options under their snake_case names. Unknown
     /// keys and wrong types are refused (exit 65) naming the key.
@@ -170,6 +172,9 @@ public struct ReportRequest: Sendable, Equatable {
             case "subspace_rank":
                 guard let k = value.intValue else { throw .invalidData(file: path, location: "\"\(key)\"", problem: "must be an integer") }
                 request.subspaceRank = k
+            case "ridge_lambda":
+                guard let lambda = value.numberValue else { throw .invalidData(file: path, location: "\"\(key)\"", problem: "must be a number") }
+                request.ridgeLambda = lambda
             case "formats": request.formats = try strings(key, value)
             case "metrics": request.metrics = try strings(key, value)
             case "modules": request.modules = try strings(key, value)
@@ -241,7 +246,7 @@ public struct ReportRequest: Sendable, Equatable {
     public func studyInput() throws(ToolError) -> StudyInput {
         try StudyInput.resolve(adapters: adapters, name: name, out: out, scores: scores, base: base,
                                modules: modules, subspaceRank: subspaceRank, lora: lora, loraScores: loraScores,
-                               intruderK: intruderK, intruderEpsilon: intruderEpsilon)
+                               intruderK: intruderK, intruderEpsilon: intruderEpsilon, ridgeLambda: ridgeLambda)
     }
 
     /// "cosine,l2" → metrics in canonical order; nil means all.

@@ -99,8 +99,9 @@ enum ReportTables {
         }
         let data = TableData(title: "\(ReportText.metricTitle(metric)) · \(module)",
                              caption: "Mean over \(layered.layerIDs.count) layer\(layered.layerIDs.count == 1 ? "" : "s") "
-                                      + "(\(ReportText.unit(metric))).",
-                             cornerHeader: "", columnHeaders: tasks, rows: rows)
+                                      + "(\(ReportText.unit(metric)))."
+                                      + (metric.descriptor.isSymmetric ? "" : " Asymmetric: row = host i, column = partner j."),
+                             cornerHeader: metric.descriptor.isSymmetric ? "" : "host / partner", columnHeaders: tasks, rows: rows)
         return ReportTable(name: "distances-\(metric.id)-\(fileModule)", data: data,
                            notes: notes("distances.\(metric.id).\(module).mean", cite: cite),
                            csv: MatrixCSV.text(tasks: tasks, matrix: layered.mean))

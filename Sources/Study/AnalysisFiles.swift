@@ -13,6 +13,9 @@ public enum AnalysisFiles {
                                         text: MatrixCSV.text(tasks: analysis.tasks, matrix: layered.mean)))
             }
         }
+        if findings?.prediction != nil, let findings {
+            files.append(OutputFile("merge-predictions.csv", text: MergePredictionsCSV.text(findings, tasks: analysis.tasks)))
+        }
         return files
     }
 }
@@ -61,6 +64,37 @@ public enum AnalysisSummary {
             }
             lines.append(pad(module) + cells.joined())
         }
+        lines += predictorLines(analysis, findings: findings, metrics: metrics)
         return lines.joined(separator: "\n")
+    }
+
+    /// The best predictor in sample (the largest mean ρ of the table above) and out of sample (the
+    /// leave-one-task-out ridge and the select-best baseline, with the feature it chose most often).
+    static func predictorLines(_ analysis: StudyAnalysis, findings: StudyFindings, metrics: [DistanceMetric]) -> [String] {
+        var lines: [String] = []
+        let inSample = analysis.modules.flatMap { module in
+            metrics.compactMap { metric in findings.correlations[metric]?[module]?[.spearman]?.mean.map { (metric, module, $0) } }
+        }.max { $0.2 < $1.2 }
+        if let (metric, module, mean) = inSample {
+            lines.append(String(format: "best predictor in sample: %@/%@, mean Spearman ρ %.2f over tasks", metric.id, module, mean))
+        }
+        guard let prediction = findings.prediction else { return lines }
+        let ridge = prediction.mean.map { String(format: "%.2f (%.2f)", $0, prediction.std ?? 0) } ?? "undefined"
+        var counts: [String: Int] = [:]
+        for choice in prediction.selectBest.compactMap({ $0 }) { counts[choice.feature, default: 0] += 1 }
+        let chosen = counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }
+        let single = prediction.selectBestMean.map { String(format: "%.2f (%.2f)", $0, prediction.selectBestStd ?? 0) } ?? "undefined"
+        let chosenCount = prediction.selectBest.compactMap { $0 }.count
+        let most = chosen.map { ", most often \($0.key) (\($0.value) of \(chosenCount))" } ?? ""
+        lines.append("best predictor out of sample (leave one task out, Spearman ρ mean (std) over held-out tasks): "
+                     + "ridge on \(prediction.features.count) layer-mean distances \(ridge); best single distance chosen on the "
+                     + "training tasks \(single)\(most)")
+        // The best layer is chosen among every metric; shown when it is one of the table's.
+        if let best = analysis.modules.compactMap({ findings.bestLayer[$0] }).max(by: { $0.mean < $1.mean }), metrics.contains(best.metric) {
+            let module = analysis.modules.first { findings.bestLayer[$0] == best } ?? ""
+            lines.append(String(format: "best single layer: %@/%@ layer %d, mean ρ %.2f (Holm-adjusted p %.3g over %d tests)",
+                                best.metric.id, module, best.layer, best.mean, best.holmP, best.tests))
+        }
+        return lines
     }
 }

@@ -118,6 +118,17 @@ public enum LoRAStudy {
                                             + "\(metrics) undefined there (null)"))
                 }
             }
+            // Comb averages the factors, so it needs equal ranks: name the layers where they differ.
+            let combMetrics = DistanceMetric.applying(to: .lora).filter(\.isCombMetric)
+            let mixedLayers = indices.filter { index in
+                Set(plan.holders[plan.blocks[index]]!.map { adapters[$0].blocks[plan.blocks[index]]!.rank }).count > 1
+            }.map { plan.blocks[$0].layer }
+            if !combMetrics.isEmpty, !mixedLayers.isEmpty {
+                warnings.append(Warning("module \(name): the adapters' ranks differ at layer\(mixedLayers.count > 1 ? "s" : "") "
+                                        + "\(mixedLayers.map(String.init).joined(separator: ", ")); "
+                                        + "\(DistanceMetric.sentenceList(combMetrics)) \(combMetrics.count > 1 ? "are" : "is") undefined (null) "
+                                        + "there between adapters of different rank (Comb averages the factors)"))
+            }
         }
         let summaries = adapters.map { adapter -> AdapterSummary in
             let keys = Set(adapter.blocks.keys.map(\.module)).sorted { plan.names[$0]! < plan.names[$1]! }

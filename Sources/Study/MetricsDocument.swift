@@ -2,10 +2,10 @@ import AnalysisCore
 import Foundation
 import JSONText
 
-/// `metrics.json` (schema `tvgeo.metrics/1`, documented in docs/metrics-schema.md) built from a
+/// `metrics.json` (schema `tvgeo.metrics/2`, documented in docs/metrics-schema.md) built from a
 /// `StudyAnalysis`. Undefined values are `null`; matrices are row-major in `tasks` order.
 public enum MetricsDocument {
-    public static let schema = "tvgeo.metrics/1"
+    public static let schema = "tvgeo.metrics/2"
 
     public static func json(_ analysis: StudyAnalysis, findings: StudyFindings? = nil, tool: ToolInfo) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
@@ -124,13 +124,47 @@ public enum MetricsDocument {
             return .object(fields)
         })))
         pairs.append(("delta", matrixJSON(delta)))
-        pairs.append(("correlations", byMetricAndModule(findings.correlations, modules: modules) { byKind in
+        pairs.append(("correlations", byMetricAndModule(findings.correlations, modules: modules) { metric, module, byKind in
             var fields = summaryFields(byKind[.spearman], tasks: analysis.tasks)
             fields.append(("pearson", .object(summaryFields(byKind[.pearson], tasks: analysis.tasks))))
             fields.append(("kendall", .object(summaryFields(byKind[.kendall], tasks: analysis.tasks))))
+            if let layers = findings.perLayer[metric]?[module] {
+                fields.append(("per_layer", .array(layers.map { row in
+                    .object([("layer", .int(row.layer)), ("mean", optional(row.mean)), ("std", optional(row.std)), ("n", .int(row.n)),
+                             ("p", optional(row.p))])
+                })))
+            }
             return .object(fields)
         }))
+        pairs.append(("best_layer", .object(modules.map { module in
+            (module, findings.bestLayer[module].map { best in
+                .object([("metric", .string(best.metric.id)), ("layer", .int(best.layer)), ("mean", .number(best.mean)),
+                         ("std", .number(best.std)), ("n", .int(best.n)), ("p", .number(best.p)), ("p_holm", .number(best.holmP)),
+                         ("tests", .int(best.tests))])
+            } ?? .null)
+        })))
+        pairs.append(("prediction", findings.prediction.map { predictionJSON($0, tasks: analysis.tasks) } ?? .null))
         return pairs
+    }
+
+    static func optional(_ value: Double?) -> JSONValue { value.map { $0.isFinite ? .number($0) : .null } ?? .null }
+
+    /// `prediction`: the leave-one-task-out ridge and the select-best baseline.
+    static func predictionJSON(_ prediction: MergeLossPrediction, tasks: [String]) -> JSONValue {
+        .object([
+            ("features", .array(prediction.features.map(JSONValue.string))),
+            ("ridge_lambda", .number(prediction.ridgeLambda)),
+            ("per_task", .object(tasks.enumerated().map { ($1, optional(prediction.perTask[$0])) })),
+            ("mean", optional(prediction.mean)),
+            ("std", optional(prediction.std)),
+            ("select_best", .object([
+                ("per_task", .object(tasks.enumerated().map { index, task in
+                    (task, prediction.selectBest[index].map { .object([("feature", .string($0.feature)), ("rho", optional($0.rho))]) } ?? .null)
+                })),
+                ("mean", optional(prediction.selectBestMean)),
+                ("std", optional(prediction.selectBestStd)),
+            ])),
+        ])
     }
 
     static func summaryFields(_ summary: CorrelationSummary?, tasks: [String]) -> [(String, JSONValue)] {

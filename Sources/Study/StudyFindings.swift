@@ -42,6 +42,15 @@ public struct StudyFindings: Sendable {
     public var delta: PairMatrix?
     public var correlations: [DistanceMetric: [String: [CorrelationKind: CorrelationSummary]]]
     public var warnings: [Warning]
+    /// metric → module → the per-task Spearman at every single layer (with scores).
+    public var perLayer: [DistanceMetric: [String: [LayerCorrelation]]] = [:]
+    /// module → the best (metric, layer), with its Holm-adjusted p (with scores).
+    public var bestLayer: [String: BestLayer] = [:]
+    /// The leave-one-task-out prediction of the relative merge loss (with scores).
+    public var prediction: MergeLossPrediction?
+
+    /// The default ridge penalty λ of the prediction.
+    public static let defaultRidgeLambda = 1.0
 
     /// Groups (in task order, two or more each) of tasks whose l2 distance is exactly 0 at every
     /// layer of every module: bit-identical updates (the kernels set an exact 0 for them).
@@ -61,7 +70,12 @@ public struct StudyFindings: Sendable {
         return groups
     }
 
-    public static func compute(_ analysis: StudyAnalysis, scores: ScoreTable?) throws(ToolError) -> StudyFindings {
+    /// `ridgeLambda` (> 0) is the penalty of the merge-loss prediction.
+    public static func compute(_ analysis: StudyAnalysis, scores: ScoreTable?,
+                               ridgeLambda: Double = defaultRidgeLambda) throws(ToolError) -> StudyFindings {
+        guard ridgeLambda > 0, ridgeLambda.isFinite else {
+            throw .usage("--ridge-lambda must be a positive number (got \(ridgeLambda))")
+        }
         var findings = StudyFindings(pca: [:], mds: [:], clustering: [:], grassmannIdentity: [:], scores: scores,
                                      delta: nil, correlations: [:], warnings: [])
         let tasks = analysis.tasks
@@ -75,7 +89,9 @@ public struct StudyFindings: Sendable {
         var undefinedLeftOut: [[String]: [(DistanceMetric, String)]] = [:]
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
-                guard let mean = analysis.distances[metric]?[module]?.mean else { continue }
+                guard let layerMean = analysis.distances[metric]?[module]?.mean else { continue }
+                // An asymmetric metric (Comb's, row = host) is mapped and clustered by ½(T̄ + T̄ᵀ).
+                let mean = metric.descriptor.isSymmetric ? layerMean : Self.symmetrised(layerMean)
                 let mapped = MappedTasks(mean, duplicates: copies)
                 // A metric undefined everywhere (grassmann_b of full fine-tuning) gets no maps and
                 // no warning here: its own warning explains it.
@@ -121,11 +137,15 @@ public struct StudyFindings: Sendable {
         findings.warnings += scores.warnings
         let (delta, missing) = scores.delta(tasks: tasks)
         findings.delta = delta
-        if !missing.isEmpty {
-            findings.warnings.append(Warning("\(scores.path): no score for \(missing.count) merge\(missing.count > 1 ? "s" : "") (δ undefined): "
-                                             + "\(missing.prefix(12).joined(separator: ", "))\(missing.count > 12 ? ", …" : "")"))
-        }
         let own = scores.selfScores(tasks: tasks)
+        (findings.perLayer, findings.bestLayer) = layerCorrelations(analysis, delta: delta)
+        findings.prediction = predict(analysis, delta: delta, ownScores: own, lambda: ridgeLambda)
+        if !missing.isEmpty {
+            let pointer = findings.prediction == nil ? ""
+                : "; predicted from the distances in tables/merge-predictions.csv (merge-predictions.csv with analyze)"
+            findings.warnings.append(Warning("\(scores.path): no score for \(missing.count) merge\(missing.count > 1 ? "s" : "") (δ undefined): "
+                                             + "\(missing.prefix(12).joined(separator: ", "))\(missing.count > 12 ? ", …" : "")\(pointer)"))
+        }
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let mean = analysis.distances[metric]?[module]?.mean else { continue }
@@ -138,20 +158,23 @@ public struct StudyFindings: Sendable {
         return findings
     }
 
+    /// ½(D + Dᵀ); NaN where either entry is.
+    public static func symmetrised(_ matrix: PairMatrix) -> PairMatrix {
+        var out = matrix
+        for i in 0..<matrix.count {
+            for j in 0..<matrix.count { out[i, j] = (matrix[i, j] + matrix[j, i]) / 2 }
+        }
+        return out
+    }
+
     static func summarize(_ kind: CorrelationKind, distances: PairMatrix, delta: PairMatrix, ownScores: [Double?]) -> CorrelationSummary {
-        let n = distances.count
         var perTask: [CorrelationResult?] = []
         var counts: [Int] = []
         var pooledX: [Double] = [], pooledY: [Double] = []
-        for i in 0..<n {
-            var x: [Double] = [], y: [Double] = []
-            for j in 0..<n where j != i && distances[i, j].isFinite && delta[i, j].isFinite {
-                x.append(distances[i, j])
-                y.append(delta[i, j])
-                if let own = ownScores[i], own != 0 {
-                    pooledX.append(distances[i, j])
-                    pooledY.append(delta[i, j] / abs(own))
-                }
+        for (i, (x, y)) in perTaskSamples(distances, delta: delta).enumerated() {
+            if let own = ownScores[i], own != 0 {
+                pooledX += x
+                pooledY += y.map { $0 / abs(own) }
             }
             perTask.append(Correlation.compute(kind, x, y))
             counts.append(x.count)

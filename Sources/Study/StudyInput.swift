@@ -15,6 +15,9 @@ public struct StudyInput: Sendable {
     public var subspaceRank: Int
     /// Whether `subspaceRank` was given (then it must fit the weights) rather than the default.
     public var subspaceRankGiven = false
+    /// The ridge penalty λ of the merge-loss prediction (`--ridge-lambda`, > 0).
+    public var ridgeLambda = StudyFindings.defaultRidgeLambda
+
     /// Both kinds (`--lora` beside `--base`): the LoRA adapters, paired with the checkpoints by task name.
     public var lora: [AdapterArgument]? = nil
     /// The LoRA adapters' scores (`--lora-scores`); `scores` are then the full fine-tunes'.
@@ -26,7 +29,8 @@ public struct StudyInput: Sendable {
     /// Validates the options that name a study (as given on the command line or in a study file).
     public static func resolve(adapters: [String], name: String?, out: String?, scores: String?, base: String?,
                                modules: [String]?, subspaceRank: Int?, lora: [String] = [], loraScores: String? = nil,
-                               intruderK: Int? = nil, intruderEpsilon: Double? = nil) throws(ToolError) -> StudyInput {
+                               intruderK: Int? = nil, intruderEpsilon: Double? = nil,
+                               ridgeLambda: Double? = nil) throws(ToolError) -> StudyInput {
         if !lora.isEmpty, base == nil {
             throw .usage("--lora adds LoRA adapters beside full fine-tuning: give the base checkpoint with --base and the fine-tuned "
                          + "checkpoints as arguments")
@@ -55,6 +59,10 @@ public struct StudyInput: Sendable {
         var input = StudyInput(arguments: arguments, name: name, folder: out ?? "output/\(OutputNaming.component(name))",
                                scores: scores, base: base, modules: modules, subspaceRank: rank)
         input.subspaceRankGiven = subspaceRank != nil
+        if let ridgeLambda {
+            guard ridgeLambda > 0, ridgeLambda.isFinite else { throw .usage("--ridge-lambda must be a positive number (got \(ridgeLambda))") }
+            input.ridgeLambda = ridgeLambda
+        }
         if !lora.isEmpty {
             let loraArguments = lora.map(AdapterArgument.init(parsing:))
             try AdapterArgument.checkUnique(loraArguments)
@@ -82,7 +90,7 @@ public struct StudyInput: Sendable {
             analysis = try LoRAStudy.analyze(arguments, modules: modules, progress: progress)
         }
         let scoreTable = try scores.map { path throws(ToolError) in try ScoreTable.read(path, tasks: analysis.tasks) }
-        return (analysis, try StudyFindings.compute(analysis, scores: scoreTable))
+        return (analysis, try StudyFindings.compute(analysis, scores: scoreTable, ridgeLambda: ridgeLambda))
     }
 
     /// Both kinds: each kind's study (the f-FT one with `scores`, the LoRA one with `loraScores`),

@@ -81,6 +81,10 @@ public enum AnalysisFigures {
             heatmap.columnOrder = order
             heatmap.subtitle = style.title("\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered)), in clustering order")
         }
+        // An asymmetric metric says which side is which (in the subtitle when titles are drawn; captions say it too).
+        if !metric.descriptor.isSymmetric, let subtitle = heatmap.subtitle {
+            heatmap.subtitle = subtitle + "; asymmetric: row = host i, column = partner j"
+        }
         return heatmap.scene(width: width, theme: style.theme)
     }
 
@@ -100,7 +104,8 @@ public enum AnalysisFigures {
                              xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio.first),
                              yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio.dropFirst().first),
                              title: style.title(title ?? "PCA of the tasks · \(label(metric).title) · \(module)"),
-                             subtitle: style.title("rows of the layer-mean distance matrix, centred"), equalAspect: true)
+                             subtitle: style.title(metric.descriptor.isSymmetric ? "rows of the layer-mean distance matrix, centred"
+                                                         : "rows of the symmetrised layer-mean matrix ½(D + Dᵀ), centred"), equalAspect: true)
         return map.scene(width: width, theme: style.theme)
     }
 

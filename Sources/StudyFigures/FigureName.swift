@@ -8,6 +8,8 @@ public enum FigureName {
     /// What a figure shows.
     public enum Kind: String, Sendable, CaseIterable {
         case heatmap, pca, mds, profile, hierarchy, delta
+        /// Layers × metrics: the per-layer Spearman with the merge loss (`layers-<module>`).
+        case layers
     }
 
     /// `<kind>-<metric>…-<module>`, where `module` is the module as file names spell it

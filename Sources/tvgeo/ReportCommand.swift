@@ -21,6 +21,7 @@ extension StudyOptions {
         request.loraScores = loraScores
         request.intruderK = intruderK
         request.intruderEpsilon = intruderEpsilon
+        request.ridgeLambda = ridgeLambda
         return request
     }
 }

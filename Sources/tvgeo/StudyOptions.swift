@@ -49,11 +49,15 @@ struct StudyOptions: ParsableArguments {
                                + "below ε (default 0.5).", valueName: "ε"))
     var intruderEpsilon: Double?
 
+    @Option(help: ArgumentHelp("With --scores: the ridge penalty λ of the leave-one-task-out prediction of the merge loss (default 1.0).",
+                               valueName: "λ"))
+    var ridgeLambda: Double?
+
     /// The validated study these options name (nothing is read yet).
     func input() throws(ToolError) -> StudyInput {
         try StudyInput.resolve(adapters: adapters, name: name, out: out, scores: scores, base: base,
                                modules: modules.map(commaSeparated), subspaceRank: subspaceRank, lora: lora, loraScores: loraScores,
-                               intruderK: intruderK, intruderEpsilon: intruderEpsilon)
+                               intruderK: intruderK, intruderEpsilon: intruderEpsilon, ridgeLambda: ridgeLambda)
     }
 }
 

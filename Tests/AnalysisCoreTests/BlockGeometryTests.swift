@@ -195,10 +195,16 @@ final class BlockGeometryTests: XCTestCase {
         let result = try BlockGeometry.analyze(relatedAdapters(seed: 5, count: 6, ranks: [4, 2, 4, 8, 4, 1]))
         for metric in DistanceMetric.allCases {
             let matrix = result.distances[metric]!
+            let ranks = [4, 2, 4, 8, 4, 1]
             for i in 0..<6 {
                 XCTAssertEqual(matrix[i, i], 0, "\(metric) diagonal")
                 for j in 0..<6 {
-                    XCTAssertEqual(matrix[i, j], matrix[j, i], "\(metric) symmetry")
+                    // Comb's metrics are declared asymmetric (row = host) and undefined across ranks.
+                    if metric.isCombMetric && ranks[i] != ranks[j] {
+                        XCTAssertTrue(matrix[i, j].isNaN, "\(metric) across ranks")
+                        continue
+                    }
+                    if metric.descriptor.isSymmetric { XCTAssertEqual(matrix[i, j], matrix[j, i], "\(metric) symmetry") }
                     XCTAssertGreaterThanOrEqual(matrix[i, j], 0)
                 }
             }
@@ -227,7 +233,8 @@ final class BlockGeometryTests: XCTestCase {
         }
         let original = try BlockGeometry.analyze(adapters)
         let after = try BlockGeometry.analyze(rescaled)
-        for metric in DistanceMetric.allCases {
+        // Comb averages the factors, so a per-adapter reparametrisation changes it (tested below).
+        for metric in DistanceMetric.allCases where !metric.isCombMetric {
             assertMatricesClose(original.distances[metric]!, after.distances[metric]!, relative: 1e-10, absolute: 1e-12, "\(metric)")
         }
     }
@@ -242,7 +249,7 @@ final class BlockGeometryTests: XCTestCase {
         }
         let original = try BlockGeometry.analyze(adapters)
         let after = try BlockGeometry.analyze(rotated)
-        for metric in DistanceMetric.allCases {
+        for metric in DistanceMetric.allCases where !metric.isCombMetric {
             assertMatricesClose(original.distances[metric]!, after.distances[metric]!, relative: 1e-10, absolute: 1e-12, "\(metric)")
         }
     }

@@ -41,6 +41,22 @@ enum DenseReference {
             return grassmann(p.b, q.b)
         case .grassmannA:
             return grassmann(p.aTransposed, q.aTransposed)
+        case .combShift, .combError:
+            guard p.rank == q.rank else { return .nan }
+            // Comb with p as the host: (s_p/4)(B_p + B_q)(A_p + A_q), formed densely.
+            let sum = LoRAFactors(b: Matrix(rows: p.b.rows, cols: p.rank, values: zip(p.b.values, q.b.values).map(+)),
+                                  aTransposed: Matrix(rows: p.aTransposed.rows, cols: p.rank,
+                                                      values: zip(p.aTransposed.values, q.aTransposed.values).map(+)),
+                                  scaling: p.scaling / 4)
+            let comb = sum.denseDelta
+            if metric == .combShift {
+                let own = p.denseDelta.frobeniusNorm
+                return own > 0 ? (comb - p.denseDelta).frobeniusNorm / own : .nan
+            }
+            let average = Matrix(rows: comb.rows, cols: comb.cols,
+                                 values: zip(p.denseDelta.values, q.denseDelta.values).map { ($0 + $1) / 2 })
+            let norm = average.frobeniusNorm
+            return norm > 0 ? (comb - average).frobeniusNorm / norm : .nan
         }
     }
 }

@@ -20,7 +20,10 @@ final class MetricCatalogueTests: XCTestCase {
             }
             XCTAssertTrue(d.formula.mathML.hasPrefix("<math ") && d.formula.mathML.hasSuffix("</math>"), d.id)
             XCTAssertFalse(d.appliesTo.isEmpty, "\(d.id) applies to nothing")
-            XCTAssertEqual(metric.subspace == nil, d.operand == .update, d.id)
+            XCTAssertEqual(metric.subspace == nil, d.operand == .update || d.operand == .combMerge, d.id)
+            // Only Comb's metrics (row = host) are asymmetric, and they need LoRA factors.
+            XCTAssertEqual(d.isSymmetric, !metric.isCombMetric, d.id)
+            if metric.isCombMetric { XCTAssertEqual(d.appliesTo, [.lora], d.id) }
         }
         XCTAssertNil(DistanceMetric(id: "euclid"))
         XCTAssertEqual(DistanceMetric.idList.split(separator: ",").count, DistanceMetric.allCases.count)

@@ -383,7 +383,7 @@ final class BadInputCatalogueTests: XCTestCase {
         },
         Accepted(name: "lora_B all zeros (an untrained adapter)",
                  warnings: ["untrained: ΔW = s·B·A is zero in module query at layers 0, 1, 2, 3, 4, 5; "
-                            + "cosine and grassmann are undefined there (null)",
+                            + "cosine, grassmann and comb_shift are undefined there (null)",
                             "untrained: lora_B is zero in module value"]) { w in
             let folder = w.adapter("untrained", editing: { file in
                 for name in file.names where name.contains("lora_B") { file.zero(name) }

@@ -50,6 +50,25 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(metrics["scores"]?.arrayValue?.count, 9)
     }
 
+    /// `--ridge-lambda` reaches the prediction (metrics.json records it) and must be positive; with
+    /// scores, analyze writes every pair's predicted loss.
+    func testRidgeLambdaOption() throws {
+        let out = directory.path + "/ridge"
+        let tasks = ["cola", "mrpc", "rte", "sst2", "emotion"].map { example + "/" + $0 }
+        let scores = repositoryRoot + "/examples/minilm-glue8/scores.csv"
+        let result = try run(["analyze"] + tasks + ["--scores", scores, "--ridge-lambda", "2.5", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let document = try JSONParser.parse(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json")))
+        XCTAssertEqual(document["prediction"]?["ridge_lambda"]?.numberValue, 2.5)
+        XCTAssertEqual(document["prediction"]?["features"]?.arrayValue?.count, 14, "7 metrics × 2 modules")
+        let csv = try String(contentsOfFile: out + "/merge-predictions.csv", encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 1 + 5 * 4)
+        XCTAssertTrue(result.stdout.contains("best predictor out of sample"), result.stdout)
+        let zero = try run(["analyze", "-q"] + tasks + ["--scores", scores, "--ridge-lambda", "0", "--out", directory.path + "/never"])
+        XCTAssertEqual(zero.status, 64, zero.stderr)
+        XCTAssertTrue(zero.stderr.contains("--ridge-lambda must be a positive number"), zero.stderr)
+    }
+
     func testModulesRestrictTheAnalysis() throws {
         let out = directory.path + "/value-only"
         let result = try run(["analyze", "-q", example + "/cola", example + "/mrpc", "--modules", "value", "--out", out])
@@ -192,7 +211,7 @@ final class CommandLineTests: XCTestCase {
         let result = try run(["analyze", "-q", example + "/cola", example + "/rte", example + "/hate", "--out", out, "--figures", "svg,pdf"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let figures = try FileManager.default.contentsOfDirectory(atPath: out + "/figures").sorted()
-        XCTAssertEqual(figures.count, 2 * 5 * 2 * 2, "heatmap and PCA map per metric and module, two formats: \(figures)")
+        XCTAssertEqual(figures.count, 2 * 7 * 2 * 2, "heatmap and PCA map per metric and module, two formats: \(figures)")
         XCTAssertTrue(figures.contains("heatmap-grassmann_b-value.svg") && figures.contains("heatmap-l2-query.pdf")
                       && figures.contains("pca-cosine-value.svg"), "\(figures)")
         let svg = try String(contentsOfFile: out + "/figures/heatmap-cosine-query.svg", encoding: .utf8)

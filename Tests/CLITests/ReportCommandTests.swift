@@ -280,7 +280,10 @@ final class ReportSafetyTests: XCTestCase {
         XCTAssertTrue(lines[header + 1].hasPrefix("value "), result.stdout)
         XCTAssertEqual(lines[header + 1].split(separator: " ", omittingEmptySubsequences: true).count, 5, "value, then 2 × \"mean (std)\"")
         XCTAssertTrue(lines[header + 1].contains("*"), "the best of the chosen metrics is marked: \(lines[header + 1])")
-        XCTAssertTrue(lines[header + 2].hasPrefix("• "), "no other module row: \(result.stdout)")
+        // Then the best predictors in and out of sample (lines starting "best "), then the findings.
+        let next = try XCTUnwrap(lines[(header + 2)...].first { !$0.hasPrefix("best ") }, result.stdout)
+        XCTAssertTrue(lines[header + 2].hasPrefix("best predictor in sample: cosine/value"), result.stdout)
+        XCTAssertTrue(next.hasPrefix("• "), "no other module row: \(result.stdout)")
         XCTAssertFalse(result.stdout.contains("grassmann_b") || result.stdout.contains("—"), result.stdout)
     }
 

@@ -1,3 +1,4 @@
+import AnalysisCore
 import Charts
 import Diagnostics
 import Foundation
@@ -18,7 +19,9 @@ final class PageScanner: NSObject, XMLParserDelegate {
 
     static func scan(_ html: String) -> PageScanner {
         let scanner = PageScanner()
-        let parser = XMLParser(data: Data(html.utf8))
+        // Fed as a stream, so libxml2 parses it in chunks: a whole page of more than 10 MB in one
+        // piece exceeds its lookup limit (XML_MAX_LOOKUP_LIMIT) though every token is small.
+        let parser = XMLParser(stream: InputStream(data: Data(html.utf8)))
         parser.delegate = scanner
         if !parser.parse() { scanner.failure = "\(parser.parserError.map { "\($0)" } ?? "?") at line \(parser.lineNumber)" }
         return scanner
@@ -32,6 +35,12 @@ final class PageScanner: NSObject, XMLParserDelegate {
 }
 
 final class HTMLReportTests: XCTestCase {
+    func testPageScannerRejectsMalformedMarkup() {
+        XCTAssertNotNil(PageScanner.scan("<a><b></a>").failure)
+        XCTAssertNil(PageScanner.scan("<a><b/></a>").failure)
+        XCTAssertEqual(PageScanner.scan("<a><b/></a>").elements, ["a", "b"])
+    }
+
     func render(_ document: ReportDocument, templates: ReportTemplateSet? = nil) throws -> String {
         let svg = try document.figures.reduce(into: [String: Data]()) { result, figure in
             result[figure.name] = try CairoRenderer().render(figure.scene, format: .svg,
@@ -56,7 +65,8 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertFalse(page.elements.contains("link"))
         XCTAssertFalse(page.elements.contains("img"))
         XCTAssertEqual(page.elements.filter { $0 == "svg" }.count, ExampleStudy.document().figures.count, "every figure is inline SVG")
-        XCTAssertEqual(page.elements.filter { $0 == "math" }.count, 9 + 5, "methods plus one definition per metric section")
+        XCTAssertEqual(page.elements.filter { $0 == "math" }.count, 4 + 2 * DistanceMetric.allCases.count,
+                       "methods (statistics, the task vector and each metric) plus one definition per metric section")
         XCTAssertTrue(html.contains("<strong>0.48 (0.37)</strong>"))
     }
 

@@ -48,7 +48,8 @@ final class ReportDocumentTests: XCTestCase {
     func testSectionsFiguresAndTablesOfTheExample() {
         let document = ExampleStudy.document()
         XCTAssertEqual(document.sections.map(\.id), ["summary", "inputs", "metric-l2", "metric-cosine", "metric-grassmann",
-                                                     "metric-grassmann_b", "metric-grassmann_a", "hierarchy", "merge-loss", "methods", "provenance"])
+                                                     "metric-grassmann_b", "metric-grassmann_a", "metric-comb_shift", "metric-comb_error",
+                                                     "hierarchy", "merge-loss", "prediction", "methods", "provenance"])
         let names = document.figures.map(\.name)
         XCTAssertEqual(Set(names).count, names.count, "figure names are unique")
         for kind in ["heatmap", "pca", "mds", "profile", "delta"] {
@@ -61,7 +62,10 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertTrue(names.contains("heatmap-delta"))
         XCTAssertTrue(names.contains("hierarchy-grassmann-cosine-query"))
         XCTAssertTrue(names.contains("hierarchy-cosine-l2-value"))
-        XCTAssertEqual(names.count, 5 * 5 * 2 + 1 + 4)
+        XCTAssertTrue(names.contains("layers-query") && names.contains("layers-value"), "the per-layer heat strips")
+        XCTAssertEqual(names.count, 5 * DistanceMetric.allCases.count * 2 + 1 + 4 + 2)
+        XCTAssertNotNil(document.table(named: "prediction"))
+        XCTAssertNotNil(document.table(named: "merge-predictions")?.csv)
         // Every block refers to a figure or table that exists.
         for section in document.sections {
             for block in section.blocks {
@@ -178,10 +182,10 @@ final class LaTeXTableTests: XCTestCase {
         let table = try XCTUnwrap(ExampleStudy.document().table(named: "correlations")).data
         let tex = LaTeXTable.text(table)
         let lines = tex.split(separator: "\n").map(String.init)
-        XCTAssertTrue(lines.contains("\\begin{tabular}{lrrrrr}"))
+        XCTAssertTrue(lines.contains("\\begin{tabular}{lrrrrrrr}"), tex)
         XCTAssertEqual(lines.filter { ["\\toprule", "\\midrule", "\\bottomrule"].contains($0) }.count, 3)
         XCTAssertTrue(tex.contains("value & 0.13 (0.28) & \\textbf{0.48 (0.37)} &"), tex)
-        XCTAssertTrue(lines.contains("Module & l2 & cosine & grassmann & grassmann\\_b & grassmann\\_a \\\\"))
+        XCTAssertTrue(lines.contains("Module & l2 & cosine & grassmann & grassmann\\_b & grassmann\\_a & comb\\_shift & comb\\_error \\\\"), tex)
     }
 
     /// Metric columns and rows show the descriptors' symbols, not ids; negative numbers a minus.
@@ -230,7 +234,7 @@ final class TableCSVTests: XCTestCase {
         let text = TableCSV.correlations(findings, tasks: analysis.tasks, modules: analysis.modules, metrics: DistanceMetric.allCases)
         let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         XCTAssertEqual(lines[0].prefix(4), ["module", "metric", "coefficient", "mean"])
-        XCTAssertEqual(lines.count, 1 + 2 * 5 * 3)
+        XCTAssertEqual(lines.count, 1 + 2 * DistanceMetric.allCases.count * 3)
         let row = try XCTUnwrap(lines.first { $0[0] == "value" && $0[1] == "cosine" && $0[2] == "spearman" })
         let expected = try XCTUnwrap(findings.correlations[.cosine]?["value"]?[.spearman])
         XCTAssertEqual(Double(row[3]), expected.mean)

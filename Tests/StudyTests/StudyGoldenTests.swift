@@ -81,11 +81,27 @@ final class StudyGoldenTests: XCTestCase {
                 let mds = golden["mds"]![metric.rawValue]![module]!
                 let ourMDS = findings.mds[metric]?[module]
                 if mds.isNull { XCTAssertNil(ourMDS, "\(where_) mds") } else {
+                    // A second eigenvalue at rounding level (three tasks on a line, as the Comb metrics give
+                    // on the synthetic set): its axis is √(rounding) noise in both, and so is stress-1.
+                    let values = mds["eigenvalues"]!.arrayValue!.compactMap(\.numberValue)
+                    let flat = values.count > 1 && abs(values[1]) <= 1e-12 * abs(values[0])
                     for (i, point) in mds["coordinates"]!.arrayValue!.enumerated() {
-                        for k in 0..<2 { check(ourMDS?.coordinates[i][k], point.arrayValue![k], "\(where_) mds[\(i)][\(k)]") }
+                        for k in 0..<2 {
+                            if flat && k == 1, let ours = ourMDS?.coordinates[i][k], let reference = point.arrayValue![k].numberValue {
+                                if abs(ours - reference) > 1e-6 * abs(values[0]).squareRoot() {
+                                    failures.append("\(where_) mds[\(i)][1] (flat axis): \(ours) vs reference \(reference)")
+                                }
+                                continue
+                            }
+                            check(ourMDS?.coordinates[i][k], point.arrayValue![k], "\(where_) mds[\(i)][\(k)]")
+                        }
                     }
                     check(ourMDS?.positiveMass, mds["positive_mass"], "\(where_) positive mass")
-                    check(ourMDS?.stress1, mds["stress1"], "\(where_) stress1")
+                    if flat, let ours = ourMDS?.stress1, let reference = mds["stress1"]?.numberValue {
+                        if abs(ours - reference) > 1e-6 { failures.append("\(where_) stress1 (flat axis): \(ours) vs reference \(reference)") }
+                    } else {
+                        check(ourMDS?.stress1, mds["stress1"], "\(where_) stress1")
+                    }
                     for (k, value) in mds["eigenvalues"]!.arrayValue!.enumerated() {
                         // Eigenvalues near zero carry rounding of the scale of the largest one.
                         let scale = abs(mds["eigenvalues"]!.arrayValue![0].numberValue!)

@@ -15,6 +15,14 @@ public enum DistanceMetric: String, CaseIterable, Sendable, Comparable {
     case grassmannB = "grassmann_b"
     /// The same between the row spaces of A_i and A_j; undefined when an A is zero.
     case grassmannA = "grassmann_a"
+    /// ‖ΔW_C(i,j) − ΔW_i‖_F / ‖ΔW_i‖_F with Comb's merged update ΔW_C(i,j) = (s_i/4)(B_i + B_j)(A_i + A_j):
+    /// how far the merge moves host i's update; ≥ 0, unitless; asymmetric (row i is the host);
+    /// undefined when the ranks differ or ΔW_i is zero. LoRA only.
+    case combShift = "comb_shift"
+    /// ‖ΔW_C(i,j) − ½(ΔW_i + ΔW_j)‖_F / ‖½(ΔW_i + ΔW_j)‖_F: how far Comb is from the exact average
+    /// (host i's scaling in ΔW_C, each adapter's own in ΔW_i, ΔW_j); ≥ 0, unitless; symmetric when
+    /// s_i = s_j; undefined when the ranks differ or the average is zero. LoRA only.
+    case combError = "comb_error"
 
     public static func < (lhs: DistanceMetric, rhs: DistanceMetric) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
@@ -27,6 +35,8 @@ public enum DistanceMetric: String, CaseIterable, Sendable, Comparable {
         case .grassmann: return MetricCatalogue.grassmann
         case .grassmannB: return MetricCatalogue.grassmannB
         case .grassmannA: return MetricCatalogue.grassmannA
+        case .combShift: return MetricCatalogue.combShift
+        case .combError: return MetricCatalogue.combError
         }
     }
 }
@@ -96,4 +106,41 @@ enum MetricCatalogue {
         range: "[0, √r·π/2]", operand: .subspace(.a), undefinedWhen: "an A is zero", undefinedWhenZero: .a,
         note: "Undefined when an A is zero.",
         appliesTo: [.lora, .full], isSymmetric: true, annotationDecimals: 2)
+
+    /// ΔW_C(i,j) in MathML: (s_i/4)(B_i + B_j)(A_i + A_j).
+    private static let combMathML = M.sub(M.row(M.mi("Δ"), M.mi("W")), M.row(M.mi("C"), M.mo("("), M.mi("i"), M.mo(","), M.mi("j"), M.mo(")")))
+
+    static let combShift = MetricDescriptor(
+        id: DistanceMetric.combShift.rawValue, name: "Comb shift", title: "Comb shift ‖ΔW_C(i,j) − ΔWᵢ‖ / ‖ΔWᵢ‖",
+        shortName: "Comb shift", unit: "relative to ‖ΔWᵢ‖",
+        formula: .init(plain: "comb_shift(i,j) = ‖ΔW_C(i,j) − ΔW_i‖_F / ‖ΔW_i‖_F,  ΔW_C(i,j) = (s_i/4)(B_i + B_j)(A_i + A_j)",
+                       latex: #"\mathrm{shift}(i,j) = \frac{\lVert \Delta W_C(i,j) - \Delta W_i \rVert_F}{\lVert \Delta W_i \rVert_F},\ "#
+                              + #"\Delta W_C(i,j) = \tfrac{s_i}{4}(B_i + B_j)(A_i + A_j)"#,
+                       mathML: M.math(M.mi("shift") + M.mo("(") + M.mi("i") + M.mo(",") + M.mi("j") + M.mo(")") + M.mo("=") + "<mfrac>"
+                                      + M.norm(combMathML + M.mo("−") + M.deltaW("i")) + M.norm(M.deltaW("i")) + "</mfrac>")),
+        range: "[0, ∞)", operand: .combMerge,
+        undefinedWhen: "the two ranks differ in the block, or the host's task vector is zero", undefinedWhenZero: .delta,
+        note: "How far Comb's merged update (the average of the factors, host i's scaling s_i) moves task i's own update. "
+              + "Asymmetric: row i is the host. Undefined when the ranks differ or ΔWᵢ is zero. Computed exactly from "
+              + "r × r Gram products of the factors.",
+        appliesTo: [.lora], isSymmetric: false, annotationDecimals: 2)
+
+    static let combError = MetricDescriptor(
+        id: DistanceMetric.combError.rawValue, name: "Comb error", title: "Comb error ‖ΔW_C(i,j) − ½(ΔWᵢ + ΔWⱼ)‖ / ‖½(ΔWᵢ + ΔWⱼ)‖",
+        shortName: "Comb error", unit: "relative to the average",
+        formula: .init(plain: "comb_error(i,j) = ‖ΔW_C(i,j) − ½(ΔW_i + ΔW_j)‖_F / ‖½(ΔW_i + ΔW_j)‖_F "
+                              + "(= (s/4)‖(B_i − B_j)(A_i − A_j)‖_F / ‖½(ΔW_i + ΔW_j)‖_F when s_i = s_j)",
+                       latex: #"\mathrm{err}(i,j) = \frac{\lVert \Delta W_C(i,j) - \tfrac12(\Delta W_i + \Delta W_j) \rVert_F}"#
+                              + #"{\lVert \tfrac12(\Delta W_i + \Delta W_j) \rVert_F}"#,
+                       mathML: M.math(M.mi("err") + M.mo("(") + M.mi("i") + M.mo(",") + M.mi("j") + M.mo(")") + M.mo("=") + "<mfrac>"
+                                      + M.norm(combMathML + M.mo("−") + "<mfrac><mn>1</mn><mn>2</mn></mfrac>" + M.mo("(") + M.deltaW("i")
+                                               + M.mo("+") + M.deltaW("j") + M.mo(")"))
+                                      + M.norm("<mfrac><mn>1</mn><mn>2</mn></mfrac>" + M.mo("(") + M.deltaW("i") + M.mo("+") + M.deltaW("j")
+                                               + M.mo(")")) + "</mfrac>")),
+        range: "[0, ∞)", operand: .combMerge,
+        undefinedWhen: "the two ranks differ in the block, or ΔWᵢ + ΔWⱼ is zero", undefinedWhenZero: nil,
+        note: "How far Comb is from the exact average of the two updates: Comb averages the factors, so "
+              + "ΔW_C = ½(ΔWᵢ + ΔWⱼ) − (s/4)(Bᵢ − Bⱼ)(Aᵢ − Aⱼ) when sᵢ = sⱼ (then the matrix is symmetric). "
+              + "Row i is the host (its scaling in ΔW_C). Undefined when the ranks differ or the average is zero.",
+        appliesTo: [.lora], isSymmetric: false, annotationDecimals: 3)
 }

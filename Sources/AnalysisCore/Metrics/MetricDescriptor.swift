@@ -19,6 +19,9 @@ public struct MetricDescriptor: Sendable {
         case update
         /// A subspace of each update, through its principal angles.
         case subspace(SubspaceKind)
+        /// Comb's merged update ΔW_C(i,j) = (s_i/4)(B_i + B_j)(A_i + A_j) against what it merges
+        /// (LoRA factors of equal rank only).
+        case combMerge
     }
 
     /// The identifier used in `metrics.json`, file names, `--metrics` and table headers.
@@ -81,6 +84,9 @@ extension DistanceMetric {
         if case .subspace(let kind) = descriptor.operand { return kind }
         return nil
     }
+
+    /// True for the metrics of Comb's merged update (comb_shift, comb_error): asymmetric, row = host.
+    public var isCombMetric: Bool { descriptor.operand == .combMerge }
 
     /// The metrics that apply to `kind`, in canonical order.
     public static func applying(to kind: FineTuningKind) -> [DistanceMetric] {
