@@ -118,6 +118,7 @@ enum MetricCatalogue {
                               + #"\Delta W_C(i,j) = \tfrac{s_i}{4}(B_i + B_j)(A_i + A_j)"#,
                        mathML: M.math(M.mi("shift") + M.mo("(") + M.mi("i") + M.mo(",") + M.mi("j") + M.mo(")") + M.mo("=") + "<mfrac>"
                                       + M.norm(combMathML + M.mo("−") + M.deltaW("i")) + M.norm(M.deltaW("i")) + "</mfrac>")),
+        latexSymbol: #"\mathrm{shift}_C"#,
         range: "[0, ∞)", operand: .combMerge,
         undefinedWhen: "the two ranks differ in the block, or the host's task vector is zero", undefinedWhenZero: .delta,
         note: "How far Comb's merged update (the average of the factors, host i's scaling s_i) moves task i's own update. "
@@ -137,6 +138,7 @@ enum MetricCatalogue {
                                                + M.mo("+") + M.deltaW("j") + M.mo(")"))
                                       + M.norm("<mfrac><mn>1</mn><mn>2</mn></mfrac>" + M.mo("(") + M.deltaW("i") + M.mo("+") + M.deltaW("j")
                                                + M.mo(")")) + "</mfrac>")),
+        latexSymbol: #"\mathrm{err}_C"#,
         range: "[0, ∞)", operand: .combMerge,
         undefinedWhen: "the two ranks differ in the block, or ΔWᵢ + ΔWⱼ is zero", undefinedWhenZero: nil,
         note: "How far Comb is from the exact average of the two updates: Comb averages the factors, so "
