@@ -165,7 +165,8 @@ public enum ReportBuilder {
     static func predictionSection(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String], metrics: [DistanceMetric],
                                   figures: ReportFigures, cite: Bool, add addFigure: (ReportFigure?) -> String?,
                                   add addTable: (ReportTable) -> String) -> ReportSection {
-        let parts = ReportPrediction(analysis: analysis, findings: findings, metrics: metrics, width: figures.wideWidth, cite: cite)
+        let parts = ReportPrediction(analysis: analysis, findings: findings, metrics: metrics, width: figures.wideWidth, cite: cite,
+                                     style: figures.style)
         var blocks: [ReportBlock] = [
             .subheading("Layer by layer"),
             .paragraph("For every layer alone, the per-task Spearman ρ between δ(i, ·) and the distance at that layer, averaged over tasks. "

@@ -14,6 +14,8 @@ struct ReportPrediction {
     var metrics: [DistanceMetric]
     var width: Double
     var cite: Bool
+    /// The user's figure style (font, titles, annotations) for the layer strips.
+    var style = FigureStyle.default
 
     /// The published out-of-sample bar, for orientation (a different coefficient and setting).
     static let literature = "“Demystifying Mergeability” (ICML 2026; 28 pairwise metrics over 190 pairs) reaches a leave-one-task-out "
@@ -27,13 +29,14 @@ struct ReportPrediction {
         let rows = metrics.compactMap { metric in findings.perLayer[metric]?[module].map { (metric, $0) } }
             .filter { $0.1.contains { $0.mean != nil } }
         guard let first = rows.first, first.1.count > 1 else { return nil }
-        let heatmap = Heatmap(values: rows.map { $0.1.map { $0.mean ?? .nan } }, rowLabels: rows.map { $0.0.id },
+        let heatmap = Heatmap(values: rows.map { $0.1.map { $0.mean ?? .nan } }, rowLabels: rows.map { ReportText.shortName($0.0) },
                               columnLabels: first.1.map { "\($0.layer)" },
-                              title: "Spearman ρ with the merge loss, layer by layer · \(module)",
-                              subtitle: "mean over tasks of the per-task ρ between δ(i, ·) and the distance at one layer",
-                              colorScale: .correlation, range: -1...1, annotate: first.1.count <= 16, decimals: 2,
-                              colorBarTitle: "mean ρ")
-        return ReportFigure(name: FigureName.of(.layers, module: analysis.fileComponent(ofModule: module)), scene: heatmap.scene(width: width),
+                              title: style.title("Spearman ρ with the merge loss, layer by layer · \(module)"),
+                              subtitle: style.title("mean over tasks of the per-task ρ between δ(i, ·) and the distance at one layer"),
+                              colorScale: .correlation, range: -1...1, annotate: style.annotations && first.1.count <= 16,
+                              decimals: style.decimals ?? 2, colorBarTitle: "mean ρ")
+        return ReportFigure(name: FigureName.of(.layers, module: analysis.fileComponent(ofModule: module)),
+                            scene: heatmap.scene(width: width, theme: style.theme),
                             caption: "Rows: metrics; columns: layers. Each cell is the mean over tasks of Spearman's ρ between task i's "
                                      + "merge losses δ(i, ·) and its distances at that layer"
                                      + "\(citeText("correlations.<metric>.\(module).per_layer")); hatched: no task has a defined ρ.")

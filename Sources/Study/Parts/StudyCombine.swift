@@ -93,16 +93,19 @@ public enum StudyCombine {
                 let key = plan.blocks[unit.block]
                 let (module, layer) = (plan.names[key.module]!, key.layer)
                 for metric in metrics {
+                    let tile = unit.rows.count * unit.columns.count
+                    let symmetric = metric.descriptor.isSymmetric
                     let values = try read(tensors, StudyPart.distanceName(metric, module: module, layer: layer, unit: unit),
-                                          count: unit.rows.count * unit.columns.count)
+                                          count: symmetric ? tile : 2 * tile)
                     // Taken out of the dictionary while filled, so the matrix is mutated in place, not copied.
                     var matrix = results[unit.block].distances.removeValue(forKey: metric)!
                     var index = 0
                     for i in unit.rows {
                         for j in unit.columns {
-                            // The kernel's matrices are exactly symmetric: the tile's mirror is the same values.
+                            // A symmetric kernel matrix is exactly symmetric: the tile's mirror is the same values;
+                            // an asymmetric metric's part stores the mirror tile after the tile.
                             matrix.values[i * count + j] = values[index]
-                            matrix.values[j * count + i] = values[index]
+                            matrix.values[j * count + i] = symmetric ? values[index] : values[tile + index]
                             index += 1
                         }
                     }

@@ -110,14 +110,24 @@ public enum StudyPart {
         for metric in DistanceMetric.applying(to: .lora) {
             let matrix = result?.distances[metric]
             if result != nil, matrix == nil { throw .internalError("the lora kernel did not compute metric \(metric.id)") }
+            // A symmetric metric's tile is its mirror too; an asymmetric one (row = host) also stores the
+            // mirror tile, value (j, i) at [1, i, j]: shape [2, rows, columns].
+            let sides = metric.descriptor.isSymmetric ? [false] : [false, true]
             var values: [Double] = []
-            values.reserveCapacity(unit.rows.count * unit.columns.count)
-            for i in unit.rows {
-                for j in unit.columns {
-                    if let matrix, let a = position[i], let b = position[j] { values.append(matrix[a, b]) } else { values.append(.nan) }
+            values.reserveCapacity(sides.count * unit.rows.count * unit.columns.count)
+            for mirrored in sides {
+                for i in unit.rows {
+                    for j in unit.columns {
+                        if let matrix, let a = position[i], let b = position[j] {
+                            values.append(mirrored ? matrix[b, a] : matrix[a, b])
+                        } else {
+                            values.append(.nan)
+                        }
+                    }
                 }
             }
-            records.append(record(distanceName(metric, module: module, layer: layer, unit: unit), [unit.rows.count, unit.columns.count], values))
+            let shape = (sides.count > 1 ? [2] : []) + [unit.rows.count, unit.columns.count]
+            records.append(record(distanceName(metric, module: module, layer: layer, unit: unit), shape, values))
         }
         guard unit.isDiagonal else { return records }
         let norms = unit.rows.map { i in position[i].map { result!.norms[$0] } ?? .nan }
