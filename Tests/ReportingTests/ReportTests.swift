@@ -193,7 +193,8 @@ final class LaTeXTableTests: XCTestCase {
         let document = try ExampleStudy.document()
         let table = try XCTUnwrap(document.table(named: "correlations"))
         let tex = LaTeXTable.text(table.data, mathHeaders: table.latexHeaders)
-        XCTAssertTrue(tex.contains(#"Module & $d_{\mathrm{L2}}$ & $d_{\cos}$ & $d_{G}$ & $d_{G,B}$ & $d_{G,A}$ \\"#), tex)
+        let symbols = #"$d_{\mathrm{L2}}$ & $d_{\cos}$ & $d_{G}$ & $d_{G,B}$ & $d_{G,A}$ & $\mathrm{shift}_C$ & $\mathrm{err}_C$"#
+        XCTAssertTrue(tex.contains("Module & " + symbols + #" \\"#), tex)
         XCTAssertFalse(tex.contains("grassmann"), tex)
         let detail = try XCTUnwrap(document.table(named: "correlations-detail"))
         let detailTeX = LaTeXTable.text(detail.data, mathHeaders: detail.latexHeaders)
