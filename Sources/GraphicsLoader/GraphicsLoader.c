@@ -184,9 +184,12 @@ static void tvgeo_load_graphics_libraries(void) {
 }
 
 // Each function of the list, defined here under its own name: it loads the libraries once,
-// then calls the library's function.
+// then calls the library's function. Hidden: an executable linked with --export-dynamic (the
+// release build with the static Swift runtime) would otherwise export these names, and the
+// libraries being loaded would bind their own calls to them (GObject's constructor calls g_free
+// inside dlopen, which re-entered the load and deadlocked in pthread_once).
 #define DEFINE_FORWARD(library, type, name, parameters, arguments) \
-    type name parameters { tvgeo_load_graphics_libraries(); return real_##name arguments; }
+    __attribute__((visibility("hidden"))) type name parameters { tvgeo_load_graphics_libraries(); return real_##name arguments; }
 #define DEFINE_VOID_FORWARD(library, type, name, parameters, arguments) \
-    void name parameters { tvgeo_load_graphics_libraries(); real_##name arguments; }
+    __attribute__((visibility("hidden"))) void name parameters { tvgeo_load_graphics_libraries(); real_##name arguments; }
 TVGEO_GRAPHICS_FUNCTIONS(DEFINE_FORWARD, DEFINE_VOID_FORWARD)
