@@ -107,16 +107,7 @@ public enum KindComparisonReport {
                 return table
             }
         }
-        document.sections.append(ReportSection(id: "provenance", title: "Provenance", blocks: [
-            .keyValues([KeyValue("tvgeo", provenance.toolVersion), KeyValue("command", provenance.commandLine),
-                        KeyValue("date (UTC)", provenance.date)]),
-            .table(add(ReportTable(name: "inputs", data: TableData(
-                title: "Input files", cornerHeader: "Role", columnHeaders: ["path", "bytes", "sha256"],
-                rows: provenance.inputs.map {
-                    TableData.Row(header: $0.role, cells: [TableData.Cell($0.path), TableData.Cell("\($0.bytes)"), TableData.Cell($0.sha256)])
-                },
-                columnAlignments: [.leading, .trailing, .leading]), notes: nil))),
-        ]))
+        document.sections.append(ReportBuilder.provenanceSection(provenance, add: add))
         return document
     }
 

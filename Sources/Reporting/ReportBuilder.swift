@@ -148,7 +148,13 @@ public enum ReportBuilder {
                        + "the task order is average-linkage clustering."),
             .definitions(ReportText.definitions(for: analysis.kind)),
         ]))
-        document.sections.append(ReportSection(id: "provenance", title: "Provenance", blocks: [
+        document.sections.append(ReportBuilder.provenanceSection(provenance, add: add))
+        return document
+    }
+
+    /// The last section of every report: tool, command line, date and each input file with its size and SHA-256.
+    static func provenanceSection(_ provenance: Provenance, add: (ReportTable) -> String) -> ReportSection {
+        ReportSection(id: "provenance", title: "Provenance", blocks: [
             .keyValues([KeyValue("tvgeo", provenance.toolVersion), KeyValue("command", provenance.commandLine),
                         KeyValue("date (UTC)", provenance.date)]),
             .table(add(ReportTable(name: "inputs", data: TableData(
@@ -157,8 +163,7 @@ public enum ReportBuilder {
                     TableData.Row(header: $0.role, cells: [TableData.Cell($0.path), TableData.Cell("\($0.bytes)"), TableData.Cell($0.sha256)])
                 },
                 columnAlignments: [.leading, .trailing, .leading]), notes: nil))),
-        ]))
-        return document
+        ])
     }
 
     /// What predicts the merge loss: layer by layer, out of sample, and the untried merges.

@@ -123,11 +123,7 @@ public enum CrossKindStudy {
             let (rows, cols) = denseShape(key)
             let layout: SafetensorsFile.DestinationLayout = isConv1D(key) ? .asStored : .columnMajor
             func read(_ checkpoint: Checkpoint) throws(ToolError) -> Matrix {
-                var values = [Double](repeating: 0, count: rows * cols)
-                try values.withUnsafeMutableBufferPointer { buffer throws(ToolError) in
-                    try checkpoint.copyMatrix(weight.name, into: buffer, layout: layout)
-                }
-                return Matrix(rows: rows, cols: cols, values: values)
+                try FullFineTuneStudy.matrix(weight.name, of: checkpoint, rows: rows, cols: cols, layout: layout)
             }
             let initial = try read(base)
             let tuned = try checkpointsRead.map { checkpoint throws(ToolError) in try read(checkpoint) }

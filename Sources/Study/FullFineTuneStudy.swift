@@ -69,11 +69,7 @@ public enum FullFineTuneStudy {
             let rows = conv1D ? weight.shape[1] : weight.shape[0], cols = conv1D ? weight.shape[0] : weight.shape[1]
             let layout: SafetensorsFile.DestinationLayout = conv1D ? .asStored : .columnMajor
             func read(_ checkpoint: Checkpoint) throws(ToolError) -> Matrix {
-                var values = [Double](repeating: 0, count: rows * cols)
-                try values.withUnsafeMutableBufferPointer { buffer throws(ToolError) in
-                    try checkpoint.copyMatrix(weight.name, into: buffer, layout: layout)
-                }
-                return Matrix(rows: rows, cols: cols, values: values)
+                try FullFineTuneStudy.matrix(weight.name, of: checkpoint, rows: rows, cols: cols, layout: layout)
             }
             let initial = try read(base)
             var deltas: [Matrix] = []
@@ -124,5 +120,15 @@ public enum FullFineTuneStudy {
         analysis.subspaceRank = subspaceRank
         analysis.kind = .full
         return analysis
+    }
+
+    /// One weight of `checkpoint` as a rows × cols Matrix in F64 (`layout` says how it is stored).
+    static func matrix(_ name: String, of checkpoint: Checkpoint, rows: Int, cols: Int,
+                       layout: SafetensorsFile.DestinationLayout) throws(ToolError) -> Matrix {
+        var values = [Double](repeating: 0, count: rows * cols)
+        try values.withUnsafeMutableBufferPointer { buffer throws(ToolError) in
+            try checkpoint.copyMatrix(name, into: buffer, layout: layout)
+        }
+        return Matrix(rows: rows, cols: cols, values: values)
     }
 }
