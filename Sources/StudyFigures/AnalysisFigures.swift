@@ -83,7 +83,7 @@ public enum AnalysisFigures {
         }
         // An asymmetric metric says which side is which (in the subtitle when titles are drawn; captions say it too).
         if !metric.descriptor.isSymmetric, let subtitle = heatmap.subtitle {
-            heatmap.subtitle = subtitle + "; asymmetric: row = host i, column = partner j"
+            heatmap.subtitle = subtitle + "; row i = host"
         }
         return heatmap.scene(width: width, theme: style.theme)
     }
