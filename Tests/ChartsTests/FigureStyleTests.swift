@@ -1,5 +1,6 @@
 @testable import Charts
 import Foundation
+import TVGeoTestSupport
 import XCTest
 
 /// The user's figure style (font, titles, colour range), labels that stay distinct, the empty
@@ -56,7 +57,7 @@ final class FigureStyleTests: XCTestCase {
             }
         }
         // Random names over a tiny alphabet collide often after shortening.
-        var generator = TestRandom(seed: 7)
+        var generator = SeededRandom(seed: 7)
         for _ in 0..<60 {
             var names = Set<String>()
             while names.count < 8 {
@@ -264,18 +265,5 @@ final class FigureStyleTests: XCTestCase {
         XCTAssertEqual(zip(sums, sums.dropFirst()).filter { $0 > $1 + 2 }.count, 0)
         XCTAssertTrue(ColorMap.purpleOrange.isDiverging)
         XCTAssertEqual(ColorMap.purpleOrange.color(at: 0.5), Color(hex: 0xF7F7F7))
-    }
-}
-
-/// A small deterministic generator for test inputs.
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
