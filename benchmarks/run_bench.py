@@ -68,12 +68,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 
 import generate_workloads  # noqa: E402
 import lora_io  # noqa: E402
+import tvgeo_layers  # noqa: E402
 
 RTOL, ATOL = 1e-9, 1e-12
 RESULTS = os.path.join(HERE, "results")
@@ -409,8 +411,7 @@ def compare(ref_path: str, tv_path: str) -> dict:
     """compare_docs on two files."""
     with open(ref_path, encoding="utf-8") as fh:
         ref = json.load(fh)
-    with open(tv_path, encoding="utf-8") as fh:
-        tv = json.load(fh)
+    tv = tvgeo_layers.load_metrics(tv_path)  # the per-layer matrices from layers.safetensors
     return compare_docs(ref, tv)
 
 
@@ -447,8 +448,8 @@ def load_outputs(paths: list[tuple[int, str]]) -> list[tuple[int, dict | None, s
     out = []
     for k, path in paths:
         try:
-            with open(path, encoding="utf-8") as fh:
-                out.append((k, json.load(fh), None))
+            # tvgeo's metrics.json with its layers.safetensors inline; the references' output as it is.
+            out.append((k, tvgeo_layers.load_metrics(path), None))
         except (OSError, ValueError) as e:
             out.append((k, None, f"cannot read {os.path.relpath(path, ROOT)}: {e}"))
     return out

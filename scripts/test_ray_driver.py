@@ -21,10 +21,10 @@ TASKS = ["cola", "mrpc", "rte", "sst2", "emotion", "hate", "irony", "offensive"]
 
 
 def outputs(folder):
-    """metrics.json and the CSV tables of an output folder, name -> bytes."""
+    """metrics.json, layers.safetensors and the CSV tables of an output folder, name -> bytes."""
     files = {}
     for name in sorted(os.listdir(folder)):
-        if name == "metrics.json" or name.endswith(".csv"):
+        if name in ("metrics.json", "layers.safetensors") or name.endswith(".csv"):
             with open(os.path.join(folder, name), "rb") as handle:
                 files[name] = handle.read()
     return files

@@ -9,7 +9,7 @@ import Study
 /// report.html, report.pdf, metrics.json, figures/<name>.svg|pdf|png, tables/<name>.tex|csv.
 public enum ReportFiles {
     public static func files(_ document: ReportDocument, analysis: StudyAnalysis, findings: StudyFindings,
-                             formats: [ReportFormat], templates: ReportTemplateSet?, metricsDocument: JSONValue? = nil,
+                             formats: [ReportFormat], templates: ReportTemplateSet?, metricsDocument: MetricsDocumentFiles? = nil,
                              progress: (String) -> Void = { _ in }) throws(ToolError) -> [OutputFile] {
         let wanted = Set(formats)
         var files: [OutputFile] = []
@@ -68,8 +68,14 @@ public enum ReportFiles {
         }
 
         if wanted.contains(.json) {
-            files.append(OutputFile("metrics.json", text: JSONWriter.stringInParallel(metricsJSON(document, analysis: analysis, findings: findings,
-                                                                                                       json: metricsDocument))))
+            // metrics.json and the sidecar(s) with the per-layer matrices it indexes.
+            let given = metricsDocument ?? {
+                let sidecar = LayersSidecar.make(for: analysis)
+                return MetricsDocumentFiles(json: MetricsDocument.json(analysis, findings: findings, tool: ToolInfo(), layers: sidecar.record),
+                                            sidecars: [sidecar.file])
+            }()
+            files.append(OutputFile("metrics.json", text: JSONWriter.stringInParallel(metricsJSON(document, json: given.json))))
+            files += given.sidecars
         }
         if wanted.contains(.html), let templates {
             progress("writing report.html")
@@ -81,9 +87,8 @@ public enum ReportFiles {
         return files
     }
 
-    /// metrics.json with the report's provenance added (`json`: a document of both kinds instead of the analysis's).
-    static func metricsJSON(_ document: ReportDocument, analysis: StudyAnalysis, findings: StudyFindings, json given: JSONValue? = nil) -> JSONValue {
-        let json = given ?? MetricsDocument.json(analysis, findings: findings, tool: ToolInfo())
+    /// metrics.json with the report's provenance added.
+    static func metricsJSON(_ document: ReportDocument, json: JSONValue) -> JSONValue {
         guard var pairs = json.objectPairs else { return json }
         let provenance = document.provenance
         pairs.append(("provenance", .object([
@@ -95,6 +100,18 @@ public enum ReportFiles {
             })),
         ])))
         return .object(pairs)
+    }
+}
+
+/// A metrics document and the sidecar files it records (`layers.safetensors`), for a report whose
+/// `metrics.json` is not the analysis's own (a study of both kinds).
+public struct MetricsDocumentFiles: Sendable {
+    public var json: JSONValue
+    public var sidecars: [OutputFile]
+
+    public init(json: JSONValue, sidecars: [OutputFile]) {
+        self.json = json
+        self.sidecars = sidecars
     }
 }
 

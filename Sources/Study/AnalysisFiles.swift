@@ -5,7 +5,17 @@ import JSONText
 /// The files `tvgeo analyze` writes, as (relative path, contents): one table, several writers.
 public enum AnalysisFiles {
     public static func files(for analysis: StudyAnalysis, findings: StudyFindings? = nil, tool: ToolInfo = ToolInfo()) -> [OutputFile] {
-        var files = [OutputFile("metrics.json", text: JSONWriter.stringInParallel(MetricsDocument.json(analysis, findings: findings, tool: tool)))]
+        let sidecar = LayersSidecar.make(for: analysis)
+        let files = [OutputFile("metrics.json", text: JSONWriter.stringInParallel(MetricsDocument.json(analysis, findings: findings, tool: tool,
+                                                                                                       layers: sidecar.record))),
+                     sidecar.file]
+        return files + csvFiles(for: analysis, findings: findings)
+    }
+
+    /// The tables alone: `distances-<metric>-<module>.csv` (the layer means) and, with a
+    /// prediction, `merge-predictions.csv`.
+    public static func csvFiles(for analysis: StudyAnalysis, findings: StudyFindings? = nil) -> [OutputFile] {
+        var files: [OutputFile] = []
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let layered = analysis.distances[metric]?[module] else { continue }

@@ -3,13 +3,23 @@ import CSVText
 import Foundation
 import JSONText
 
-/// `metrics.json` of a study of both kinds (schema `tvgeo.kinds/1`, docs/metrics-schema.md): each
-/// kind's whole `tvgeo.metrics/1` document under `kinds`, then `kind_scores`, `crosskind` and
+/// `metrics.json` of a study of both kinds (schema `tvgeo.kinds/2`, docs/metrics-schema.md): each
+/// kind's whole `tvgeo.metrics/3` document under `kinds` (its matrices in `<kind>/layers.safetensors`), then `kind_scores`, `crosskind` and
 /// `intruders`. Undefined values are `null`.
 public enum KindComparisonDocument {
-    public static let schema = "tvgeo.kinds/1"
+    public static let schema = "tvgeo.kinds/2"
+    /// The schema of the same document with each kind's matrices inline (`tvgeo export --json-layers`).
+    public static let inlineSchema = "tvgeo.kinds/1"
 
-    public static func json(_ comparison: KindComparison, tool: ToolInfo) -> JSONValue {
+    /// Each kind's sidecar (`fft/layers.safetensors`, `lora/layers.safetensors`), which its
+    /// document under `kinds` records.
+    public static func sidecars(_ comparison: KindComparison) -> (fft: LayersSidecar.Sidecar, lora: LayersSidecar.Sidecar) {
+        (LayersSidecar.make(for: comparison.fft, path: "fft/" + LayersSidecar.fileName),
+         LayersSidecar.make(for: comparison.lora, path: "lora/" + LayersSidecar.fileName))
+    }
+
+    public static func json(_ comparison: KindComparison, tool: ToolInfo,
+                            sidecars: (fft: LayersSidecar.Record, lora: LayersSidecar.Record)) -> JSONValue {
         let cross = comparison.crossKind
         func layers(_ values: [Double]) -> JSONValue {
             .object([("layers", .array(values.map(JSONValue.number))), ("mean", .number(CrossKindAnalysis.mean(values)))])
@@ -48,8 +58,8 @@ public enum KindComparisonDocument {
             ("tool", .object([("name", .string("tvgeo")), ("version", .string(tool.version))])),
             ("tasks", .array(cross.tasks.map(JSONValue.string))),
             ("kinds", .object([
-                ("fft", MetricsDocument.json(comparison.fft, findings: comparison.fftFindings, tool: tool)),
-                ("lora", MetricsDocument.json(comparison.lora, findings: comparison.loraFindings, tool: tool)),
+                ("fft", MetricsDocument.json(comparison.fft, findings: comparison.fftFindings, tool: tool, layers: sidecars.fft)),
+                ("lora", MetricsDocument.json(comparison.lora, findings: comparison.loraFindings, tool: tool, layers: sidecars.lora)),
             ])),
             ("kind_scores", .object(comparison.kindScores.map { row in
                 (row.task, .object([("fft", row.fft.map(JSONValue.number) ?? .null), ("lora", row.lora.map(JSONValue.number) ?? .null)]))
@@ -72,9 +82,12 @@ public enum KindComparisonDocument {
 /// kind's distance CSVs under `fft/` and `lora/`, and the cross-kind tables.
 public enum KindComparisonFiles {
     public static func files(for comparison: KindComparison, tool: ToolInfo = ToolInfo()) -> [OutputFile] {
-        var files = [OutputFile("metrics.json", text: JSONWriter.stringInParallel(KindComparisonDocument.json(comparison, tool: tool)))]
+        let sidecars = KindComparisonDocument.sidecars(comparison)
+        var files = [OutputFile("metrics.json", text: JSONWriter.stringInParallel(
+                        KindComparisonDocument.json(comparison, tool: tool, sidecars: (sidecars.fft.record, sidecars.lora.record)))),
+                     sidecars.fft.file, sidecars.lora.file]
         for (folder, analysis, findings) in [("fft", comparison.fft, comparison.fftFindings), ("lora", comparison.lora, comparison.loraFindings)] {
-            for file in AnalysisFiles.files(for: analysis, findings: findings, tool: tool) where file.path.hasSuffix(".csv") {
+            for file in AnalysisFiles.csvFiles(for: analysis, findings: findings) {
                 files.append(OutputFile("\(folder)/\(file.path)", file.contents))
             }
         }

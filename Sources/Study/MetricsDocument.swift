@@ -2,12 +2,17 @@ import AnalysisCore
 import Foundation
 import JSONText
 
-/// `metrics.json` (schema `tvgeo.metrics/2`, documented in docs/metrics-schema.md) built from a
-/// `StudyAnalysis`. Undefined values are `null`; matrices are row-major in `tasks` order.
+/// `metrics.json` (schema `tvgeo.metrics/3`, documented in docs/metrics-schema.md) built from a
+/// `StudyAnalysis`. Undefined values are `null`; matrices are row-major in `tasks` order. The
+/// per-layer and layer-mean distance matrices are in the sidecar `layers` describes
+/// (`LayersSidecar`); `distances` indexes them.
 public enum MetricsDocument {
-    public static let schema = "tvgeo.metrics/2"
+    public static let schema = "tvgeo.metrics/3"
+    /// The schema of the same document with the matrices inline (`tvgeo export --json-layers`).
+    public static let inlineSchema = "tvgeo.metrics/2"
 
-    public static func json(_ analysis: StudyAnalysis, findings: StudyFindings? = nil, tool: ToolInfo) -> JSONValue {
+    public static func json(_ analysis: StudyAnalysis, findings: StudyFindings? = nil, tool: ToolInfo,
+                            layers: LayersSidecar.Record) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("schema", .string(schema)),
             ("tool", .object([("name", .string("tvgeo")), ("version", .string(tool.version))])),
@@ -16,12 +21,13 @@ public enum MetricsDocument {
             ("metrics", .array(DistanceMetric.allCases.map { .string($0.id) })),
             ("warnings", .array((analysis.warnings + (findings?.warnings ?? [])).map { .string($0.text) })),
             ("adapters", .array(analysis.adapters.map(adapterJSON))),
+            ("layers_file", layers.json),
         ]
         var distances: [(String, JSONValue)] = []
         for metric in DistanceMetric.allCases {
             guard let byModule = analysis.distances[metric] else { continue }
             distances.append((metric.id, .object(analysis.modules.compactMap { module in
-                byModule[module].map { (module, layeredJSON($0)) }
+                byModule[module].map { (module, layeredIndex($0, metric: metric, module: module, taskCount: analysis.tasks.count)) }
             })))
         }
         pairs.append(("distances", .object(distances)))
@@ -221,7 +227,18 @@ public enum MetricsDocument {
         return .object(pairs)
     }
 
-    static func layeredJSON(_ layered: LayeredDistances) -> JSONValue {
+    /// Where the matrices of one metric and module are in the sidecar.
+    static func layeredIndex(_ layered: LayeredDistances, metric: DistanceMetric, module: String, taskCount: Int) -> JSONValue {
+        .object([
+            ("layer_ids", intArray(layered.layerIDs)),
+            ("tensor", .string(LayersSidecar.layersTensor(metric, module))),
+            ("shape", intArray([layered.layers.count, taskCount, taskCount])),
+            ("mean_tensor", .string(LayersSidecar.meanTensor(metric, module))),
+        ])
+    }
+
+    /// The inline form of `tvgeo.metrics/2`: the matrices themselves.
+    public static func layeredJSON(_ layered: LayeredDistances) -> JSONValue {
         .object([
             ("layer_ids", intArray(layered.layerIDs)),
             ("layers", .array(layered.layers.map(matrixJSON))),

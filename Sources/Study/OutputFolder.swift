@@ -3,10 +3,14 @@ import Diagnostics
 import Foundation
 import TensorIO
 
-/// One file of an output folder: a path relative to the folder and its bytes.
+/// One file of an output folder: a path relative to the folder and its bytes, held in memory
+/// (`contents`) or produced while the file is written (`stream`, for files too large to build
+/// twice, such as `layers.safetensors`).
 public struct OutputFile: Sendable {
     public var path: String
+    /// The bytes; empty when `stream` produces them.
     public var contents: Data
+    public var stream: OutputStreamSource?
 
     public init(_ path: String, _ contents: Data) {
         self.path = path
@@ -15,6 +19,35 @@ public struct OutputFile: Sendable {
 
     public init(_ path: String, text: String) {
         self.init(path, Data(text.utf8))
+    }
+
+    public init(_ path: String, stream: OutputStreamSource) {
+        self.path = path
+        self.contents = Data()
+        self.stream = stream
+    }
+
+    /// The same file at another path (its contents or stream kept).
+    public func moved(to path: String) -> OutputFile {
+        var copy = self
+        copy.path = path
+        return copy
+    }
+
+    /// The file's size in bytes.
+    public var byteCount: Int { stream?.byteCount ?? contents.count }
+}
+
+/// Bytes produced in pieces when a file is written: `produce` hands each piece to its sink in
+/// order, stopping early when the sink returns false (the write failed); the pieces add up to
+/// `byteCount` bytes, which the writer checks.
+public struct OutputStreamSource: Sendable {
+    public var byteCount: Int
+    public var produce: @Sendable (_ sink: (UnsafeRawBufferPointer) -> Bool) -> Void
+
+    public init(byteCount: Int, produce: @escaping @Sendable (_ sink: (UnsafeRawBufferPointer) -> Bool) -> Void) {
+        self.byteCount = byteCount
+        self.produce = produce
     }
 }
 
@@ -46,6 +79,27 @@ public enum OutputFolder {
         }
     }
 
+    /// Writes one file at `path` (beside other files, in any folder) by a temporary file and a
+    /// rename, so the path holds the old file or the whole new one. An existing file is replaced
+    /// only with `force` (exit 73 otherwise, naming it); a folder at `path` is never replaced.
+    public static func writeFile(_ file: OutputFile, to path: String, force: Bool) throws(ToolError) {
+        let url = URL(fileURLWithPath: path)
+        try checkFileTarget(path, force: force)
+        try replaceFiles([file.moved(to: url.lastPathComponent)], in: url.deletingLastPathComponent().path)
+    }
+
+    /// Refuses a file path that is a folder, or an existing file unless `force` (exit 73), so a
+    /// command can check before doing any work.
+    public static func checkFileTarget(_ path: String, force: Bool) throws(ToolError) {
+        switch FileKind.of(path) {
+        case .missing: break
+        case .directory:
+            throw .cannotWrite(path: path, problem: "a folder has this name; choose another file name")
+        case .regular, .special:
+            guard force else { throw .cannotWrite(path: path, problem: "the file exists; choose another name, or pass --force to replace it") }
+        }
+    }
+
     /// Writes `files` (new names, subfolders created as needed) into `staging`, a folder that
     /// `writeFolder` is filling; `writeFolder` makes them durable with the rest. Errors name the
     /// file under `target`, where it will be.
@@ -61,7 +115,7 @@ public enum OutputFolder {
             } catch {
                 throw .cannotWrite(path: trim(target) + "/" + file.path, problem: describe(error))
             }
-            if let problem = createFile(path, file.contents) {
+            if let problem = createFile(path, file) {
                 throw .cannotWrite(path: trim(target) + "/" + file.path, problem: problem)
             }
         }
@@ -85,20 +139,36 @@ public enum OutputFolder {
     /// but not waited for (see `waitForWriteOut` and `sync`). Returns the system's description of a
     /// failure, nil on success.
     static func createFile(_ path: String, _ bytes: Data) -> String? {
+        createFile(path, OutputFile(path, bytes))
+    }
+
+    /// The same for an output file: its contents, or the pieces its stream produces.
+    static func createFile(_ path: String, _ file: OutputFile) -> String? {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else { return String(cString: strerror(errno)) }
         var failure: String?
-        bytes.withUnsafeBytes { raw in
+        var total = 0
+        func writeAll(_ raw: UnsafeRawBufferPointer) -> Bool {
             var offset = 0
             while offset < raw.count {
                 let written = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     failure = String(cString: strerror(errno))
-                    return
+                    return false
                 }
                 offset += written
             }
+            total += raw.count
+            return true
+        }
+        if let stream = file.stream {
+            stream.produce { writeAll($0) }
+            if failure == nil, total != stream.byteCount {
+                failure = "internal error: \(total) bytes produced, \(stream.byteCount) announced"
+            }
+        } else {
+            _ = file.contents.withUnsafeBytes { writeAll($0) }
         }
         // Start the data on its way to the disk (a full fsync where that is not supported).
         if failure == nil, tvgeo_start_write_out(descriptor) != 0, fsync(descriptor) != 0 {
@@ -182,7 +252,7 @@ public enum OutputFolder {
                 }
                 _ = unlink(temporary)
                 staged.append((temporary, path))
-                if let problem = createFile(temporary, file.contents) ?? waitForWriteOut(temporary) {
+                if let problem = createFile(temporary, file) ?? waitForWriteOut(temporary) {
                     throw ToolError.cannotWrite(path: path, problem: problem)
                 }
             } catch let error as ToolError {

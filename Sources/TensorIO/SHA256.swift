@@ -72,7 +72,8 @@ public struct SHA256 {
         return hexString(hash.finish())
     }
 
-    static func hexString(_ digest: [UInt8]) -> String {
+    /// Lowercase hex of a digest.
+    public static func hexString(_ digest: [UInt8]) -> String {
         let digits = Array("0123456789abcdef")
         return String(digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] })
     }

@@ -48,6 +48,31 @@ public struct TensorRecord: Sendable, Equatable {
     }
 }
 
+/// A tensor's name, element type and shape, without its bytes (see `SafetensorsWriter.layout`).
+public struct TensorSpec: Sendable, Equatable {
+    public var name: String
+    public var dtype: TensorDType
+    public var shape: [Int]
+
+    public init(name: String, dtype: TensorDType, shape: [Int]) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+    }
+}
+
+/// Where everything goes in a safetensors file: `header` (the 8-byte length and the JSON header)
+/// comes first, then the bytes of tensor `order[0]`, `order[1]`, … (indices into the specs given
+/// to `SafetensorsWriter.layout`), `byteCounts[i]` bytes for spec i, `dataLength` bytes in all.
+public struct SafetensorsLayout: Sendable, Equatable {
+    public var header: [UInt8]
+    public var order: [Int]
+    public var byteCounts: [Int]
+    public var dataLength: Int
+    /// The size of the whole file in bytes.
+    public var fileSize: Int { header.count + dataLength }
+}
+
 /// Writes safetensors files the way the reference library does: an 8-byte little-endian header
 /// length, a compact JSON header (`__metadata__` first, then the tensors with their keys sorted by
 /// name, each `{"dtype", "shape", "data_offsets"}`) padded with spaces to a multiple of 8 bytes, then
@@ -59,37 +84,44 @@ public enum SafetensorsWriter {
     /// The file's bytes. `file` names the destination in error messages.
     public static func data(_ tensors: [TensorRecord], metadata: [String: String] = ["format": "pt"],
                             file: String) throws(ToolError) -> Data {
-        var seen = Set<String>()
-        var dataLength = 0
         for tensor in tensors {
-            guard !tensor.name.isEmpty, tensor.name != "__metadata__", seen.insert(tensor.name).inserted else {
-                throw .internalError("\(file): tensor name \"\(tensor.name)\" is empty, reserved or given twice")
-            }
-            var count = 1
-            for dimension in tensor.shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-                guard dimension >= 0, !overflow else {
-                    throw .internalError("\(file): \(tensor.name): invalid shape \(tensor.shape)")
-                }
-                count = product
-            }
-            let (expected, overflow) = count.multipliedReportingOverflow(by: tensor.dtype.byteSize)
-            guard !overflow, expected == tensor.bytes.count else {
+            let expected = try byteCount(of: TensorSpec(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape), file: file)
+            guard expected == tensor.bytes.count else {
                 throw .internalError("\(file): \(tensor.name): \(tensor.bytes.count) bytes for shape \(tensor.shape) of \(tensor.dtype.rawValue)")
             }
-            dataLength += expected
+        }
+        let layout = try layout(tensors.map { TensorSpec(name: $0.name, dtype: $0.dtype, shape: $0.shape) }, metadata: metadata, file: file)
+        var out = Data(capacity: layout.fileSize)
+        out.append(contentsOf: layout.header)
+        for index in layout.order { out.append(contentsOf: tensors[index].bytes) }
+        return out
+    }
+
+    /// The header of a file of `specs` (its first `header.count` bytes: the 8-byte length and the
+    /// padded JSON) and the order in which the tensors' bytes follow it, so that a caller can
+    /// stream each tensor's bytes straight from where they are instead of building the file in
+    /// memory. Refuses empty, reserved or repeated names and invalid shapes (internal errors).
+    public static func layout(_ specs: [TensorSpec], metadata: [String: String] = ["format": "pt"],
+                              file: String) throws(ToolError) -> SafetensorsLayout {
+        var seen = Set<String>()
+        var byteCounts: [Int] = []
+        for spec in specs {
+            guard !spec.name.isEmpty, spec.name != "__metadata__", seen.insert(spec.name).inserted else {
+                throw .internalError("\(file): tensor name \"\(spec.name)\" is empty, reserved or given twice")
+            }
+            byteCounts.append(try byteCount(of: spec, file: file))
         }
         // Data order: element size descending, then name; offsets follow that order.
-        let layout = tensors.indices.sorted { lhs, rhs in
-            let (a, b) = (tensors[lhs], tensors[rhs])
+        let order = specs.indices.sorted { lhs, rhs in
+            let (a, b) = (specs[lhs], specs[rhs])
             if a.dtype.byteSize != b.dtype.byteSize { return a.dtype.byteSize > b.dtype.byteSize }
             return Self.precedes(a.name, b.name)
         }
-        var offsets = [Int](repeating: 0, count: tensors.count)
+        var offsets = [Int](repeating: 0, count: specs.count)
         var offset = 0
-        for index in layout {
+        for index in order {
             offsets[index] = offset
-            offset += tensors[index].bytes.count
+            offset += byteCounts[index]
         }
         // Header order: __metadata__, then names sorted.
         var header = "{"
@@ -102,24 +134,35 @@ public enum SafetensorsWriter {
             header += "}"
             first = false
         }
-        for index in tensors.indices.sorted(by: { precedes(tensors[$0].name, tensors[$1].name) }) {
-            let tensor = tensors[index]
+        for index in specs.indices.sorted(by: { precedes(specs[$0].name, specs[$1].name) }) {
+            let spec = specs[index]
             if !first { header += "," }
             first = false
-            header += quoted(tensor.name) + ":{\"dtype\":" + quoted(tensor.dtype.rawValue)
-            header += ",\"shape\":[" + tensor.shape.map(String.init).joined(separator: ",") + "]"
-            header += ",\"data_offsets\":[\(offsets[index]),\(offsets[index] + tensor.bytes.count)]}"
+            header += quoted(spec.name) + ":{\"dtype\":" + quoted(spec.dtype.rawValue)
+            header += ",\"shape\":[" + spec.shape.map(String.init).joined(separator: ",") + "]"
+            header += ",\"data_offsets\":[\(offsets[index]),\(offsets[index] + byteCounts[index])]}"
         }
         header += "}"
         var headerBytes = Array(header.utf8)
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
-
-        var out = Data(capacity: 8 + headerBytes.count + dataLength)
         let length = UInt64(headerBytes.count)
-        out.append(contentsOf: (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) })
-        out.append(contentsOf: headerBytes)
-        for index in layout { out.append(contentsOf: tensors[index].bytes) }
-        return out
+        let prefix = (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) }
+        return SafetensorsLayout(header: prefix + headerBytes, order: order, byteCounts: byteCounts, dataLength: offset)
+    }
+
+    /// Bytes of a tensor of `spec`'s shape and type; refuses negative or overflowing shapes.
+    static func byteCount(of spec: TensorSpec, file: String) throws(ToolError) -> Int {
+        var count = 1
+        for dimension in spec.shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow else {
+                throw .internalError("\(file): \(spec.name): invalid shape \(spec.shape)")
+            }
+            count = product
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: spec.dtype.byteSize)
+        guard !overflow else { throw .internalError("\(file): \(spec.name): invalid shape \(spec.shape)") }
+        return bytes
     }
 
     /// Writes the file atomically: into a temporary file beside `path`, renamed into place.

@@ -161,7 +161,7 @@ extension Report {
         }
         let document = KindComparisonReport.build(name: input.name, comparison: comparison, settings: settings, provenance: provenance)
         var files = try ReportFiles.files(document, analysis: comparison.fft, findings: comparison.fftFindings, formats: formats,
-                                          templates: templates, metricsDocument: KindComparisonDocument.json(comparison, tool: ToolInfo()),
+                                          templates: templates, metricsDocument: formats.contains(.json) ? comparisonDocument(comparison) : nil,
                                           progress: step.show)
         step.finish()
         if formats.contains(.csv) {
@@ -195,4 +195,11 @@ final class StepLine: @unchecked Sendable {
     func finish() {
         if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
+}
+
+/// metrics.json of a study of both kinds and each kind's sidecar.
+func comparisonDocument(_ comparison: KindComparison) -> MetricsDocumentFiles {
+    let sidecars = KindComparisonDocument.sidecars(comparison)
+    return MetricsDocumentFiles(json: KindComparisonDocument.json(comparison, tool: ToolInfo(), sidecars: (sidecars.fft.record, sidecars.lora.record)),
+                                sidecars: [sidecars.fft.file, sidecars.lora.file])
 }

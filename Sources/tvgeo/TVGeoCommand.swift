@@ -15,7 +15,7 @@ struct TVGeo: ParsableCommand {
         commandName: "tvgeo",
         abstract: "Task-vector geometry of LoRA adapters: distances, maps and merge-loss correlations.",
         version: ToolInfo.version,
-        subcommands: [Report.self, Analyze.self, Combine.self, Merge.self, Convert.self]
+        subcommands: [Report.self, Analyze.self, Combine.self, Merge.self, Convert.self, Export.self]
     )
 
     /// Process set-up before parsing. Subcommand names are spelt out in their configurations

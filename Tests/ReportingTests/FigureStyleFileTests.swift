@@ -166,7 +166,9 @@ final class FigureStyleFileTests: XCTestCase {
         guard case .keyValues(let facts) = inputs.blocks[0] else { return XCTFail("inputs start with facts") }
         XCTAssertTrue(facts.contains { $0.key == "labels" && $0.value == "CoLA (acceptability) = cola" }, "\(facts)")
         // metrics.json keeps the task names.
-        let json = ReportFiles.metricsJSON(document, analysis: ExampleStudy.result.0, findings: ExampleStudy.result.1)
+        let (analysis, findings) = ExampleStudy.result
+        let json = ReportFiles.metricsJSON(document, json: MetricsDocument.json(analysis, findings: findings, tool: ToolInfo(),
+                                                                                 layers: LayersSidecar.make(for: analysis).record))
         let tasks = json.objectPairs?.first { $0.0 == "tasks" }?.1.arrayValue?.compactMap(\.stringValue)
         XCTAssertEqual(tasks, ExampleStudy.tasks)
         // The PDF pages show the label too.

@@ -61,7 +61,8 @@ final class CrossKindGoldenTests: XCTestCase {
                                            modules: nil, subspaceRank: nil, lora: golden["lora"]!.arrayValue!.map { root + $0.stringValue! },
                                            loraScores: root + loraScores)
         let comparison = try input.runComparison { _, _ in }
-        let document = KindComparisonDocument.json(comparison, tool: ToolInfo())
+        let sidecars = KindComparisonDocument.sidecars(comparison)
+        let document = KindComparisonDocument.json(comparison, tool: ToolInfo(), sidecars: (sidecars.fft.record, sidecars.lora.record))
         compare(document["crosskind"], golden["crosskind"]!, "crosskind")
         compare(document["intruders"], golden["intruders"]!, "intruders")
         XCTAssertEqual(failures, [], "\(failures.count) values differ from the reference")
@@ -77,6 +78,12 @@ final class CrossKindGoldenTests: XCTestCase {
         }
         // Each kind's own study is there in full.
         XCTAssertEqual(document["kinds"]?["fft"]?["schema"]?.stringValue, MetricsDocument.schema)
+        // Each kind's matrices in its own sidecar, which its document records.
+        XCTAssertEqual(document["schema"]?.stringValue, "tvgeo.kinds/2")
+        for kind in ["fft", "lora"] {
+            XCTAssertEqual(document["kinds"]?[kind]?["layers_file"]?["path"]?.stringValue, "\(kind)/layers.safetensors")
+        }
+        XCTAssertEqual(document["kinds"]?["lora"]?["layers_file"]?["sha256"]?.stringValue, sidecars.lora.record.sha256)
         XCTAssertEqual(document["kinds"]?["lora"]?["tasks"]?.arrayValue?.count, 3)
     }
 

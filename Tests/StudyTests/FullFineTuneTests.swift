@@ -58,10 +58,12 @@ final class FullFineTuneTests: XCTestCase {
                 }
             }
         }
-        let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo())))
+        let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo(),
+                                                                                   layers: LayersSidecar.make(for: analysis).record)))
         XCTAssertEqual(document["fft"]?["subspace_rank"]?.intValue, 8)
         XCTAssertEqual(document["adapters"]?.arrayValue?.first?["kind"]?.stringValue, "fft")
-        XCTAssertEqual(document["distances"]?["grassmann_b"]?["query"]?["mean"]?.arrayValue?[0].arrayValue?[1], .null)
+        let grassmannB = try JSONParser.parse(JSONWriter.string(MetricsDocument.layeredJSON(try XCTUnwrap(analysis.distances[.grassmannB]?["query"]))))
+        XCTAssertEqual(grassmannB["mean"]?.arrayValue?[0].arrayValue?[1], .null)
     }
 
     func testProblemsNameTheTensorAndFiles() throws {

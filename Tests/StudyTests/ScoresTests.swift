@@ -71,7 +71,8 @@ final class ScoresTests: XCTestCase {
         XCTAssertNotNil(summary.ci95)
         XCTAssertEqual(summary.pooled?.n, 49, "7 hosts with a non-zero own score × 7 partners")
         XCTAssertLessThan(try XCTUnwrap(findings.grassmannIdentity["query"]), 1e-12)
-        let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, findings: findings, tool: ToolInfo())))
+        let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, findings: findings, tool: ToolInfo(),
+                                                                                   layers: LayersSidecar.make(for: analysis).record)))
         XCTAssertEqual(document["correlations"]?["cosine"]?["value"]?["per_task"]?["cola"]?["rho"], .null)
         XCTAssertNotNil(document["correlations"]?["cosine"]?["value"]?["kendall"]?["mean"]?.numberValue)
         XCTAssertEqual(document["pca"]?["l2"]?["query"]?["coordinates"]?.arrayValue?.count, 8)

@@ -40,9 +40,10 @@ final class StudyTests: XCTestCase {
         let texts = analysis.warnings.map(\.text)
         XCTAssertTrue(texts.contains { $0.hasPrefix("t_zero_b: ΔW = s·B·A is zero in module query at layers 0, 1, 2") }, "\(texts)")
         XCTAssertTrue(texts.contains { $0.hasPrefix("t_zero_b: lora_B is zero in module value") }, "\(texts)")
-        let json = JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo()))
+        // Written inline (tvgeo export --json-layers) as null.
+        let json = JSONWriter.string(MetricsDocument.layeredJSON(try XCTUnwrap(analysis.distances[.cosine]?["query"])))
         let reparsed = try JSONParser.parse(json)
-        XCTAssertEqual(reparsed["distances"]?["cosine"]?["query"]?["mean"]?.arrayValue?[0].arrayValue?[1], .null)
+        XCTAssertEqual(reparsed["mean"]?.arrayValue?[0].arrayValue?[1], .null)
     }
 
     /// A module some adapters lack is analysed over the adapters that have it: its matrices are
@@ -65,7 +66,7 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(analysis.subspaceRanks["value"]?[.b]?[1], [nil, nil, nil])
         let onlyValue = try LoRAStudy.analyze(arguments, modules: ["value"])
         XCTAssertEqual(onlyValue.modules, ["value"])
-        let json = MetricsDocument.json(analysis, tool: ToolInfo())
+        let json = MetricsDocument.json(analysis, tool: ToolInfo(), layers: LayersSidecar.make(for: analysis).record)
         XCTAssertEqual(json["module_tasks"]?["value"], .array(["t_r8", "bare_r8", "t_r4"].map(JSONValue.string)))
     }
 
@@ -138,8 +139,12 @@ final class StudyTests: XCTestCase {
 
     func testMetricsDocumentFollowsTheSchema() throws {
         let analysis = try LoRAStudy.analyze(["cola", "mrpc", "rte"].map { AdapterArgument(parsing: example + "/" + $0) })
-        let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo())))
-        XCTAssertEqual(document["schema"]?.stringValue, "tvgeo.metrics/2")
+        let sidecar = LayersSidecar.make(for: analysis)
+        let document = try JSONParser.parse(JSONWriter.string(MetricsDocument.json(analysis, tool: ToolInfo(), layers: sidecar.record)))
+        XCTAssertEqual(document["schema"]?.stringValue, "tvgeo.metrics/3")
+        XCTAssertEqual(document["layers_file"]?["path"]?.stringValue, "layers.safetensors")
+        XCTAssertEqual(document["layers_file"]?["bytes"]?.intValue, sidecar.record.bytes)
+        XCTAssertEqual(document["layers_file"]?["sha256"]?.stringValue?.count, 64)
         XCTAssertEqual(document["tasks"], .array(["cola", "mrpc", "rte"].map(JSONValue.string)))
         XCTAssertEqual(document["modules"], .array(["query", "value"].map(JSONValue.string)))
         let adapter = try XCTUnwrap(document["adapters"]?.arrayValue?.first)
@@ -151,9 +156,10 @@ final class StudyTests: XCTestCase {
         for metric in ["l2", "cosine", "grassmann", "grassmann_b", "grassmann_a"] {
             let block = try XCTUnwrap(document["distances"]?[metric]?["value"], metric)
             XCTAssertEqual(block["layer_ids"], .array((0...5).map(JSONValue.int)))
-            XCTAssertEqual(block["layers"]?.arrayValue?.count, 6)
-            XCTAssertEqual(block["mean"]?.arrayValue?.count, 3)
-            XCTAssertEqual(block["mean"]?.arrayValue?.first?.arrayValue?.count, 3)
+            XCTAssertEqual(block["tensor"]?.stringValue, "\(metric)/value")
+            XCTAssertEqual(block["shape"], .array([6, 3, 3].map(JSONValue.int)))
+            XCTAssertEqual(block["mean_tensor"]?.stringValue, "mean/\(metric)/value")
+            XCTAssertNil(block["layers"], "the matrices are in the sidecar")
         }
         let files = AnalysisFiles.files(for: analysis)
         XCTAssertEqual(files.map(\.path).filter { $0.hasSuffix(".csv") }.count, 2 * DistanceMetric.allCases.count)
@@ -290,7 +296,7 @@ final class MappedTasksTests: XCTestCase {
                 XCTAssertEqual(findings.clustering[metric]?[module]?.order.count, 4)
             }
         }
-        let document = MetricsDocument.json(analysis, findings: findings, tool: ToolInfo())
+        let document = MetricsDocument.json(analysis, findings: findings, tool: ToolInfo(), layers: LayersSidecar.make(for: analysis).record)
         XCTAssertEqual(document["duplicates"], .array([.array([.string("cola"), .string("cola_copy")])]))
         XCTAssertEqual(document["pca"]?["l2"]?["query"]?["left_out"], .array([.string("cola_copy")]))
     }

@@ -103,6 +103,26 @@ final class SafetensorsWriterTests: XCTestCase {
         XCTAssertEqual(ranges["a_u8"], 18..<21)
     }
 
+    /// A file streamed from its layout (header, then each tensor's bytes in `order`) is the file
+    /// `data` builds, so a sidecar written piece by piece reads like any other.
+    func testLayoutStreamsTheSameBytesAsData() throws {
+        let tensors = [
+            try TensorRecord(name: "z/mean", dtype: .f64, shape: [2, 2], values: [1, 2, 3, 4], file: "test"),
+            try TensorRecord(name: "a/x", dtype: .f32, shape: [3], values: [5, 6, 7], file: "test"),
+            try TensorRecord(name: "b/y", dtype: .f64, shape: [2, 1, 1], values: [8, 9], file: "test"),
+        ]
+        let metadata = ["schema": "s", "tasks": "[\"a\"]"]
+        let layout = try SafetensorsWriter.layout(tensors.map { TensorSpec(name: $0.name, dtype: $0.dtype, shape: $0.shape) },
+                                                  metadata: metadata, file: "test")
+        XCTAssertEqual(layout.order, [2, 0, 1], "F64 first by name (b/y, z/mean), then F32")
+        XCTAssertEqual(layout.byteCounts, [32, 12, 16])
+        let streamed = layout.header + layout.order.flatMap { tensors[$0].bytes }
+        XCTAssertEqual(streamed.count, layout.fileSize)
+        XCTAssertEqual(Data(streamed), try SafetensorsWriter.data(tensors, metadata: metadata, file: "test"))
+        XCTAssertThrowsError(try SafetensorsWriter.layout([TensorSpec(name: "a", dtype: .f64, shape: [1]),
+                                                           TensorSpec(name: "a", dtype: .f64, shape: [1])], file: "test"))
+    }
+
     func testNamesAreWrittenExactly() throws {
         let names = ["base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.default.weight",
                      "quote\"and\\slash", "ünïcode.λ", "tab\tname"]
