@@ -21,7 +21,7 @@ build: deps
 demo: build
 	.build/release/tvgeo report $(addprefix $(EXAMPLE)/,$(TASKS)) --scores examples/minilm-glue8/scores.csv --name minilm-glue8
 
-# The numbers only (metrics.json and CSV), as `tvgeo analyze` writes them.
+# The numbers only (metrics.json, layers.safetensors and CSV), as `tvgeo analyze` writes them.
 analyze-demo: build
 	.build/release/tvgeo analyze $(addprefix $(EXAMPLE)/,$(TASKS)) --scores examples/minilm-glue8/scores.csv --name minilm-glue8-analysis
 

@@ -94,7 +94,8 @@ public enum LayersExport {
                             throw .invalidData(file: file, location: here, problem: "tensor, mean_tensor or layer_ids is missing")
                         }
                         let layers = try LayersSidecar.matrices(sidecar, layersName, count: count)
-                        guard layers.count == layerIDs.arrayValue?.count, let mean = try LayersSidecar.matrices(sidecar, meanName, count: count).first else {
+                        let means = try LayersSidecar.matrices(sidecar, meanName, count: count)
+                        guard layers.count == layerIDs.arrayValue?.count, let mean = means.first else {
                             throw .invalidData(file: sidecar.path, location: layersName,
                                                problem: "has \(layers.count) layers, metrics.json lists \(layerIDs.arrayValue?.count ?? 0) layer ids")
                         }

@@ -165,7 +165,8 @@ public enum LayersSidecar {
         let square = count * count
         guard info.dtype == .f64, info.shape.suffix(2) == [count, count], info.shape.count <= 3 else {
             throw .invalidData(file: file.path, location: name,
-                               problem: "is \(info.dtype.rawValue) \(info.shape), expected F64 of shape [layers, \(count), \(count)] or [\(count), \(count)]")
+                               problem: "is \(info.dtype.rawValue) \(info.shape), "
+                                        + "expected F64 of shape [layers, \(count), \(count)] or [\(count), \(count)]")
         }
         let bytes = try file.rawBytes(name)
         let layers = info.shape.count == 3 ? info.shape[0] : 1

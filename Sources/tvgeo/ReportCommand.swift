@@ -200,6 +200,7 @@ final class StepLine: @unchecked Sendable {
 /// metrics.json of a study of both kinds and each kind's sidecar.
 func comparisonDocument(_ comparison: KindComparison) -> MetricsDocumentFiles {
     let sidecars = KindComparisonDocument.sidecars(comparison)
-    return MetricsDocumentFiles(json: KindComparisonDocument.json(comparison, tool: ToolInfo(), sidecars: (sidecars.fft.record, sidecars.lora.record)),
+    let json = KindComparisonDocument.json(comparison, tool: ToolInfo(), sidecars: (sidecars.fft.record, sidecars.lora.record))
+    return MetricsDocumentFiles(json: json,
                                 sidecars: [sidecars.fft.file, sidecars.lora.file])
 }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import JSONText
+import Study
 import TVGeoTestSupport
 import XCTest
 
@@ -480,7 +481,8 @@ final class BadInputCatalogueTests: XCTestCase {
             for fragment in item.warnings {
                 XCTAssertTrue(lines.contains { $0.contains(fragment) }, "warns \"\(fragment)\": \(context)")
             }
-            let metrics = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))))
+            // With the per-layer matrices inline (`tvgeo export --json-layers`), read from layers.safetensors.
+            let metrics = try LayersExport.inlineDocument(folder: out)
             try item.check(metrics)
             XCTAssertEqual(try workspace.entries().filter { $0.contains("tvgeo-tmp") || $0.contains("tvgeo-old") }, [], context)
         }

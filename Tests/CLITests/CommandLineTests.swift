@@ -27,6 +27,22 @@ final class CommandLineTests: XCTestCase {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/distances-\(metric)-\(module).csv"), "\(metric) \(module)")
             }
         }
+        XCTAssertEqual(metrics["layers_file"]?["path"]?.stringValue, "layers.safetensors")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/layers.safetensors"))
+
+        // export --json-layers: the inline layout beside metrics.json, never over an existing file without --force.
+        let exported = try run(["export", "--json-layers", out])
+        XCTAssertEqual(exported.status, 0, exported.stderr)
+        let inline = try JSONParser.parse(try readFile(out + "/metrics-inline.json"))
+        XCTAssertEqual(inline["schema"]?.stringValue, "tvgeo.metrics/2")
+        XCTAssertEqual(inline["distances"]?["l2"]?["query"]?["layers"]?.arrayValue?.count, 6)
+        XCTAssertEqual(inline["distances"]?["l2"]?["query"]?["mean"]?.arrayValue?.count, 3)
+        let again = try run(["export", "--json-layers", out])
+        XCTAssertEqual(again.status, 73, again.stderr)
+        XCTAssertTrue(again.stderr.contains("--force"), again.stderr)
+        XCTAssertEqual(try run(["export", "--json-layers", out, "--force", "--quiet"]).status, 0)
+        XCTAssertEqual(try run(["export"]).status, 64)
+        XCTAssertEqual(try run(["export", "--json-layers", directory.path + "/nowhere"]).status, 66)
     }
 
     /// Three of the example's eight tasks with its full scores file: the rows about the other five

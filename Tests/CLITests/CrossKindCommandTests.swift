@@ -1,5 +1,6 @@
 import Foundation
 import JSONText
+import Study
 import TVGeoTestSupport
 import XCTest
 
@@ -39,7 +40,16 @@ final class CrossKindCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/tables/intruders-query.csv"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/tables/crosskind-layers.csv"))
         let metrics = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))))
-        XCTAssertEqual(metrics["schema"]?.stringValue, "tvgeo.kinds/1")
+        XCTAssertEqual(metrics["schema"]?.stringValue, "tvgeo.kinds/2")
+        for kind in ["fft", "lora"] {
+            XCTAssertEqual(metrics["kinds"]?[kind]?["layers_file"]?["path"]?.stringValue, "\(kind)/layers.safetensors")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/\(kind)/layers.safetensors"), kind)
+        }
+        // The inline layout of version 1, each kind's matrices read back from its sidecar.
+        let inline = try LayersExport.inlineDocument(folder: out)
+        XCTAssertEqual(inline["schema"]?.stringValue, "tvgeo.kinds/1")
+        XCTAssertEqual(inline["kinds"]?["lora"]?["distances"]?["cosine"]?["query"]?["mean"]?.arrayValue?.count,
+                       inline["kinds"]?["lora"]?["tasks"]?.arrayValue?.count)
         XCTAssertEqual(metrics["crosskind"]?["cosine"]?["query"]?["matching"]?.numberValue, 1)
         XCTAssertEqual(metrics["intruders"]?["k"]?.intValue, 10)
         XCTAssertEqual(metrics["kind_scores"]?["irony"]?["lora"]?.numberValue, 66.3737)

@@ -6,7 +6,7 @@ import XCTest
 /// accepted, according to `--help`, by each command that runs that file's code — or, for a flag
 /// written after "tvgeo <command>" in the same line (a hint to run another command), by that command.
 final class FlagMentionTests: XCTestCase {
-    static let commands = ["analyze", "report", "merge", "convert", "combine"]
+    static let commands = ["analyze", "report", "merge", "convert", "combine", "export"]
 
     /// The commands whose runs reach the code (and so may print the messages) of a source file.
     static func commands(printing path: String) -> [String] {
@@ -18,13 +18,14 @@ final class FlagMentionTests: XCTestCase {
             ("Sources/Reporting/", ["report"]), ("Sources/tvgeo/ReportCommand.swift", ["report"]),
             ("Sources/tvgeo/TVGeoCommand.swift", ["analyze"]),
             ("Sources/tvgeo/AnalyzePart.swift", ["analyze"]), ("Sources/Study/Parts/StudyPart.swift", ["analyze"]),
+            ("Sources/tvgeo/ExportCommand.swift", ["export"]), ("Sources/Study/LayersExport.swift", ["export"]),
             ("Sources/tvgeo/CombineCommand.swift", ["combine"]), ("Sources/Study/Parts/StudyCombine.swift", ["combine"]),
             ("Sources/Study/OutputFolder.swift", ["analyze", "report", "merge", "combine"]),
             ("Sources/TensorIO/", ["analyze", "report", "merge", "convert"]),
             ("Sources/Study/", ["analyze", "report"]), ("Sources/StudyFigures/", ["analyze", "report"]),
             ("Sources/tvgeo/StudyOptions.swift", ["analyze", "report"]),
         ]
-        return rules.first { path.hasPrefix($0.0) }?.1 ?? commands
+        return rules.first { path.hasPrefix($0.0) }?.1 ?? commands.filter { $0 != "export" }
     }
 
     static func flags(in text: String) -> Set<String> {

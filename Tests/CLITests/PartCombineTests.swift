@@ -32,9 +32,10 @@ final class PartCombineTests: XCTestCase {
         }
     }
 
-    /// metrics.json and every CSV of the combined folder equal the one-machine analysis byte for byte.
+    /// metrics.json, layers.safetensors and every CSV of the combined folder equal the one-machine analysis byte for byte.
     func assertSameOutput(_ combined: String, _ single: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: single).filter { $0.hasSuffix(".csv") || $0 == "metrics.json" }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: single)
+            .filter { $0.hasSuffix(".csv") || $0 == "metrics.json" || $0 == "layers.safetensors" }.sorted()
         XCTAssertTrue(names.contains("metrics.json"), file: file, line: line)
         XCTAssertGreaterThan(names.count, 1, file: file, line: line)
         let combinedNames = try FileManager.default.contentsOfDirectory(atPath: combined).filter { !$0.hasPrefix(".") }.sorted()

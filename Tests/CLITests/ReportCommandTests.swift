@@ -225,7 +225,7 @@ final class ReportSafetyTests: XCTestCase {
             XCTAssertEqual(result.status, 0, result.stderr)
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
-        XCTAssertEqual(files, [".tvgeo-output", "metrics.json"], "the second report replaced the first as a whole")
+        XCTAssertEqual(files, [".tvgeo-output", "layers.safetensors", "metrics.json"], "the second report replaced the first as a whole")
         let siblings = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         XCTAssertEqual(siblings, ["again"], "no staging folder left")
     }

@@ -62,7 +62,8 @@ final class FullFineTuneTests: XCTestCase {
                                                                                    layers: LayersSidecar.make(for: analysis).record)))
         XCTAssertEqual(document["fft"]?["subspace_rank"]?.intValue, 8)
         XCTAssertEqual(document["adapters"]?.arrayValue?.first?["kind"]?.stringValue, "fft")
-        let grassmannB = try JSONParser.parse(JSONWriter.string(MetricsDocument.layeredJSON(try XCTUnwrap(analysis.distances[.grassmannB]?["query"]))))
+        let layered = try XCTUnwrap(analysis.distances[.grassmannB]?["query"])
+        let grassmannB = try JSONParser.parse(JSONWriter.string(MetricsDocument.layeredJSON(layered)))
         XCTAssertEqual(grassmannB["mean"]?.arrayValue?[0].arrayValue?[1], .null)
     }
 
