@@ -157,4 +157,29 @@ final class GramSubspacesTests: XCTestCase {
         XCTAssertNil(try FullTaskVectors.gramSubspaces(gapless, k: 4, total: total))
         XCTAssertNotNil(try FullTaskVectors.gramSubspaces(gapless, k: 3, total: total), "k = 3 has its gap")
     }
+
+    func testTransposedTaskVectorsGiveTheSameBlockResult() throws {
+        // A row-major weight read as stored is τᵀ: left and right subspaces trade places.
+        var rng = SeededRandom(seed: 21)
+        let deltas = (0..<3).map { _ in Matrix(rows: 40, cols: 25, values: rng.gaussians(40 * 25)) }
+        let direct = try FullTaskVectors.analyze(deltas, subspaceRank: 4)
+        let flipped = try FullTaskVectors.analyze(deltas.map(\.transposed), subspaceRank: 4, transposed: true)
+        XCTAssertEqual(Set(direct.distances.keys), Set(flipped.distances.keys))
+        for (metric, matrix) in direct.distances {
+            for i in 0..<3 {
+                for j in 0..<3 {
+                    XCTAssertTrue(isClose(flipped.distances[metric]![i, j], matrix[i, j], relative: 1e-12, absolute: 1e-14),
+                                  "\(metric) [\(i),\(j)]: \(flipped.distances[metric]![i, j]) vs \(matrix[i, j])")
+                }
+            }
+        }
+        XCTAssertNotEqual(direct.distances[.grassmann]![0, 1], direct.distances[.grassmannA]![0, 1], accuracy: 1e-6,
+                          "the two sides differ here, so a missing swap would show")
+        for (a, b) in zip(direct.spectra, flipped.spectra) {
+            XCTAssertEqual(a.k, b.k)
+            XCTAssertEqual(a.effectiveRank, b.effectiveRank, accuracy: 1e-12)
+            XCTAssertEqual(a.capturedEnergy, b.capturedEnergy, accuracy: 1e-14)
+        }
+        XCTAssertEqual(direct.norms, flipped.norms)
+    }
 }
