@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark tvgeo against the NumPy references.
 
-    python3 benchmarks/run_bench.py [--workloads seed,wide] [--skip-naive]
+    python3 benchmarks/run_bench.py [--workloads seed,wide,fft] [--skip-naive]
                                     [--adapters N] [--layers L] [--repeats K]
                                     [--dense-blocks B]
 
@@ -38,7 +38,12 @@
 5. Measures this machine's dgemm rate (np.dot, float64, the Gram shape
    (N·r × d)·(d × N·r), NumPy's default threads, best of 5) and derives the
    GEMM-bound limit: Σ_blocks 2·(d_out + d_in)·(N·r)² flops / rate.
-6. Prints one table per workload and writes everything to
+6. fft (full fine-tuning): tvgeo analyze --base on real MiniLM checkpoints
+   (--fft-data, default Tests/Fixtures/real/minilm-fullft) against the dense
+   NumPy/SciPy path scripts/reference_fullft.py, at OpenBLAS's default threads
+   (dense) and at one thread (dense1); --fft-repeats runs each (default 3),
+   interleaved; target: tvgeo ≥ 5× faster than the faster dense side.
+7. Prints one table per workload and writes everything to
    benchmarks/results/latest.json.
 
 Exit status: 0 only if every run succeeded, every comparison agreed and every
@@ -84,7 +89,11 @@ TARGETS = {
     "seed": "tvgeo ≥ 1000× faster than naive and ≥ 5× faster than low-rank NumPy; the full report < 0.5 s",
     "wide": "tvgeo < 60 s, ≤ 2× the GEMM-bound limit, peak RSS < 2 GB, faster than low-rank NumPy",
     "big": "peak RSS < 1 GB on two 2.1 GB adapters (not in the default run: --workloads big)",
+    "fft": "tvgeo analyze --base ≥ 5× faster than the faster of dense and dense1 (median wall, same run)",
 }
+FFT_DATA = os.path.join(ROOT, "Tests", "Fixtures", "real", "minilm-fullft")
+FFT_TASKS = ("sst2", "emotion", "irony")
+FFT_DENSE = os.path.join("scripts", "reference_fullft.py")
 
 
 # --------------------------------------------------------------------------
@@ -273,7 +282,7 @@ def blas_threads_here() -> dict:
     return ns["probe"]()
 
 
-def blas_threads_of(module: str) -> dict:
+def blas_threads_of(module: str, directory: str = HERE) -> dict:
     """probe() in a fresh interpreter after `import module` (lowrank_numpy sets
     OPENBLAS_NUM_THREADS before importing NumPy; naive_numpy imports NumPy and
     scipy.linalg with the inherited environment), as the side's process would."""
@@ -281,7 +290,7 @@ def blas_threads_of(module: str) -> dict:
             "importlib.import_module(sys.argv[2])\n" + _BLAS_PROBE +
             "\nprint(json.dumps(probe()))\n")
     try:
-        r = subprocess.run([sys.executable, "-c", code, HERE, module], cwd=ROOT,
+        r = subprocess.run([sys.executable, "-c", code, directory, module], cwd=ROOT,
                            capture_output=True, text=True, check=True)
         return json.loads(r.stdout)
     except (OSError, subprocess.CalledProcessError, ValueError) as e:
@@ -779,6 +788,132 @@ def check_targets(name: str, res: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
+# full fine-tuning (fft)
+# --------------------------------------------------------------------------
+
+
+def bench_fft(args, probe: dict) -> dict:
+    """tvgeo analyze --base against the dense NumPy/SciPy reference (scripts/reference_fullft.py:
+    τ = W_t − W_0 in float64, a full np.linalg.svd of every τ, scipy.linalg.subspace_angles per
+    pair) on real MiniLM checkpoints: both as a user runs them, interleaved, args.fft_repeats runs
+    each; median wall and CPU times; every tvgeo run's distances against every dense run's."""
+    data = os.path.relpath(args.fft_data, ROOT)
+    print(f"\n== workload fft ({data}) ==", flush=True)
+    base = os.path.join(data, "base.safetensors")
+    checkpoints = [os.path.join(data, t) for t in FFT_TASKS]
+    for path in [base] + checkpoints:
+        if not os.path.exists(os.path.join(ROOT, path)):
+            raise SystemExit(f"run_bench.py: {path} is missing (--fft-data names the folder of base.safetensors "
+                             f"and {', '.join(FFT_TASKS)})")
+    run_dir = os.path.join(RESULTS, "runs", "fft")
+    if os.path.isdir(run_dir):
+        shutil.rmtree(run_dir)
+    os.makedirs(run_dir)
+    buf = bytearray(1 << 22)
+    for path in [base] + [os.path.join(c, "model.safetensors") for c in checkpoints]:
+        with open(os.path.join(ROOT, path), "rb", buffering=0) as fh:
+            while fh.readinto(buf):
+                pass
+
+    def command(side: str, out: str) -> list[str]:
+        if side == "tvgeo":
+            return [TVGEO, "analyze", "--quiet", "--base", base, "--out", out, *checkpoints]
+        # dense1: the same script with OpenBLAS on one thread (env execs Python: the same process
+        # is measured), faster than the default two threads when the machine is busy.
+        pin = ["env", "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1"] if side == "dense1" else []
+        return [*pin, sys.executable, FFT_DENSE, "--base", base, "--out", out, *checkpoints]
+
+    sides = ("tvgeo", "dense", "dense1")
+    runs = {s: [] for s in sides}
+    outputs = {s: [] for s in sides}
+    for k in range(args.fft_repeats):
+        for side in sides:
+            out = os.path.join(run_dir, f"{side}-{k + 1}" + ("" if side == "tvgeo" else ".json"))
+            log = os.path.join(run_dir, f"{side}-{k + 1}.log")
+            print(f"  {side} run {k + 1}/{args.fft_repeats} ...", end="", flush=True)
+            r = run_child(command(side, os.path.relpath(out, ROOT)), log)
+            runs[side].append(r)
+            if r["exit_code"] == 0:
+                print(f" {r['wall_s']:.3f} s wall, {r['cpu_s']:.3f} s CPU, {r['peak_rss_kb'] / 1024:.0f} MB", flush=True)
+                outputs[side].append((k + 1, os.path.join(out, "metrics.json") if side == "tvgeo" else out))
+            else:
+                print(f" FAILED (exit {r['exit_code']}; see {r['log']})", flush=True)
+    cores = os.cpu_count() or 1
+    blocks = 12  # 6 layers × query, value in the MiniLM checkpoints
+    threads = {
+        "tvgeo": {"workers": min(blocks, cores),
+                  "workers_how": f"min({blocks} blocks, {cores} cores), tvgeo's rule (Sources/Study/ConcurrentWork.swift)",
+                  "blas": 1, "blas_how": "1, set by tvgeo at start-up (openblas_set_num_threads(1))"},
+        "dense": {"workers": 1, "workers_how": "1 Python thread (reference_fullft.py has no threads of its own)",
+                  "blas": blas_summary(probe),
+                  "blas_how": ", ".join(f"{lib['library']}: {lib['threads'] if lib['threads'] is not None else '?'}"
+                                        for lib in probe.get("libraries", [])) or "no OpenBLAS found",
+                  "blas_probe": probe},
+        "dense1": {"workers": 1, "workers_how": "1 Python thread", "blas": 1,
+                   "blas_how": "1 (OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1 in its environment)"},
+    }
+    result = {"params": {"data": data, "tasks": list(FFT_TASKS), "blocks": blocks},
+              "tasks_dir": data, "targets_binding": True, "sides": {}, "agreement": {}}
+    for side in sides:
+        result["sides"][side] = {"command": " ".join(command(side, "OUT")).replace(ROOT + "/", ""),
+                                 **summarize_runs(runs[side]), "threads": threads[side]}
+    docs = {side: load_outputs(outputs[side]) for side in sides}
+    for side in sides[1:]:
+        if docs["tvgeo"] and docs[side]:
+            result["agreement"][side] = compare_runs(docs[side], docs["tvgeo"], side)
+    tv = result["sides"]["tvgeo"]
+    ratios = []
+    for side in sides[1:]:
+        dense = result["sides"][side]
+        if tv["wall_s"] and dense["wall_s"]:
+            dense["time_ratio"] = dense["wall_s"] / tv["wall_s"]
+            dense["memory_ratio"] = dense["peak_rss_mb"] / tv["peak_rss_mb"]
+            dense["cpu_ratio"] = dense["cpu_s"] / tv["cpu_s"] if tv["cpu_s"] else None
+            ratios.append(dense["time_ratio"])
+    # Against the faster of the two dense runs (the default threads, or one thread).
+    result["targets"] = {"≥5× faster than dense NumPy/SciPy (the faster of dense, dense1)": min(ratios) >= 5} \
+        if len(ratios) == len(sides) - 1 else {}
+    return result
+
+
+def print_fft_table(key: str, res: dict) -> None:
+    p = res["params"]
+    print(f"\n### {key}: full fine-tuning, {len(p['tasks'])} MiniLM checkpoints ({', '.join(p['tasks'])}) × "
+          f"{p['blocks']} blocks (6 layers × query, value; 384 × 384), F32  [{p['data']}]")
+    head = f"{'side':<9} {'runs':>4} {'wall s':>9} {'CPU s':>9} {'CPU/wall':>8} {'threads':>7} " \
+           f"{'peak RSS MB':>12} {'time ×tvgeo':>12} {'CPU ×tvgeo':>11}  agreement with tvgeo, every run"
+    print(head)
+    print("-" * len(head))
+    for side in ("tvgeo", "dense", "dense1"):
+        s = res["sides"][side]
+        rss = "—" if s["peak_rss_mb"] is None else f"{s['peak_rss_mb']:.1f}"
+        cw = "—" if s.get("cpu_per_wall") is None else f"{s['cpu_per_wall']:.2f}"
+        tr = "—" if s.get("time_ratio") is None else f"{s['time_ratio']:.1f}"
+        cr = "—" if s.get("cpu_ratio") is None else f"{s['cpu_ratio']:.1f}"
+        if side == "tvgeo":
+            agr = "(reference point)" if s["ok"] else "FAILED"
+        else:
+            agr = fmt_agreement(res["agreement"][side]) if side in res["agreement"] else ("—" if s["ok"] else "FAILED")
+        print(f"{side:<9} {len(s['runs']):>4} {fmt_time(s['wall_s']):>9} {fmt_time(s.get('cpu_s')):>9} {cw:>8} "
+              f"{threads_label(s.get('threads')):>7} {rss:>12} {tr:>12} {cr:>11}  {agr}")
+    print(f"  tvgeo: {res['sides']['tvgeo']['command']}")
+    for side in ("dense", "dense1"):
+        print(f"  {side}: {res['sides'][side]['command']} (OpenBLAS threads: {res['sides'][side]['threads']['blas_how']})")
+    print("wall s / CPU s: medians over the runs; time ×tvgeo = median wall ÷ tvgeo's median wall (same run)")
+    for side, a in res["agreement"].items():
+        if a["worst"] and a["max_err"] > 0:
+            w = a["worst"]
+            print(f"  worst {side}: {w['metric']}/{w['module']} {w['where']} [{w['i']},{w['j']}] {w['reference']!r} vs "
+                  f"{w['tvgeo']!r}" + (f" ({w['runs']})" if w.get("runs") else ""))
+        for prob in a["problems"]:
+            print(f"  {side}: {prob}")
+    if res["targets"]:
+        print(f"targets ({TARGETS['fft']}):")
+        for k, v in res["targets"].items():
+            print(f"  {'met' if v else 'NOT MET':>7}  {k}")
+
+
+# --------------------------------------------------------------------------
 # printing
 # --------------------------------------------------------------------------
 
@@ -922,8 +1057,13 @@ def failures_of(report: dict) -> list[str]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--workloads", default="seed,wide",
-                    help="comma-separated, from: " + ",".join(sorted(generate_workloads.WORKLOADS)))
+    ap.add_argument("--workloads", default="seed,wide,fft",
+                    help="comma-separated, from: " + ",".join(sorted(generate_workloads.WORKLOADS) + ["fft"])
+                         + " (fft: tvgeo analyze --base against the dense NumPy/SciPy path on real MiniLM checkpoints)")
+    ap.add_argument("--fft-data", default=FFT_DATA, metavar="DIR",
+                    help="folder with base.safetensors and the checkpoints " + ", ".join(FFT_TASKS)
+                         + " (default: the committed Tests/Fixtures/real/minilm-fullft)")
+    ap.add_argument("--fft-repeats", type=int, default=3, help="runs of each side on fft (default 3)")
     ap.add_argument("--skip-naive", action="store_true", help="do not run the (slow) naive path")
     ap.add_argument("--adapters", type=int, help="shrink the workloads (quick iteration)")
     ap.add_argument("--layers", type=int, help="shrink the workloads (quick iteration)")
@@ -934,7 +1074,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in names:
-        if w not in generate_workloads.WORKLOADS:
+        if w not in generate_workloads.WORKLOADS and w != "fft":
             ap.error(f"unknown workload {w!r}")
 
     if not os.path.exists(TVGEO):
@@ -957,14 +1097,22 @@ def main(argv=None) -> int:
               "machine": machine, "git": git, "tolerance": {"rtol": RTOL, "atol": ATOL},
               "workloads": {}}
     t0 = time.perf_counter()
+    if "fft" in names:
+        probes["dense"] = blas_threads_of("reference_fullft", os.path.join(ROOT, "scripts"))
     for name in names:
+        if name == "fft":
+            report["workloads"]["fft"] = bench_fft(args, probes["dense"])
+            continue
         repeats = args.repeats if name == "seed" else 1
         key = name if args.adapters is None and args.layers is None else \
             os.path.basename(generate_workloads.default_dir(name, args.adapters, args.layers))
         report["workloads"][key] = bench_workload(name, args, repeats, probes)
     report["machine"]["load_average_at_end"] = list(os.getloadavg())
     for key, res in report["workloads"].items():
-        print_table(key, res)
+        if key == "fft":
+            print_fft_table(key, res)
+        else:
+            print_table(key, res)
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"benchmark took {time.perf_counter() - t0:.0f} s")
 

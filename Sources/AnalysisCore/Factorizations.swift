@@ -157,3 +157,49 @@ extension Factorizations {
         return (Matrix(rows: m, cols: k, values: u), sigma, Matrix(rows: k, cols: n, values: vt))
     }
 }
+
+extension Factorizations {
+    /// Every eigenvalue of a symmetric n × n matrix (descending) and the eigenvectors of the `top`
+    /// largest (n × top, orthonormal columns, the same order). One tridiagonal reduction (dsytrd)
+    /// serves both: dsterf gives all the values, MRRR (dstemr) only the wanted vectors, dormtr
+    /// carries them back; about half the work of a full eigendecomposition when `top` ≪ n. Reads
+    /// the upper triangle of `matrix` (column-major) only; `top` is clamped to 0…n.
+    public static func symmetricEigenvaluesAndTopVectors(_ matrix: [Double], n: Int, top: Int) throws(ToolError)
+        -> (values: [Double], vectors: Matrix)
+    {
+        precondition(matrix.count == n * n, "symmetricEigenvaluesAndTopVectors: \(matrix.count) values for \(n)×\(n)")
+        let wanted = max(0, min(top, n))
+        guard n > 0 else { return ([], Matrix(zeros: 0, 0)) }
+        let upper = Int8(UInt8(ascii: "U"))
+        var reduced = matrix
+        var diagonal = [Double](repeating: 0, count: n), offDiagonal = [Double](repeating: 0, count: n)
+        var reflectors = [Double](repeating: 0, count: max(1, n - 1))
+        var info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, upper, Int32(n), &reduced, Int32(n), &diagonal, &offDiagonal, &reflectors)
+        guard info == 0 else { throw .internalError("LAPACKE_dsytrd returned \(info) for a \(n)×\(n) matrix") }
+        var values = diagonal, scratch = offDiagonal
+        info = LAPACKE_dsterf(Int32(n), &values, &scratch)
+        guard info == 0 else { throw .internalError("LAPACKE_dsterf returned \(info) for a \(n)×\(n) matrix") }
+        values.reverse()
+        guard wanted > 0 else { return (values, Matrix(zeros: n, 0)) }
+        var found: Int32 = 0, tryRelativeAccuracy: Int32 = 1
+        var selected = [Double](repeating: 0, count: n)
+        var vectors = [Double](repeating: 0, count: n * wanted)
+        var support = [Int32](repeating: 0, count: 2 * max(1, wanted))
+        info = LAPACKE_dstemr(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "I")), Int32(n), &diagonal, &offDiagonal,
+                              0, 0, Int32(n - wanted + 1), Int32(n), &found, &selected, &vectors, Int32(n), Int32(wanted),
+                              &support, &tryRelativeAccuracy)
+        guard info == 0, found == Int32(wanted) else {
+            throw .internalError("LAPACKE_dstemr returned \(info) (\(found) of \(wanted) eigenvectors) for a \(n)×\(n) matrix")
+        }
+        info = LAPACKE_dormtr(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), upper, Int8(UInt8(ascii: "N")), Int32(n), Int32(wanted),
+                              &reduced, Int32(n), &reflectors, &vectors, Int32(n))
+        guard info == 0 else { throw .internalError("LAPACKE_dormtr returned \(info) for a \(n)×\(n) matrix") }
+        // dstemr lists the selected pairs in ascending order: the largest last.
+        var descending = Matrix(zeros: n, wanted)
+        for column in 0..<wanted {
+            let source = (wanted - 1 - column) * n
+            for i in 0..<n { descending.values[i + column * n] = vectors[source + i] }
+        }
+        return (values, descending)
+    }
+}

@@ -65,16 +65,24 @@ public enum FullFineTuneStudy {
             let block = blocks[index]
             let weight = baseWeights[block]!
             let conv1D = conv1DModules.contains(block.module.path.last ?? "")
-            // τ is d_out × d_in column-major; a Conv1D weight (in × out, row-major) already is.
-            let rows = conv1D ? weight.shape[1] : weight.shape[0], cols = conv1D ? weight.shape[0] : weight.shape[1]
-            let layout: SafetensorsFile.DestinationLayout = conv1D ? .asStored : .columnMajor
+            // Read as stored (no transposing copy): a row-major d_out × d_in weight is τᵀ column-major,
+            // a Conv1D weight (in × out, row-major) is τ itself.
+            let rows = weight.shape[1], cols = weight.shape[0]
             func read(_ checkpoint: Checkpoint) throws(ToolError) -> Matrix {
-                try FullFineTuneStudy.matrix(weight.name, of: checkpoint, rows: rows, cols: cols, layout: layout)
+                try FullFineTuneStudy.matrix(weight.name, of: checkpoint, rows: rows, cols: cols, layout: .asStored)
             }
             let initial = try read(base)
             var deltas: [Matrix] = []
-            for checkpoint in fineTuned { deltas.append(try read(checkpoint) - initial) }
-            return try FullTaskVectors.analyze(deltas, subspaceRank: subspaceRank)
+            for checkpoint in fineTuned {
+                var delta = try read(checkpoint)  // τ = W_t − W_0 in place: no second d_out × d_in buffer
+                delta.values.withUnsafeMutableBufferPointer { tau in
+                    initial.values.withUnsafeBufferPointer { w0 in
+                        for index in tau.indices { tau[index] -= w0[index] }
+                    }
+                }
+                deltas.append(delta)
+            }
+            return try FullTaskVectors.analyze(deltas, subspaceRank: subspaceRank, transposed: !conv1D)
         }
 
         let count = arguments.count
