@@ -55,7 +55,7 @@ public enum KindComparisonDocument {
         }
         return .object([
             ("schema", .string(schema)),
-            ("tool", .object([("name", .string("tvgeo")), ("version", .string(tool.version))])),
+            ("tool", tool.json),
             ("tasks", .array(cross.tasks.map(JSONValue.string))),
             ("kinds", .object([
                 ("fft", MetricsDocument.json(comparison.fft, findings: comparison.fftFindings, tool: tool, layers: sidecars.fft)),

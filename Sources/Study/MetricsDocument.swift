@@ -15,7 +15,7 @@ public enum MetricsDocument {
                             layers: LayersSidecar.Record) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("schema", .string(schema)),
-            ("tool", .object([("name", .string("tvgeo")), ("version", .string(tool.version))])),
+            ("tool", tool.json),
             ("tasks", .array(analysis.tasks.map(JSONValue.string))),
             ("modules", .array(analysis.modules.map(JSONValue.string))),
             ("metrics", .array(DistanceMetric.allCases.map { .string($0.id) })),
@@ -261,7 +261,17 @@ public enum MetricsDocument {
 public struct ToolInfo: Sendable {
     public static let version = "0.1.0"
     public var version: String
-    public init(version: String = ToolInfo.version) { self.version = version }
+    /// OpenBLAS's build and kernel family (BLASCore.configuration): results agree across kernel
+    /// families to rounding only, so a study records which one ran.
+    public var blas: String
+    public init(version: String = ToolInfo.version, blas: String = BLASCore.configuration) {
+        self.version = version
+        self.blas = blas
+    }
+
+    var json: JSONValue {
+        .object([("name", .string("tvgeo")), ("version", .string(version)), ("blas", .string(blas))])
+    }
 }
 
 /// File names made from module names (which may hold `/` for encoder/decoder stacks).

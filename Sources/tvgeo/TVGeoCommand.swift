@@ -22,6 +22,7 @@ struct TVGeo: ParsableCommand {
     /// because ArgumentParser would otherwise derive each from its type name at run time
     /// (demangling, about a millisecond of every start).
     static func main() {
+        BLASKernels.useTheCPUsKernels()
         ProcessMemory.keepFreedMemory()
         // BLAS runs on tvgeo's own threads; stop OpenBLAS's pool before it spins through parsing.
         BLASThreads.useSingleThread()

@@ -1,3 +1,4 @@
+import AnalysisCore
 import Foundation
 import JSONText
 import TVGeoTestSupport
@@ -297,5 +298,31 @@ final class ConvertCommandTests: XCTestCase {
         XCTAssertEqual(malicious.status, 65, malicious.stderr)
         XCTAssertTrue(malicious.stderr.contains("system"), malicious.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/m.safetensors"))
+    }
+}
+
+extension CommandLineTests {
+    /// OpenBLAS falls back to SSE kernels on CPUs newer than itself; tvgeo then re-executes with
+    /// the kernels the CPU has (BLASKernels), records which ran, and keeps a user's own choice.
+    func testTheBLASKernelsThatRanAreTheCPUsAndAreRecorded() throws {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let flags = BLASCore.cpuFlags(fromCPUInfo: info)
+        // This test process loaded OpenBLAS without tvgeo's correction.
+        let expected = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil
+            ? BLASCore.preferredCore(current: BLASCore.coreName, cpuFlags: flags) ?? BLASCore.coreName : BLASCore.coreName
+        func blas(_ environment: [String: String]) throws -> String {
+            let out = directory.path + "/blas-\(environment.count)"
+            let result = try runTVGeo(["analyze", "--quiet", example + "/cola", example + "/rte", "--out", out],
+                                      in: directory.path, environment: environment)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return try XCTUnwrap(JSONParser.parse(try readFile(out + "/metrics.json"))["tool"]?["blas"]?.stringValue)
+        }
+        let chosen = try blas([:])
+        XCTAssertTrue(chosen.hasPrefix("OpenBLAS ") && chosen.contains(" \(expected) "), "\(chosen), expected \(expected)")
+        // A user's OPENBLAS_CORETYPE wins (Prescott runs everywhere on x86-64).
+        if flags.contains("sse3") {
+            let userChoice = try blas(["OPENBLAS_CORETYPE": "Prescott", "TVGEO_TEST": "1"])
+            XCTAssertTrue(userChoice.contains(" Prescott "), userChoice)
+        }
     }
 }

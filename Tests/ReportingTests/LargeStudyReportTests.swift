@@ -55,7 +55,8 @@ final class LargeStudyReportTests: XCTestCase {
             let labels = Set(members.map { clusters.labels[$0] })
             XCTAssertEqual(labels.count, 1, "group \(group) is one cluster")
         }
-        let json = MetricsDocument.json(analysis, findings: findings, tool: ToolInfo(version: "test"))
+        let json = MetricsDocument.json(analysis, findings: findings, tool: ToolInfo(version: "test"),
+                                       layers: LayersSidecar.make(for: analysis).record)
         let entry = try XCTUnwrap(json["clusters"]?["l2"]?["query"])
         XCTAssertEqual(entry["k"]?.intValue, 3)
         XCTAssertEqual(entry["labels"]?.arrayValue?.compactMap(\.intValue), clusters.labels)
