@@ -119,7 +119,7 @@ def fit_terms(ns: list[int], times: list[float]) -> dict | None:
              "∝ N² (pairs × blocks: pair kernel, Grams, N×N outputs)", "∝ N³ (an O(N³) step on N×N matrices)"]
     shares = {names[k]: float(parts[k] / fitted) if fitted > 0 else 0.0 for k in range(4)}
     worst = float(np.max(np.abs(powers @ coef - t) / t))
-    return {"coefficients": [float(c) for c in coef], "at_n": int(top), "fitted_s": float(fitted),
+    return {"coefficients": [float(c) for c in coef], "at_n": int(top), "fitted_s": float(fitted), "points": len(pts),
             "shares": shares, "dominant": max(shares, key=shares.get), "max_relative_residual": worst}
 
 
@@ -235,8 +235,9 @@ def print_scaling(res: dict) -> list[str]:
         if not fit:
             continue
         shares = ", ".join(f"{name} {share:.0%}" for name, share in fit["shares"].items() if share >= 0.005)
+        loose = "; fewer than 5 sizes: loosely determined" if fit["points"] < 5 else ""
         line = (f"{side}: t(N) fitted as c0 + c1·N + c2·N² + c3·N³ (worst relative residual "
-                f"{fit['max_relative_residual']:.0%}); at N = {fit['at_n']}: {shares}; dominant: {fit['dominant']}")
+                f"{fit['max_relative_residual']:.0%}{loose}); at N = {fit['at_n']}: {shares}; dominant: {fit['dominant']}")
         if "gram_s_at_n" in fit:
             line += (f". The Gram products alone need {fmt_s(fit['gram_s_at_n'])} s there at "
                      f"{fit['dgemm_gflops']:.1f} GFlop/s dgemm")
