@@ -1,33 +1,8 @@
 import CLapack
 import Diagnostics
 
-/// Partial factorisations for the task maps at large N (only the leading components are shown).
+/// A partial factorisation for the task maps at large N (only the leading components are shown).
 extension Factorizations {
-    /// The `count` largest singular values σ (descending) of M with their left (m × count) and right
-    /// (count × n) singular vectors, by bisection on the bidiagonal form (LAPACK dgesvdx, range 'I'):
-    /// about a quarter of the flops of the full SVD for an n × n matrix, and the same accuracy on
-    /// the leading triplets. `count` is capped at min(m, n); a zero matrix gives σ = 0 and zero vectors.
-    public static func leadingSVD(_ matrix: Matrix, count: Int) throws(ToolError) -> (u: Matrix, sigma: [Double], vt: Matrix) {
-        let m = matrix.rows, n = matrix.cols, k = min(count, m, n)
-        guard k > 0 else { return (Matrix(zeros: m, 0), [], Matrix(zeros: 0, n)) }
-        guard matrix.values.contains(where: { $0 != 0 }) else {
-            return (Matrix(zeros: m, k), [Double](repeating: 0, count: k), Matrix(zeros: k, n))
-        }
-        var work = matrix.values
-        var found: Int32 = 0
-        var sigma = [Double](repeating: 0, count: min(m, n))
-        var u = [Double](repeating: 0, count: m * k)
-        var vt = [Double](repeating: 0, count: k * n)
-        var superb = [Int32](repeating: 0, count: 12 * min(m, n))
-        let info = LAPACKE_dgesvdx(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "I")),
-                                   Int32(m), Int32(n), &work, Int32(m), 0, 0, 1, Int32(k), &found, &sigma,
-                                   &u, Int32(m), &vt, Int32(k), &superb)
-        guard info == 0, Int(found) == k else {
-            throw .internalError("LAPACKE_dgesvdx returned \(info) (\(found) of \(k) values) for a \(m)×\(n) matrix")
-        }
-        return (Matrix(rows: m, cols: k, values: u), Array(sigma.prefix(k)), Matrix(rows: k, cols: n, values: vt))
-    }
-
     /// Every eigenvalue of a symmetric matrix (descending) and the eigenvectors of the `count`
     /// largest (n × count, columns in the same order): one tridiagonal reduction (dsytrd), the
     /// values by dsterf, the `count` vectors by MRRR (dstemr) carried back by dormtr. For an n × n

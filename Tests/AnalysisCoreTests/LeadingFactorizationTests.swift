@@ -2,7 +2,7 @@ import AnalysisCore
 import TVGeoTestSupport
 import XCTest
 
-/// The partial factorisations the task maps use at large N against LAPACK's full ones.
+/// The partial eigendecomposition the MDS maps use at large N against LAPACK's full one.
 final class LeadingFactorizationTests: XCTestCase {
     private func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
         var random = SeededRandom(seed: seed)
@@ -13,28 +13,6 @@ final class LeadingFactorizationTests: XCTestCase {
     private func assertSameUpToSign(_ a: [Double], _ b: [Double], tolerance: Double, _ message: String) {
         let plus = zip(a, b).map { abs($0 - $1) }.max() ?? 0, minus = zip(a, b).map { abs($0 + $1) }.max() ?? 0
         XCTAssertLessThanOrEqual(min(plus, minus), tolerance, message)
-    }
-
-    func testLeadingSVDMatchesTheFullSVD() throws {
-        for (rows, cols, seed) in [(1, 1, 1), (2, 2, 2), (5, 3, 3), (3, 5, 4), (60, 60, 5), (200, 200, 6)] as [(Int, Int, UInt64)] {
-            let matrix = randomMatrix(rows, cols, seed: seed)
-            let full = try Factorizations.svd(matrix)
-            let leading = try Factorizations.leadingSVD(matrix, count: 2)
-            let k = min(2, rows, cols)
-            XCTAssertEqual(leading.sigma.count, k)
-            XCTAssertEqual(leading.u.cols, k)
-            XCTAssertEqual(leading.vt.rows, k)
-            for index in 0..<k {
-                XCTAssertTrue(isClose(leading.sigma[index], full.sigma[index], relative: 1e-12, absolute: 0), "\(rows)×\(cols) σ\(index)")
-                assertSameUpToSign((0..<rows).map { leading.u[$0, index] }, (0..<rows).map { full.u[$0, index] },
-                                   tolerance: 1e-9, "\(rows)×\(cols) u\(index)")
-                assertSameUpToSign((0..<cols).map { leading.vt[index, $0] }, (0..<cols).map { full.vt[index, $0] },
-                                   tolerance: 1e-9, "\(rows)×\(cols) v\(index)")
-            }
-        }
-        let zero = try Factorizations.leadingSVD(Matrix(zeros: 4, 4), count: 2)
-        XCTAssertEqual(zero.sigma, [0, 0])
-        XCTAssertTrue(zero.u.values.allSatisfy { $0 == 0 })
     }
 
     func testLeadingEigenvectorsMatchTheFullDecomposition() throws {
