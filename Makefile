@@ -63,6 +63,16 @@ check-peft: $(if $(filter .build/release/tvgeo,$(TVGEO)),build)
 bench: build
 	python3 benchmarks/run_bench.py
 
+# The scaling table (issue 16): analyze, report and the low-rank NumPy peer on the `library` workload
+# at each N (median of SCALING_REPEATS runs, peak RSS, output sizes, the dominant cost term);
+# benchmarks/README.md. Generates ~2.2 GB of adapters under benchmarks/workloads/ on first use.
+SCALING_N ?= 10,50,100,200,500,1000
+SCALING_REPEATS ?= 3
+SCALING_FLAGS ?=
+.PHONY: bench-scaling
+bench-scaling: build
+	python3 benchmarks/run_bench.py --scaling $(SCALING_N) --repeats $(SCALING_REPEATS) $(SCALING_FLAGS)
+
 # libFuzzer targets for the parsers (Fuzz/README.md). A separate package, so the sanitizer flags
 # never touch the main build. Each target runs FUZZ_SECONDS on a scratch copy of its committed
 # corpus (Fuzz/Corpus/<target>, not grown); crashes, leaks and timeouts go to Fuzz/Crashes/<target>/.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the synthetic LoRA workloads the benchmark runs on.
 
-    python3 benchmarks/generate_workloads.py --workload seed|wide [--out DIR]
+    python3 benchmarks/generate_workloads.py --workload seed|wide|library [--out DIR]
                                              [--adapters N] [--layers L] [--force]
 
 Writes N PEFT adapter folders DIR/task00, DIR/task01, ... (adapter_config.json +
@@ -13,6 +13,10 @@ when it matches, nothing is regenerated.
 Workloads
   seed  10 adapters, 12 layers, d = 768,  r = 8,  RoBERTa query/value,         F32,  lora_alpha 16
   wide  64 adapters, 32 layers, d = 4096, r = 16, LLaMA q/k/v/o_proj, BF16 (RNE), lora_alpha 32  (~2.1 GB)
+  library  500 adapters (--adapters N for the scaling table), otherwise as seed but with 8 task groups
+        (1.2 MB per adapter).  Task names keep the taskNN scheme (two digits at least, no further padding):
+        from 101 adapters on, text order and natural order differ (task10, task100, task11 as text), so
+        the large-N outputs exercise the natural sort of task names.
 
 Factor model, per (module, layer) block and for each side (B's columns, A's rows):
 the r directions of task t are
@@ -63,6 +67,14 @@ WORKLOADS = {
         "dtype": "BF16", "modules": ["q_proj", "k_proj", "v_proj", "o_proj"], "naming": "llama",
         "groups": 4, "split": [6, 4, 6],
         "base_model": "meta-llama/Llama-2-7b-hf", "task_type": "CAUSAL_LM",
+    },
+    # A library of adapters for one base model (issue 16): the seed shapes at any N (--adapters),
+    # with more task groups so that clusterings have something to find.
+    "library": {
+        "id": 4, "adapters": 500, "layers": 12, "d": 768, "r": 8, "lora_alpha": 16,
+        "dtype": "F32", "modules": ["query", "value"], "naming": "roberta", "groups": 8,
+        "split": [3, 2, 3],
+        "base_model": "FacebookAI/roberta-base", "task_type": "SEQ_CLS",
     },
     # Two 2.1 GB adapters: tvgeo's memory must stay at the blocks in flight (issue: hostile inputs).
     "big": {

@@ -243,6 +243,32 @@ def layer_mean(layers: list[list[list]]) -> list[list]:
     return mean
 
 
+def layer_mean_array(layers: np.ndarray) -> np.ndarray:
+    """[L, N, N] -> [N, N]: the mean over the layers where each value is defined (not NaN);
+    NaN where none is.  The same values as layer_mean, in NumPy."""
+    defined = ~np.isnan(layers)
+    count = defined.sum(axis=0)
+    total = np.where(defined, layers, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def write_arrays(out_path: str, tasks, modules, distances) -> None:
+    """distances {metric: {module: (layer_ids, layers, mean)}} as one .npz (see lowrank_numpy)."""
+    arrays = {"tasks": np.array(tasks), "modules": np.array(modules)}
+    for metric, mods in distances.items():
+        for mod, (layer_ids, layers, mean) in mods.items():
+            arrays[f"{metric}/{mod}"] = layers
+            arrays[f"{metric}/{mod}/mean"] = mean
+            arrays[f"{metric}/{mod}/layer_ids"] = np.array(layer_ids)
+    d = os.path.dirname(out_path)
+    if d:
+        os.makedirs(d, exist_ok=True)
+    tmp = out_path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out_path)
+
+
 def write_result(out_path: str, tasks, modules, distances, generator: str) -> None:
     doc = {
         "generator": generator,
@@ -261,14 +287,19 @@ def write_result(out_path: str, tasks, modules, distances, generator: str) -> No
     os.replace(tmp, out_path)
 
 
-def run_cli(doc: str, run, generator: str, argv=None) -> int:
-    """The command line both reference scripts share: DIR... --out FILE [--quiet]."""
+def run_cli(doc: str, run, generator: str, argv=None, arrays=False) -> int:
+    """The command line both reference scripts share: DIR... --out FILE [--quiet]; with arrays
+    (run takes as_arrays), an --out ending in .npz writes NumPy arrays (write_arrays)."""
     import argparse
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("adapters", nargs="+", metavar="DIR")
     ap.add_argument("--out", required=True)
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    if arrays and args.out.endswith(".npz"):
+        tasks, modules, distances = run(args.adapters, args.quiet, as_arrays=True)
+        write_arrays(args.out, tasks, modules, distances)
+        return 0
     tasks, modules, distances = run(args.adapters, args.quiet)
     write_result(args.out, tasks, modules, distances, generator)
     return 0

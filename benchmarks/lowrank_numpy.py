@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The best low-rank NumPy path we could write (the strong baseline).
 
-    python3 benchmarks/lowrank_numpy.py DIR... --out FILE.json [--quiet]
+    python3 benchmarks/lowrank_numpy.py DIR... --out FILE.json|FILE.npz [--quiet]
 
 Never forms a d × d matrix; holds one (module, layer) block of all adapters in
 memory at a time (each factor is read from its byte range; no mmap).  Per block:
@@ -46,7 +46,11 @@ machine this is markedly faster than OpenBLAS threading, whose overhead
 dominates the many small tall-skinny QRs.  Set TVGEO_BENCH_BLAS_THREADS=N to
 use N OpenBLAS threads instead and no Python threads.
 
-Output: the layout of tvgeo's metrics.json "distances" (plus "tasks", "modules").
+Output: the layout of tvgeo's metrics.json "distances" (plus "tasks", "modules").  With an
+--out ending in .npz, the matrices stay NumPy arrays and go to one np.savez file instead
+(`<metric>/<module>` of shape [layers, N, N] and `<metric>/<module>/mean`, NaN = undefined;
+`tasks`, `modules`): what a NumPy user would write at N in the hundreds, where the JSON lists
+of Python floats alone take gigabytes (run_bench.py --scaling uses it).
 """
 
 from __future__ import annotations
@@ -255,7 +259,9 @@ def block_matrices(adapters, key, pool):
     return out
 
 
-def run(paths, quiet=False):
+def run(paths, quiet=False, as_arrays=False):
+    """(tasks, modules, distances) in metrics.json's layout; with as_arrays, distances is
+    {metric: {module: (layer_ids, layers [L, N, N] float64, mean [N, N])}} instead."""
     adapters, tasks, modules, plan = lora_io.study_plan(paths)
     threads = os.environ.get("TVGEO_BENCH_BLAS_THREADS")
     pool = None if threads else ThreadPoolExecutor(max_workers=2)
@@ -270,17 +276,22 @@ def run(paths, quiet=False):
             for layer, key in plan[mod]:
                 mats = block_matrices(adapters, key, pool)
                 for m in METRICS:
-                    per_layer[m].append(lora_io.to_list(mats[m]))
+                    per_layer[m].append(mats[m] if as_arrays else lora_io.to_list(mats[m]))
                 done += 1
                 if not quiet and (done % 16 == 0 or done == total):
                     print(f"lowrank: {done}/{total} blocks, {time.perf_counter() - t0:.1f} s",
                           file=sys.stderr, flush=True)
             for m in METRICS:
-                distances[m][mod] = {
-                    "layer_ids": [layer for layer, _ in plan[mod]],
-                    "layers": per_layer[m],
-                    "mean": lora_io.layer_mean(per_layer[m]),
-                }
+                layer_ids = [layer for layer, _ in plan[mod]]
+                if as_arrays:
+                    stack = np.stack(per_layer[m])
+                    distances[m][mod] = (layer_ids, stack, lora_io.layer_mean_array(stack))
+                else:
+                    distances[m][mod] = {
+                        "layer_ids": layer_ids,
+                        "layers": per_layer[m],
+                        "mean": lora_io.layer_mean(per_layer[m]),
+                    }
     finally:
         if pool is not None:
             pool.shutdown()
@@ -290,7 +301,8 @@ def run(paths, quiet=False):
 
 
 def main(argv=None) -> int:
-    return lora_io.run_cli(__doc__, run, f"benchmarks/lowrank_numpy.py (numpy {np.__version__})", argv)
+    return lora_io.run_cli(__doc__, run, f"benchmarks/lowrank_numpy.py (numpy {np.__version__})", argv,
+                           arrays=True)
 
 
 if __name__ == "__main__":

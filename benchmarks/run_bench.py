@@ -51,6 +51,11 @@ target was met; 1 otherwise (the reasons are printed last).  Targets are
 binding on the full workloads only: with --adapters/--layers they are printed
 for information.
 
+--scaling 10,50,...,1000 runs the scaling table instead (benchmarks/scaling.py): tvgeo
+analyze, tvgeo report and lowrank on the `library` workload at each N, --repeats runs each
+(default 3), with the fit that names the dominant cost term; results in
+benchmarks/results/scaling.json.
+
 --adapters/--layers shrink every listed workload (quick iteration; the data go
 to benchmarks/workloads/<name>-n<N>-l<L>/); --repeats overrides the number of
 runs of tvgeo and lowrank on seed; --dense-blocks 0 skips the dense check.
@@ -1070,8 +1075,20 @@ def main(argv=None) -> int:
     ap.add_argument("--dense-blocks", type=int, default=2, metavar="B",
                     help="(module, layer) blocks of `wide` checked against dense ΔW (task00, task01, "
                          "task06; about three dense 4096×4096 SVDs per block); 0 skips (default 2)")
-    ap.add_argument("--repeats", type=int, default=9, help="runs of tvgeo and lowrank on seed (default 9: a process of a few tens of ms is at the mercy of a shared machine, the median of 9 much less)")
+    ap.add_argument("--repeats", type=int, default=None, help="runs of tvgeo and lowrank on seed (default 9: a process of a few tens of ms is at the mercy of a shared machine, the median of 9 much less); with --scaling, runs of each side per N (default 3)")
+    ap.add_argument("--scaling", metavar="N,N,...",
+                    help="the scaling table instead (benchmarks/scaling.py): analyze, report and lowrank on the "
+                         "`library` workload at each adapter count, e.g. 10,50,100,200,500,1000")
+    ap.add_argument("--scaling-sides", metavar="SIDES",
+                    help="with --scaling: which of analyze,report,lowrank to run (default all three)")
     args = ap.parse_args(argv)
+    if args.scaling:
+        if not os.path.exists(TVGEO):
+            ap.error(f"{os.path.relpath(TVGEO, ROOT)} is missing: build it first (make build)")
+        import scaling  # noqa: PLC0415
+        return scaling.main_scaling(sys.modules[__name__], args.scaling, args.repeats, args.scaling_sides)
+    if args.repeats is None:
+        args.repeats = 9
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for w in names:
         if w not in generate_workloads.WORKLOADS and w != "fft":

@@ -106,10 +106,11 @@ public enum BlockGeometry {
             bases.append(try AdapterBasis(r: triangularB[i], s: triangularA[i], scaling: block.scalings[i],
                                           outFeatures: block.outFeatures, inFeatures: block.inFeatures))
         }
-        // Every pair's UᵢᵀUⱼ and VᵢᵀVⱼ from one symmetric Gram product each.
+        // Every pair's UᵢᵀUⱼ and VᵢᵀVⱼ from one symmetric Gram product each; pairs are read with
+        // i < j only, so from the upper triangle (the lower one is not filled).
         let total = block.totalRank
-        Matrix.gram(of: block.b, rows: block.outFeatures, cols: total, into: &block.gramU)
-        Matrix.gram(of: block.aTransposed, rows: block.inFeatures, cols: total, into: &block.gramV)
+        Matrix.gram(of: block.b, rows: block.outFeatures, cols: total, into: &block.gramU, mirrored: false)
+        Matrix.gram(of: block.aTransposed, rows: block.inFeatures, cols: total, into: &block.gramV, mirrored: false)
         func cross(_ gram: [Double], _ i: Int, _ j: Int) -> Matrix {
             let rows = block.columns(i), cols = block.columns(j)
             var out = Matrix(zeros: rows.count, cols.count)

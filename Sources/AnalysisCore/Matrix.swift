@@ -95,14 +95,17 @@ public struct Matrix: Sendable, Equatable {
     }
 
     /// MᵀM (symmetric) with BLAS dsyrk, which does half the work of a general product:
-    /// of a column-major rows × cols matrix, into `out` (resized to cols², storage reused).
-    public static func gram(of values: [Double], rows: Int, cols: Int, into out: inout [Double]) {
+    /// of a column-major rows × cols matrix, into `out` (resized to cols², storage reused). With
+    /// `mirrored` false only the upper triangle (row ≤ column) is written; the rest keeps what `out`
+    /// held (the pair loop reads pairs i < j only: at N·r = 8000 the mirror is 64 M strided copies).
+    public static func gram(of values: [Double], rows: Int, cols: Int, into out: inout [Double], mirrored: Bool = true) {
         if out.count != cols * cols { out = [Double](repeating: 0, count: cols * cols) }
         guard cols > 0, rows > 0 else { return }
         values.withUnsafeBufferPointer { pa in
             out.withUnsafeMutableBufferPointer { pc in
                 cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, Int32(cols), Int32(rows), 1, pa.baseAddress, Int32(rows), 0,
                             pc.baseAddress, Int32(cols))
+                guard mirrored else { return }
                 for j in 0..<cols {
                     for i in (j + 1)..<max(cols, j + 1) { pc[i + j * cols] = pc[j + i * cols] }
                 }

@@ -92,6 +92,7 @@ public struct StudyFindings: Sendable {
         }
         let copies = Set(findings.duplicates.flatMap { $0.dropFirst() })
         var undefinedLeftOut: [[String]: [(DistanceMetric, String)]] = [:]
+        let maps = try taskMaps(analysis, duplicates: copies)
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let layerMean = analysis.distances[metric]?[module]?.mean else { continue }
@@ -105,11 +106,12 @@ public struct StudyFindings: Sendable {
                 let undefined = mapped.leftOut.filter { !copies.contains($0) }.map { tasks[$0] }
                 if !undefined.isEmpty { undefinedLeftOut[undefined, default: []].append((metric, module)) }
                 let rows = mapped.rows(of: mean)
-                if var pca = try TaskMaps.pca(rows) {
+                let (pcaMap, mdsMap) = maps[MapKey(metric: metric, module: module)] ?? (nil, nil)
+                if var pca = pcaMap {
                     pca.coordinates = mapped.expand(pca.coordinates, count: tasks.count)
                     findings.pca[metric, default: [:]][module] = pca
                 }
-                if var mds = try TaskMaps.mds(rows) {
+                if var mds = mdsMap {
                     mds.coordinates = mapped.expand(mds.coordinates, count: tasks.count)
                     findings.mds[metric, default: [:]][module] = mds
                     if !mds.nonPositiveComponents.isEmpty {
@@ -166,6 +168,32 @@ public struct StudyFindings: Sendable {
             }
         }
         return findings
+    }
+
+    struct MapKey: Hashable, Sendable {
+        var metric: DistanceMetric
+        var module: String
+    }
+
+    /// PCA and MDS of every metric and module's layer mean (the rows `compute` maps), on all cores:
+    /// at N = 1000 each is an eigen/SVD problem of 1000 × 1000, and a study has 14 of them.
+    static func taskMaps(_ analysis: StudyAnalysis,
+                         duplicates: Set<Int>) throws(ToolError) -> [MapKey: (TaskMaps.PCA?, TaskMaps.MDS?)] {
+        var jobs: [(MapKey, [[Double]])] = []
+        for metric in DistanceMetric.allCases {
+            for module in analysis.modules {
+                guard let layerMean = analysis.distances[metric]?[module]?.mean else { continue }
+                let mean = metric.descriptor.isSymmetric ? layerMean : Self.symmetrised(layerMean)
+                let mapped = MappedTasks(mean, duplicates: duplicates)
+                guard !mapped.kept.isEmpty else { continue }
+                jobs.append((MapKey(metric: metric, module: module), mapped.rows(of: mean)))
+            }
+        }
+        let work = jobs
+        let results = try ConcurrentWork.map(count: work.count, onFailure: .stopClaiming) { index throws(ToolError) in
+            (try TaskMaps.pca(work[index].1), try TaskMaps.mds(work[index].1))
+        }
+        return Dictionary(uniqueKeysWithValues: zip(work.map(\.0), results))
     }
 
     /// ½(D + Dᵀ); NaN where either entry is.

@@ -65,7 +65,8 @@ public enum LaTeXTable {
     /// no letter, digit or `\` comes before) as a math minus `$-$`: "-0.22" and "[-0.48, 0.05]"
     /// but not "run-1" or "--".
     static func numericMinus(_ escaped: String) -> String {
-        guard escaped.contains("-") else { return escaped }
+        guard escaped.utf8.contains(UInt8(ascii: "-")) else { return escaped }
+        if escaped.utf8.allSatisfy({ $0 < 0x80 }) { return asciiNumericMinus(escaped) }
         let characters = Array(escaped)
         var out = ""
         for (i, c) in characters.enumerated() {
@@ -80,11 +81,42 @@ public enum LaTeXTable {
         return out
     }
 
+    /// `numericMinus` of ASCII text, on its bytes (the same rule; an ASCII letter or digit is what
+    /// `isLetter`/`isNumber` accept there).
+    private static func asciiNumericMinus(_ escaped: String) -> String {
+        let bytes = Array(escaped.utf8)
+        func isDigit(_ byte: UInt8?) -> Bool { byte.map { (0x30...0x39).contains($0) } ?? false }
+        func isAlphanumeric(_ byte: UInt8) -> Bool { isDigit(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 8)
+        for (i, byte) in bytes.enumerated() {
+            guard byte == UInt8(ascii: "-") else { out.append(byte); continue }
+            let next = i + 1 < bytes.count ? bytes[i + 1] : nil
+            let afterNext = i + 2 < bytes.count ? bytes[i + 2] : nil
+            let startsNumber = isDigit(next) || (next == UInt8(ascii: ".") && isDigit(afterNext))
+            let standsAlone = i == 0 || !(isAlphanumeric(bytes[i - 1]) || "-\\}".utf8.contains(bytes[i - 1]))
+            if startsNumber && standsAlone { out += Array("$-$".utf8) } else { out.append(byte) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Text that LaTeX prints as written: its special characters as commands, a line break or tab
     /// as a space, other control characters (C0, DEL, C1) and noncharacters dropped.
     public static func escape(_ text: String) -> String {
         var out = ""
+        out.reserveCapacity(text.utf8.count)
         for character in text {
+            // ASCII (every number and most names; "\r\n" is one Character with the value of "\n"):
+            // a table lookup, no Unicode property query (tables of hundreds of tasks call this per cell).
+            if let ascii = character.asciiValue {
+                switch ascii {
+                case 0x20...0x7E:
+                    if let replacement = asciiReplacements[Int(ascii) - 0x20] { out += replacement } else { out.append(character) }
+                case 0x09...0x0D: out += " "   // tab, and the newlines LF, VT, FF, CR
+                default: break                  // other C0 controls and DEL: dropped
+                }
+                continue
+            }
             if let replacement = replacements[character] {
                 out += replacement
             } else if character.isNewline || character == "\t" {
@@ -113,6 +145,9 @@ public enum LaTeXTable {
     private static func isDropped(_ character: Character) -> Bool {
         character.unicodeScalars.allSatisfy { $0.properties.generalCategory == .control || $0.properties.isNoncharacterCodePoint }
     }
+
+    /// `replacements` of the printable ASCII characters U+0020…U+007E, indexed by value − 0x20.
+    private static let asciiReplacements: [String?] = (0x20...0x7E).map { replacements[Character(Unicode.Scalar(UInt8($0)))] }
 
     private static let replacements: [Character: String] = [
         "\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "$": "\\$", "&": "\\&", "#": "\\#", "_": "\\_",
