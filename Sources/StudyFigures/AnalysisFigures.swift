@@ -136,10 +136,10 @@ public enum AnalysisFigures {
         return clusterLabels(metric, module, findings: findings)
     }
 
-    /// The cluster label of every task (0-based, in task order) of a metric and module; nil when the
-    /// findings have no clusters for it.
+    /// The cluster label of every task (0-based, in task order; -1 for a task left out of the
+    /// clustering) of a metric and module; nil when the findings have no clusters for it.
     public static func clusterLabels(_ metric: DistanceMetric, _ module: String, findings: StudyFindings) -> [Int]? {
-        nil
+        findings.clusters[metric]?[module]?.labels
     }
 
     /// One labelled point per task from 2-D coordinates (a missing second axis is 0), with its
@@ -149,7 +149,8 @@ public enum AnalysisFigures {
                               highlighted: Set<Int> = []) -> [ScatterPoint] {
         tasks.enumerated().compactMap { index, task in
             let c = coordinates[index]
-            let cluster = clusters.flatMap { index < $0.count ? $0[index] : nil }
+            // A task outside every cluster (left out of the clustering) has label -1.
+            let cluster = clusters.flatMap { index < $0.count && $0[index] >= 0 ? $0[index] : nil }
             let point = ScatterPoint(label: task, x: c.first ?? .nan, y: c.count > 1 ? c[1] : 0, cluster: cluster,
                                      highlighted: highlighted.contains(index))
             return point.x.isFinite && point.y.isFinite ? point : nil

@@ -51,6 +51,14 @@ final class LargeReportTests: XCTestCase {
                 XCTAssertTrue(flagged.isSuperset(of: ["task_5", "task_40"]), "highlighted tasks are always labelled")
                 XCTAssertTrue(figure.caption.contains("tables/maps-cosine-"), figure.caption)
             }
+            // Clusters: the findings' cut, numbered from 1 in the table and the maps' legend.
+            let clusters = try XCTUnwrap(findings.clusters[.cosine]?[module], "the study clusters every metric and module")
+            XCTAssertEqual(table.data.rows.map { $0.cells[0].text }, clusters.labels.map { "\($0 + 1)" })
+            let pcaFigure = try XCTUnwrap(document.figures.first { $0.name == "pca-cosine-\(analysis.fileComponent(ofModule: module))" })
+            for c in 0..<clusters.count {
+                let size = clusters.labels.filter { $0 == c }.count
+                XCTAssertTrue(pcaFigure.scene.textMarks.contains { $0.text == "cluster \(c + 1) (\(size))" }, "legend entry of cluster \(c + 1)")
+            }
             // The PCA coordinates in the table are the findings' (full precision in the CSV).
             let pca = try XCTUnwrap(findings.pca[.cosine]?[module])
             for (i, row) in table.data.rows.enumerated() {
