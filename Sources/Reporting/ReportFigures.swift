@@ -97,7 +97,7 @@ struct ReportFigures {
         }
         let rows = analysis.tasks.indices.map { i in
             TableData.Row(header: analysis.tasks[i], cells: [
-                clusters.flatMap { $0[i] >= 0 ? TableData.Cell("\($0[i] + 1)", value: Double($0[i] + 1)) : nil } ?? TableData.Cell("—"),
+                clusters.flatMap { $0[i] >= 0 ? TableData.Cell("\($0[i] + 1)") : nil } ?? TableData.Cell("—"),
                 number(coordinate(pcaCoordinates, i, 0)), number(coordinate(pcaCoordinates, i, 1)), flag(pca, i),
                 number(coordinate(mdsCoordinates, i, 0)), number(coordinate(mdsCoordinates, i, 1)), flag(mds, i),
             ])
