@@ -21,6 +21,9 @@ public struct ReportSettings: Sendable {
     /// shows the task names. Figures, tables, the HTML page and the PDF show these; file names and
     /// metrics.json keep the task names.
     public var displayNames: [String]?
+    /// Indices (in the analysis's task order) of the tasks `--highlight` names: emphasised and always
+    /// labelled in the maps, drawn as lines over the large-N layer profiles' bands.
+    public var highlighted: Set<Int> = []
     /// k of the nearest-neighbour tables (tables/neighbours-<metric>-<module>.csv), ≥ 1.
     public var neighbourCount = StudySummaries.defaultNeighbourCount
 
@@ -47,7 +50,7 @@ public enum ReportBuilder {
         let narrow = settings.figureWidth >= 2 * FigureWidth.singleColumn ? FigureWidth.singleColumn : settings.figureWidth
         let cite = settings.citesMetricsFile
         let figures = ReportFigures(analysis: analysis, findings: findings, wideWidth: settings.figureWidth, narrowWidth: narrow,
-                                    citesMetricsFile: cite, style: settings.style)
+                                    citesMetricsFile: cite, style: settings.style, highlighted: settings.highlighted)
         var document = ReportDocument(
             title: settings.title ?? "Task-vector geometry of \(name)",
             subtitle: "\(Wording.count(analysis.tasks.count, "task")) · \(modules.joined(separator: ", ")) · tvgeo \(provenance.toolVersion)",
@@ -99,8 +102,11 @@ public enum ReportBuilder {
                 guard let heatmap = add(figures.heatmap(metric, module)) else { continue }
                 blocks.append(.subheading(module))
                 blocks.append(.figures([heatmap]))
-                let maps = [add(figures.pcaMap(metric, module)), add(figures.mdsMap(metric, module))].compactMap { $0 }
+                let pca = figures.pcaMap(metric, module), mds = figures.mdsMap(metric, module)
+                let maps = [add(pca?.figure), add(mds?.figure)].compactMap { $0 }
                 if !maps.isEmpty { blocks.append(.figures(maps)) }
+                // Large N: the tasks a map leaves unlabelled, listed (tables/ only).
+                if let table = figures.mapTable(metric, module, pca: pca, mds: mds) { _ = add(table) }
                 if let profile = add(figures.layerProfile(metric, module)) { blocks.append(.figures([profile])) }
                 // The matrix itself goes to tables/ only: the annotated heatmap shows its values.
                 _ = add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module,

@@ -15,6 +15,17 @@ struct ReportFigures {
     var citesMetricsFile = true
     /// The user's figure style (font, titles, colour maps and range, annotations).
     var style = FigureStyle.default
+    /// Task indices drawn emphasised and always labelled (`--highlight`).
+    var highlighted: Set<Int> = []
+
+    /// A map figure and, per task, whether its label is drawn.
+    struct TaskMap {
+        var figure: ReportFigure
+        var labelled: [Bool]
+    }
+
+    /// Whether the figures take their large-N form (`FigureDensity.isLarge`).
+    var isLarge: Bool { FigureDensity.isLarge(taskCount: analysis.tasks.count) }
 
     var theme: Theme { style.theme }
 
@@ -43,28 +54,77 @@ struct ReportFigures {
               + "the task order clusters the symmetrised matrix ½(D + Dᵀ)."
     }
 
-    func pcaMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
-        guard let scene = AnalysisFigures.pcaMap(metric, module, analysis: analysis, findings: findings, width: narrowWidth,
-                                                 style: style, title: "PCA · \(ReportText.shortName(metric)) · \(module)") else { return nil }
-        return ReportFigure(name: FigureName.of(.pca, metric, module: fileModule(module)), scene: scene,
-                            caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix"
-                                     + "\(cite("pca.\(metric.id).\(module)"))\(leftOut(metric, module, "map"))."
-                                     + asymmetry(metric, maps: true))
+    func pcaMap(_ metric: DistanceMetric, _ module: String) -> TaskMap? {
+        guard let map = AnalysisFigures.pcaMap(metric, module, analysis: analysis, findings: findings, width: narrowWidth,
+                                               style: style, title: "PCA · \(ReportText.shortName(metric)) · \(module)",
+                                               highlighted: highlighted) else { return nil }
+        let figure = ReportFigure(name: FigureName.of(.pca, metric, module: fileModule(module)), scene: map.scene,
+                                  caption: "Tasks on the first two principal components of the rows of the \(ReportText.shortName(metric)) matrix"
+                                           + "\(cite("pca.\(metric.id).\(module)"))\(leftOut(metric, module, "map"))."
+                                           + largeMapNote(metric, module) + asymmetry(metric, maps: true))
+        return TaskMap(figure: figure, labelled: map.labelled)
     }
 
-    func mdsMap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
+    /// At large N: what the colours are and where the unlabelled tasks are listed; "" otherwise.
+    func largeMapNote(_ metric: DistanceMetric, _ module: String) -> String {
+        guard isLarge else { return "" }
+        let colours = AnalysisFigures.mapClusters(metric, module, analysis: analysis, findings: findings) == nil ? ""
+            : " Colours: the clusters of the average-linkage tree cut by silhouette."
+        return colours + " Names are drawn where they fit (highlighted tasks always); every task's coordinates, cluster and "
+            + "whether it is labelled are in tables/\(mapTableName(metric, module)).csv."
+    }
+
+    func mapTableName(_ metric: DistanceMetric, _ module: String) -> String { "maps-\(metric.id)-\(fileModule(module))" }
+
+    /// At large N, one table per metric and module so that no task drawn unlabelled is lost: each
+    /// task's cluster, PCA and MDS coordinates and whether each map labels it; nil at small N.
+    func mapTable(_ metric: DistanceMetric, _ module: String, pca: TaskMap?, mds: TaskMap?) -> ReportTable? {
+        guard isLarge, pca != nil || mds != nil else { return nil }
+        let clusters = AnalysisFigures.mapClusters(metric, module, analysis: analysis, findings: findings)
+        func number(_ value: Double?) -> TableData.Cell {
+            guard let value, value.isFinite else { return TableData.Cell("—") }
+            return TableData.Cell(NumberFormat.fixed(value, decimals: 4, asciiMinus: true), value: value)
+        }
+        func flag(_ map: TaskMap?, _ i: Int) -> TableData.Cell {
+            guard let map else { return TableData.Cell("—") }
+            return TableData.Cell(i < map.labelled.count && map.labelled[i] ? "yes" : "no")
+        }
+        let pcaCoordinates = findings.pca[metric]?[module]?.coordinates
+        let mdsCoordinates = findings.mds[metric]?[module]?.coordinates
+        func coordinate(_ rows: [[Double]]?, _ i: Int, _ k: Int) -> Double? {
+            guard let rows, i < rows.count, k < rows[i].count else { return nil }
+            return rows[i][k]
+        }
+        let rows = analysis.tasks.indices.map { i in
+            TableData.Row(header: analysis.tasks[i], cells: [
+                clusters.flatMap { $0[i] >= 0 ? TableData.Cell("\($0[i] + 1)") : nil } ?? TableData.Cell("—"),
+                number(coordinate(pcaCoordinates, i, 0)), number(coordinate(pcaCoordinates, i, 1)), flag(pca, i),
+                number(coordinate(mdsCoordinates, i, 0)), number(coordinate(mdsCoordinates, i, 1)), flag(mds, i),
+            ])
+        }
+        let data = TableData(title: "Map coordinates · \(ReportText.shortName(metric)) · \(module)",
+                             caption: "Every task's cluster, PCA and MDS coordinates, and whether each map draws its name.",
+                             cornerHeader: "task", columnHeaders: ["cluster", "pc1", "pc2", "pca_labelled", "mds1", "mds2", "mds_labelled"],
+                             rows: rows)
+        return ReportTable(name: mapTableName(metric, module), data: data, notes: nil)
+    }
+
+    func mdsMap(_ metric: DistanceMetric, _ module: String) -> TaskMap? {
         guard let mds = findings.mds[metric]?[module] else { return nil }
         let positive = mds.eigenvalues.filter { $0 > 0 }.reduce(0, +)
         func share(_ k: Int) -> Double? { k < mds.eigenvalues.count && positive > 0 ? max(0, mds.eigenvalues[k]) / positive : nil }
-        let map = ScatterMap(points: AnalysisFigures.points(mds.coordinates, tasks: analysis.tasks),
+        let clusters = AnalysisFigures.mapClusters(metric, module, analysis: analysis, findings: findings)
+        let map = ScatterMap(points: AnalysisFigures.points(mds.coordinates, tasks: analysis.tasks, clusters: clusters, highlighted: highlighted),
                              xTitle: ScatterMap.componentTitle("Dim ", index: 1, explainedVariance: share(0)),
                              yTitle: ScatterMap.componentTitle("Dim ", index: 2, explainedVariance: share(1)),
                              title: style.title("MDS · \(ReportText.shortName(metric)) · \(module)"),
                              subtitle: style.title("classical MDS, stress-1 \(NumberFormat.fixed(mds.stress1, decimals: 3))"), equalAspect: true)
-        return ReportFigure(name: FigureName.of(.mds, metric, module: fileModule(module)), scene: map.scene(width: narrowWidth, theme: theme),
-                            caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: "
-                                     + "map distances approximate the table's\(cite("mds.\(metric.id).\(module)"))"
-                                     + "\(leftOut(metric, module, "map"))." + asymmetry(metric, maps: true))
+        let layout = map.layout(width: narrowWidth, theme: theme)
+        let figure = ReportFigure(name: FigureName.of(.mds, metric, module: fileModule(module)), scene: layout.scene,
+                                  caption: "Classical multidimensional scaling of the \(ReportText.shortName(metric)) distances: "
+                                           + "map distances approximate the table's\(cite("mds.\(metric.id).\(module)"))"
+                                           + "\(leftOut(metric, module, "map"))." + largeMapNote(metric, module) + asymmetry(metric, maps: true))
+        return TaskMap(figure: figure, labelled: AnalysisFigures.labelledTasks(layout.labelled, coordinates: mds.coordinates))
     }
 
     /// "; left out of the map: hate (distances undefined), sst2_copy (identical to sst2)", or "".
@@ -88,17 +148,29 @@ struct ReportFigures {
             LayerSeries(name: task, values: layered.layers.map { matrix in
                 let values = (0..<n).filter { $0 != i }.map { matrix[i, $0] }.filter(\.isFinite)
                 return values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
-            }, layers: layered.layerIDs.map(Double.init))
+            }, layers: layered.layerIDs.map(Double.init), highlighted: highlighted.contains(i))
         }
         var profile = LayerProfile(series: series, yTitle: "mean distance to the others (\(ReportText.unit(metric)))",
                                    title: style.title("Layer profile · \(ReportText.shortName(metric)) · \(module)"),
-                                   subtitle: style.title("each task's mean distance to the other tasks, per layer"))
+                                   subtitle: style.title(profileSubtitle(series.count)))
         profile.markers = layered.layerIDs.count <= 16
+        let summary = profile.isLarge
+            ? "The median over the tasks of each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer, "
+              + "with the 25–75 % and 10–90 % quantile bands" + (highlighted.isEmpty ? "" : "; highlighted tasks as lines")
+            : "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer"
         return ReportFigure(name: FigureName.of(.profile, metric, module: fileModule(module)), scene: profile.scene(width: wideWidth, theme: theme),
-                            caption: "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer"
-                                     + "\(cite("distances.\(metric.id).\(module).layers"))."
+                            caption: summary + "\(cite("distances.\(metric.id).\(module).layers"))."
                                      + (metric.descriptor.isSymmetric ? "" : " Asymmetric metric: the mean of each task's row (task as host)."))
     }
+
+    /// The profile's subtitle: what a line is, or at large N what the bands are.
+    func profileSubtitle(_ taskCount: Int) -> String {
+        FigureDensity.isLarge(taskCount: taskCount) ? "median and quantile bands over \(taskCount) tasks of each task's mean distance"
+            : "each task's mean distance to the other tasks, per layer"
+    }
+
+    /// Bins per axis of the hierarchy figures' density form (large N).
+    static let hierarchyBins = 60
 
     /// The poster's hierarchy view: every pair of tasks as a point, one distance against another.
     func hierarchy(y: DistanceMetric, x: DistanceMetric, _ module: String) -> ReportFigure? {
@@ -112,15 +184,24 @@ struct ReportFigures {
             }
         }
         let rho = Correlation.compute(.spearman, pairs.map(\.x), pairs.map(\.y))
-        let scene = ScatterMap.relation(pairs, xTitle: "\(ReportText.shortName(x)) (\(ReportText.unit(x)))",
-                                        yTitle: "\(ReportText.shortName(y)) (\(ReportText.unit(y)))",
-                                        title: style.title("\(ReportText.shortName(y)) against \(ReportText.shortName(x)) · \(module)"),
-                                        subtitle: style.title("one point per pair of tasks, layer means"),
-                                        note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [])
-            .scene(width: narrowWidth, theme: theme)
+        // At large N the pairs are too many to draw one by one: binned counts instead.
+        let binned = isLarge
+        var relation = ScatterMap.relation(pairs, xTitle: "\(ReportText.shortName(x)) (\(ReportText.unit(x)))",
+                                           yTitle: "\(ReportText.shortName(y)) (\(ReportText.unit(y)))",
+                                           title: style.title("\(ReportText.shortName(y)) against \(ReportText.shortName(x)) · \(module)"),
+                                           subtitle: style.title(binned ? "pairs of tasks per cell, layer means"
+                                                                        : "one point per pair of tasks, layer means"),
+                                           note: rho.map { ["Spearman ρ = \(NumberFormat.fixed($0.value, decimals: 2)) (n = \($0.n))"] } ?? [])
+        if binned {
+            relation.densityBins = Self.hierarchyBins
+            relation.densityTitle = "pairs per cell"
+        }
+        let scene = relation.scene(width: narrowWidth, theme: theme)
+        let form = binned ? "The number of pairs of tasks in each of \(Self.hierarchyBins) × \(Self.hierarchyBins) cells of their "
+            + "\(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances" : "Each pair of tasks placed by its "
+            + "\(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances"
         return ReportFigure(name: FigureName.of(.hierarchy, y, x, module: fileModule(module)), scene: scene,
-                            caption: "Each pair of tasks placed by its \(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances"
-                                     + "\(cite("distances.<metric>.\(module).mean")); ρ over the pairs.")
+                            caption: form + "\(cite("distances.<metric>.\(module).mean")); ρ over the pairs.")
     }
 
     func deltaHeatmap() -> ReportFigure? {

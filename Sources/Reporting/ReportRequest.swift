@@ -46,6 +46,10 @@ public struct ReportRequest: Sendable, Equatable {
     public var styleFile: String?
     /// Display names of tasks, from the study file's `labels` and `--label task=short`.
     public var labels: [TaskLabel] = []
+    /// Task names to emphasise in the figures (`--highlight a,b` or the study file's `highlight`); nil for none.
+    public var highlight: [String]?
+    /// The study file `highlight` came from; nil when it came from the command line.
+    public var highlightFile: String?
     /// Both kinds: LoRA adapters beside the fine-tuned checkpoints, their scores, the intruder options.
     public var lora: [String] = []
     public var loraScores: String?
@@ -99,6 +103,10 @@ public struct ReportRequest: Sendable, Equatable {
         // Per task, a label on the command line replaces the study file's.
         let overridden = Set(override.labels.map(\.task))
         merged.labels = labels.filter { !overridden.contains($0.task) } + override.labels
+        if let chosen = override.highlight {
+            merged.highlight = chosen
+            merged.highlightFile = override.highlightFile
+        }
         if !override.lora.isEmpty { merged.lora = override.lora }
         merged.loraScores = override.loraScores ?? loraScores
         merged.intruderK = override.intruderK ?? intruderK
@@ -109,7 +117,7 @@ public struct ReportRequest: Sendable, Equatable {
     /// The keys a config file may hold.
     public static let configKeys = ["adapters", "scores", "name", "out", "base", "subspace_rank", "formats", "metrics",
                                     "modules", "templates", "title", "figure_width", "style", "labels", "lora", "lora_scores",
-                                    "intruder_k", "intruder_epsilon", "ridge_lambda"]
+                                    "intruder_k", "intruder_epsilon", "ridge_lambda", "highlight"]
 
     /// Reads a study file (JSON): the command's options under their snake_case names. Unknown
     /// keys and wrong types are refused (exit 65) naming the key.
@@ -176,6 +184,9 @@ public struct ReportRequest: Sendable, Equatable {
                 guard let lambda = value.numberValue else { throw .invalidData(file: path, location: "\"\(key)\"", problem: "must be a number") }
                 request.ridgeLambda = lambda
             case "formats": request.formats = try strings(key, value)
+            case "highlight":
+                request.highlight = try strings(key, value)
+                request.highlightFile = path
             case "metrics": request.metrics = try strings(key, value)
             case "modules": request.modules = try strings(key, value)
             case "templates": request.templates = resolve(try string(key, value))
@@ -240,6 +251,28 @@ public struct ReportRequest: Sendable, Equatable {
             }
         }
         return names
+    }
+
+    /// The indices of the tasks `highlight` names, checked against the study's `tasks` (the task
+    /// names, not display names): an unknown name is a usage error for `--highlight` (exit 64) and a
+    /// data error naming the study file for its `highlight` (exit 65), with a did-you-mean.
+    public func highlightedTasks(tasks: [String]) throws(ToolError) -> Set<Int> {
+        try Self.highlightedTasks(highlight ?? [], tasks: tasks, file: highlightFile)
+    }
+
+    /// See `highlightedTasks(tasks:)`; `file` is the study file the names came from (nil: the command line).
+    public static func highlightedTasks(_ names: [String], tasks: [String], file: String?) throws(ToolError) -> Set<Int> {
+        var chosen: Set<Int> = []
+        for name in names.map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard let index = tasks.firstIndex(of: name) else {
+                let problem = "no task \(Wording.quoted(name)) in this study\(Wording.didYouMean(name, among: tasks))"
+                    + (tasks.count <= 20 ? " (tasks: \(tasks.joined(separator: ", ")))" : "")
+                if let file { throw .invalidData(file: file, location: "\"highlight\"", problem: problem) }
+                throw .usage("--highlight: " + problem)
+            }
+            chosen.insert(index)
+        }
+        return chosen
     }
 
     /// The validated study this request names (nothing is read yet).

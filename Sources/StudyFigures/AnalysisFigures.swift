@@ -14,13 +14,15 @@ public enum AnalysisFigures {
 
     /// Heatmaps of every metric and module (tasks in their clustering order when there is one),
     /// and the PCA map of each, in every requested format.
+    /// `highlighted`: task indices drawn emphasised and always labelled in the maps (`--highlight`).
     public static func figures(for analysis: StudyAnalysis, findings: StudyFindings, formats: [OutputFormat],
-                               width: Double = FigureWidth.doubleColumn, style: FigureStyle = .default) throws(ToolError) -> [OutputFile] {
+                               width: Double = FigureWidth.doubleColumn, style: FigureStyle = .default,
+                               highlighted: Set<Int> = []) throws(ToolError) -> [OutputFile] {
         var files = try heatmaps(for: analysis, findings: findings, formats: formats, width: width, style: style)
         for module in analysis.modules {
             for metric in DistanceMetric.allCases {
                 guard let scene = pcaMap(metric, module, analysis: analysis, findings: findings, width: FigureWidth.singleColumn,
-                                         style: style) else { continue }
+                                         style: style, highlighted: highlighted)?.scene else { continue }
                 files += try render(scene, name: FigureName.of(.pca, metric, module: analysis.fileComponent(ofModule: module)), formats: formats)
             }
         }
@@ -96,25 +98,61 @@ public enum AnalysisFigures {
         return style.colourRange(for: metric.id).resolve(values)
     }
 
-    /// The tasks on the first two principal components of the rows of the layer-mean matrix.
+    /// The tasks on the first two principal components of the rows of the layer-mean matrix, and per
+    /// task whether its label is drawn (see `ScatterMap.layout`). At large N (`FigureDensity.isLarge`)
+    /// the points are coloured by cluster when `findings` has clusters of this metric and module.
     public static func pcaMap(_ metric: DistanceMetric, _ module: String, analysis: StudyAnalysis, findings: StudyFindings,
-                              width: Double, style: FigureStyle = .default, title: String? = nil) -> Scene? {
+                              width: Double, style: FigureStyle = .default, title: String? = nil,
+                              highlighted: Set<Int> = []) -> (scene: Scene, labelled: [Bool])? {
         guard let pca = findings.pca[metric]?[module] else { return nil }
-        let map = ScatterMap(points: points(pca.coordinates, tasks: analysis.tasks),
+        let map = ScatterMap(points: points(pca.coordinates, tasks: analysis.tasks, clusters: mapClusters(metric, module, analysis: analysis,
+                                                                                                              findings: findings),
+                                            highlighted: highlighted),
                              xTitle: ScatterMap.componentTitle(index: 1, explainedVariance: pca.explainedVarianceRatio.first),
                              yTitle: ScatterMap.componentTitle(index: 2, explainedVariance: pca.explainedVarianceRatio.dropFirst().first),
                              title: style.title(title ?? "PCA of the tasks · \(label(metric).title) · \(module)"),
                              subtitle: style.title(metric.descriptor.isSymmetric ? "rows of the layer-mean distance matrix, centred"
                                                          : "rows of the symmetrised layer-mean matrix ½(D + Dᵀ), centred"), equalAspect: true)
-        return map.scene(width: width, theme: style.theme)
+        let layout = map.layout(width: width, theme: style.theme)
+        return (layout.scene, labelledTasks(layout.labelled, coordinates: pca.coordinates))
     }
 
-    /// One labelled point per task from 2-D coordinates (a missing second axis is 0).
+    /// Per task, whether a map labels it, from the flags of the points `points(coordinates, …)` gave
+    /// (tasks without a point are not labelled).
+    public static func labelledTasks(_ labelled: [Bool], coordinates: [[Double]]) -> [Bool] {
+        var next = 0
+        return coordinates.map { c in
+            guard let x = c.first, x.isFinite, (c.count > 1 ? c[1] : 0).isFinite, next < labelled.count else { return false }
+            defer { next += 1 }
+            return labelled[next]
+        }
+    }
+
+    /// The cluster of each task that maps colour by: only at large N (small maps label every task),
+    /// from the metric's and module's cut of the clustering; nil when there is none.
+    public static func mapClusters(_ metric: DistanceMetric, _ module: String, analysis: StudyAnalysis,
+                                   findings: StudyFindings) -> [Int]? {
+        guard FigureDensity.isLarge(taskCount: analysis.tasks.count) else { return nil }
+        return clusterLabels(metric, module, findings: findings)
+    }
+
+    /// The cluster label of every task (0-based, in task order; -1 for a task left out of the
+    /// clustering) of a metric and module; nil when the findings have no clusters for it.
+    public static func clusterLabels(_ metric: DistanceMetric, _ module: String, findings: StudyFindings) -> [Int]? {
+        findings.clusters[metric]?[module]?.labels
+    }
+
+    /// One labelled point per task from 2-D coordinates (a missing second axis is 0), with its
+    /// cluster (`clusters[index]`, when given) and whether it is highlighted.
     /// Tasks left out of a map (NaN coordinates: see `StudyFindings.leftOutOfMaps`) get no point.
-    public static func points(_ coordinates: [[Double]], tasks: [String]) -> [ScatterPoint] {
+    public static func points(_ coordinates: [[Double]], tasks: [String], clusters: [Int]? = nil,
+                              highlighted: Set<Int> = []) -> [ScatterPoint] {
         tasks.enumerated().compactMap { index, task in
             let c = coordinates[index]
-            let point = ScatterPoint(label: task, x: c.first ?? .nan, y: c.count > 1 ? c[1] : 0)
+            // A task outside every cluster (left out of the clustering) has label -1.
+            let cluster = clusters.flatMap { index < $0.count && $0[index] >= 0 ? $0[index] : nil }
+            let point = ScatterPoint(label: task, x: c.first ?? .nan, y: c.count > 1 ? c[1] : 0, cluster: cluster,
+                                     highlighted: highlighted.contains(index))
             return point.x.isFinite && point.y.isFinite ? point : nil
         }
     }

@@ -22,6 +22,7 @@ extension StudyOptions {
         request.intruderK = intruderK
         request.intruderEpsilon = intruderEpsilon
         request.ridgeLambda = ridgeLambda
+        request.highlight = highlight.map(commaSeparated)
         return request
     }
 }
@@ -34,10 +35,10 @@ struct Report: ToolCommand {
         tvgeo report ADAPTER... [--scores FILE] writes into output/<name>/ (or --out DIR): report.html, report.pdf, \
         metrics.json, figures/<kind>-<metric>-<module>.svg|pdf|png and tables/<name>.tex|csv. \
         tvgeo report --config study.json reads the same options from a JSON file (snake_case keys: adapters, scores, \
-        name, out, base, subspace_rank, formats, metrics, modules, templates, title, figure_width, style, labels; paths \
+        name, out, base, subspace_rank, formats, metrics, modules, templates, title, figure_width, style, labels, highlight; paths \
         relative to the file); options given on the command line win. --style FILE.json sets the figures' font, titles, \
         colour maps and range, annotations, PNG resolution and width (docs/report.md lists the keys); --label TASK=LABEL \
-        (repeatable) shows TASK as LABEL in figures and tables.
+        (repeatable) shows TASK as LABEL in figures and tables; --highlight A,B emphasises tasks A and B in the figures.
         The report is written into a temporary folder beside DIR and moved into place when complete. A non-empty \
         DIR that tvgeo did not write is refused unless --force, and then only tvgeo's own file names in it are replaced.
         Exit codes: 0 success, 64 usage error, 65 invalid input data, 66 input missing or unreadable, \
@@ -103,6 +104,7 @@ struct Report: ToolCommand {
                                       modules: nil, figureWidth: figureStyle.width ?? FigureWidth.doubleColumn)
         settings.citesMetricsFile = formats.contains(.json)
         settings.displayNames = request.labels.isEmpty ? nil : displayNames
+        settings.highlighted = try request.highlightedTasks(tasks: input.arguments.map(\.task))
         if let neighbours {
             guard neighbours >= 1 else { throw .usage("--neighbours must be at least 1 (got \(neighbours))") }
             settings.neighbourCount = neighbours
@@ -120,6 +122,9 @@ struct Report: ToolCommand {
         if input.lora != nil {
             // Display names are per study; a study of both kinds has two task lists.
             if !request.labels.isEmpty { throw .usage("--label (or a study file's labels) does not apply to a study of both kinds (--lora) yet") }
+            if !settings.highlighted.isEmpty {
+                throw .usage("--highlight (or a study file's highlight) does not apply to a study of both kinds (--lora) yet")
+            }
             try writeComparison(input, settings: settings, formats: formats, templates: templateSet, started: started)
             return
         }

@@ -53,6 +53,10 @@ struct StudyOptions: ParsableArguments {
                                valueName: "λ"))
     var ridgeLambda: Double?
 
+    @Option(help: ArgumentHelp("Tasks to emphasise in the figures, comma-separated: drawn on top and always labelled in the maps, "
+                               + "as lines over the layer profiles' bands at large N.", valueName: "task,…"))
+    var highlight: String?
+
     /// The validated study these options name (nothing is read yet).
     func input() throws(ToolError) -> StudyInput {
         try StudyInput.resolve(adapters: adapters, name: name, out: out, scores: scores, base: base,

@@ -88,15 +88,20 @@ struct Analyze: ToolCommand {
         if let part {
             let selector = try PartSelector(parsing: part)
             if style != nil { throw .usage("--style applies to figures, which --part does not draw") }
+            if study.highlight != nil { throw .usage("--highlight applies to figures, which --part does not draw") }
             return try PartRun.run(selector, study: study, figures: figures, force: force, quiet: quiet)
         }
         var figureStyle = try style.map { path throws(ToolError) in try FigureStyleFile.read(path) } ?? .default
         // PNGs at the style's resolution.
         let figureFormats = try parseFormats(figures).map { $0.fileExtension == "png" ? figureStyle.png : $0 }
         if style != nil && figureFormats.isEmpty { throw .usage("--style applies to figures: add --figures svg,pdf,png") }
+        if study.highlight != nil && figureFormats.isEmpty { throw .usage("--highlight applies to figures: add --figures svg,pdf,png") }
+        let highlightNames = study.highlight.map(commaSeparated) ?? []
         let started = Date()
         let input = try study.input()
         let folder = input.folder
+        // Unknown names fail before any tensor is read.
+        _ = try ReportRequest.highlightedTasks(highlightNames, tasks: input.arguments.map(\.task), file: nil)
         try OutputFolder.checkTarget(folder, force: force)
         if !figureFormats.isEmpty {
             try requireGraphicsLibraries()
@@ -110,8 +115,10 @@ struct Analyze: ToolCommand {
             if !figureFormats.isEmpty {
                 for (folder, analysis, findings) in [("fft", comparison.fft, comparison.fftFindings),
                                                      ("lora", comparison.lora, comparison.loraFindings)] {
+                    let chosen = try ReportRequest.highlightedTasks(highlightNames, tasks: analysis.tasks, file: nil)
                     files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats,
-                                                         width: figureStyle.width ?? FigureWidth.doubleColumn, style: figureStyle).map {
+                                                         width: figureStyle.width ?? FigureWidth.doubleColumn, style: figureStyle,
+                                                         highlighted: chosen).map {
                         OutputFile("\(folder)/\($0.path)", $0.contents)
                     }
                 }
@@ -128,7 +135,8 @@ struct Analyze: ToolCommand {
         var files = AnalysisFiles.files(for: analysis, findings: findings)
         if !figureFormats.isEmpty {
             files += try AnalysisFigures.figures(for: analysis, findings: findings, formats: figureFormats,
-                                                 width: figureStyle.width ?? FigureWidth.doubleColumn, style: figureStyle)
+                                                 width: figureStyle.width ?? FigureWidth.doubleColumn, style: figureStyle,
+                                                 highlighted: try ReportRequest.highlightedTasks(highlightNames, tasks: analysis.tasks, file: nil))
         }
         try OutputFolder.write(files, to: folder, force: force)
         if !quiet {

@@ -6,11 +6,14 @@ public struct LayerSeries: Hashable, Sendable {
     public var values: [Double]
     /// The x position of each value; nil for 0, 1, 2, …. Extra entries on either side are ignored.
     public var layers: [Double]?
+    /// In the large form, only highlighted series are drawn as lines (over the quantile bands).
+    public var highlighted: Bool
 
-    public init(name: String, values: [Double], layers: [Double]? = nil) {
+    public init(name: String, values: [Double], layers: [Double]? = nil, highlighted: Bool = false) {
         self.name = name
         self.values = values
         self.layers = layers
+        self.highlighted = highlighted
     }
 
     /// (x, y) pairs, non-finite y included.
@@ -29,6 +32,11 @@ public struct LayerSeries: Hashable, Sendable {
 /// - Direct labels are used when every series ends at the last layer and all names fit, unshortened,
 ///   in a right margin of at most 25 % of the width, stacked without overlap; otherwise the legend
 ///   lists the series (`.automatic`).
+/// - Large form (`isLarge`: more than `FigureDensity.largeTaskCount` series): instead of one line
+///   per series, the median over the series at each layer and two bands, the 10–90 % and the
+///   25–75 % quantiles (`quantileRows`, linear interpolation between order statistics as NumPy's
+///   default; non-finite values left out); only the `highlighted` series are drawn as lines on top,
+///   and `band` is ignored.
 public struct LayerProfile: Sendable {
     public enum Band: Hashable, Sendable {
         case none
@@ -61,6 +69,27 @@ public struct LayerProfile: Sendable {
     public var yIncludesZero: Bool
     /// Draw a small marker at every point.
     public var markers: Bool
+    /// The large form (see the type's notes); nil decides by the number of series.
+    public var largeForm: Bool?
+
+    /// True when the profile takes its large form.
+    public var isLarge: Bool { largeForm ?? FigureDensity.isLarge(taskCount: series.count) }
+
+    /// The quantile levels of the large form's bands: outer 10–90 %, inner 25–75 %.
+    public static let outerQuantiles = (0.1, 0.9)
+    public static let innerQuantiles = (0.25, 0.75)
+
+    /// Quantiles over the series at one layer.
+    public struct QuantileRow: Hashable, Sendable {
+        public var x: Double
+        public var median: Double
+        public var outerLower: Double
+        public var innerLower: Double
+        public var innerUpper: Double
+        public var outerUpper: Double
+        /// How many finite values the layer has.
+        public var count: Int
+    }
 
     public init(series: [LayerSeries], xTitle: String? = "Layer", yTitle: String? = nil, title: String? = nil,
                 subtitle: String? = nil, band: Band = .none) {
@@ -103,6 +132,31 @@ public struct LayerProfile: Sendable {
         }
     }
 
+    /// Per layer (sorted by x), the median and the band quantiles of the finite values of every
+    /// series at that x; layers without a finite value are left out.
+    public var quantileRows: [QuantileRow] {
+        var byLayer: [Double: [Double]] = [:]
+        for s in series {
+            for p in s.points where p.x.isFinite && p.y.isFinite { byLayer[p.x, default: []].append(p.y) }
+        }
+        return byLayer.keys.sorted().map { x in
+            let ys = byLayer[x]!.sorted()
+            func q(_ level: Double) -> Double { Self.quantile(sorted: ys, level) }
+            return QuantileRow(x: x, median: q(0.5), outerLower: q(Self.outerQuantiles.0), innerLower: q(Self.innerQuantiles.0),
+                               innerUpper: q(Self.innerQuantiles.1), outerUpper: q(Self.outerQuantiles.1), count: ys.count)
+        }
+    }
+
+    /// The `level` quantile (0...1) of ascending finite values, interpolating linearly between the
+    /// order statistics at (n − 1) · level (NumPy's default); NaN for no values.
+    public static func quantile(sorted values: [Double], _ level: Double) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let position = min(max(level, 0), 1) * Double(values.count - 1)
+        let low = Int(position.rounded(.down)), high = min(low + 1, values.count - 1)
+        let fraction = position - Double(low)
+        return values[low] + (values[high] - values[low]) * fraction
+    }
+
     var bandLabel: String {
         switch band {
         case .none: return ""
@@ -113,7 +167,17 @@ public struct LayerProfile: Sendable {
     }
 
     public func scene(width: Double = FigureWidth.singleColumn, theme: Theme = .paper, measurer: TextMeasurer = .shared) -> Scene {
-        LayerProfileLayout(profile: self, width: FigureWidth.usable(width),
-                           theme: theme, measurer: measurer).scene()
+        guard isLarge else {
+            return LayerProfileLayout(profile: self, width: FigureWidth.usable(width), theme: theme, measurer: measurer).scene()
+        }
+        // The large form: the quantiles of every series, then only the highlighted series as lines.
+        var drawn = self
+        drawn.series = series.filter(\.highlighted)
+        drawn.band = .none
+        drawn.largeForm = false
+        var layout = LayerProfileLayout(profile: drawn, width: FigureWidth.usable(width), theme: theme, measurer: measurer)
+        layout.quantiles = quantileRows
+        layout.quantileSeriesCount = series.count
+        return layout.scene()
     }
 }

@@ -5,6 +5,14 @@ struct LayerProfileLayout {
     let width: Double
     let theme: Theme
     let measurer: TextMeasurer
+    /// The large form's median and quantile bands (empty for the small form) and how many series they summarise.
+    var quantiles: [LayerProfile.QuantileRow] = []
+    var quantileSeriesCount = 0
+
+    // Opaque, so that the legend's swatches show the colours drawn.
+    private let outerFill = Color(hex: 0xD3DEF0)
+    private let innerFill = Color(hex: 0x9DB5DD)
+    private let medianLine = Color(hex: 0x1F3F73)
 
     private var palette: Palette { profile.palette ?? .automatic(seriesCount: profile.series.count) }
     private let bandFill = Color(hex: 0x7F7F7F, alpha: 0.22)
@@ -27,8 +35,8 @@ struct LayerProfileLayout {
         let allPoints = profile.series.flatMap(\.points).filter { $0.x.isFinite }
         let finite = allPoints.filter { $0.y.isFinite }
         let band = profile.bandRows
-        let xs = finite.map(\.x) + band.map(\.x)
-        var ys = finite.map(\.y) + band.flatMap { [$0.lower, $0.upper] }
+        let xs = finite.map(\.x) + band.map(\.x) + quantiles.map(\.x)
+        var ys = finite.map(\.y) + band.flatMap { [$0.lower, $0.upper] } + quantiles.flatMap { [$0.outerLower, $0.outerUpper] }
         if profile.yIncludesZero { ys.append(0) }
 
         // Direct labels: only when every series ends at the last layer and names fit unshortened.
@@ -49,7 +57,14 @@ struct LayerProfileLayout {
         let seriesEntries = profile.series.enumerated().map { i, s in
             LegendEntry(label: s.name, swatch: .line(color(i), width: theme.seriesLineWidth, dash: dash(i), marker: nil))
         }
-        let bandEntry = band.isEmpty ? [] : [LegendEntry(label: profile.bandLabel, swatch: .band(fill: bandFill, line: bandLine, width: 1.4))]
+        var bandEntry = band.isEmpty ? [] : [LegendEntry(label: profile.bandLabel, swatch: .band(fill: bandFill, line: bandLine, width: 1.4))]
+        if !quantiles.isEmpty {
+            bandEntry += [
+                LegendEntry(label: "median of \(quantileSeriesCount)", swatch: .line(medianLine, width: 1.4, dash: [], marker: nil)),
+                LegendEntry(label: "25–75 %", swatch: .area(.color(innerFill), outline: nil)),
+                LegendEntry(label: "10–90 %", swatch: .area(.color(outerFill), outline: nil)),
+            ]
+        }
 
         // The axis titles' room, fixed before the plot is (its height is 0.62 × its width, and its
         // width at least the figure's less the margins, the tick labels and two title lines).
@@ -110,6 +125,21 @@ struct LayerProfileLayout {
             let lower = band.reversed().map { Point(x: xScale($0.x), y: yScale($0.lower)) }
             if band.count >= 2 { scene.add(.path(.polygon(upper + lower), .fill(bandFill))) }
         }
+        // Quantile bands (outer, then inner over it) and the median under the highlighted lines.
+        if !quantiles.isEmpty {
+            func polygon(_ upper: KeyPath<LayerProfile.QuantileRow, Double>, _ lower: KeyPath<LayerProfile.QuantileRow, Double>) -> Path {
+                .polygon(quantiles.map { Point(x: xScale($0.x), y: yScale($0[keyPath: upper])) }
+                         + quantiles.reversed().map { Point(x: xScale($0.x), y: yScale($0[keyPath: lower])) })
+            }
+            if quantiles.count >= 2 {
+                scene.add(.path(polygon(\.outerUpper, \.outerLower), .fill(outerFill)))
+                scene.add(.path(polygon(\.innerUpper, \.innerLower), .fill(innerFill)))
+                scene.add(.path(.polyline(quantiles.map { Point(x: xScale($0.x), y: yScale($0.median)) }),
+                                .stroke(medianLine, width: 1.4, cap: .round, join: .round)))
+            } else if let only = quantiles.first {
+                scene.add(.path(.circle(center: Point(x: xScale(only.x), y: yScale(only.median)), radius: 1.8), .fill(medianLine)))
+            }
+        }
         // Lines in reverse order so that the first series is on top.
         for (i, s) in profile.series.enumerated().reversed() {
             let style = Style.stroke(color(i), width: theme.seriesLineWidth, dash: dash(i), cap: .round, join: .round)
@@ -147,7 +177,7 @@ struct LayerProfileLayout {
 
         scene.add(yAxis.marks(scale: yScale, plot: plot))
         scene.add(xAxis.marks(scale: xScale, plot: plot))
-        if profile.series.isEmpty {
+        if profile.series.isEmpty && quantiles.isEmpty {
             scene.add(.text(TextMark("No data", at: plot.center, style: theme.text(theme.axisTitleSize, color: theme.mutedTextColor),
                                      horizontal: .middle, vertical: .middle)))
         }
