@@ -1,0 +1,69 @@
+import Foundation
+
+/// A hierarchical clustering as drawn beside a heatmap (seaborn's clustermap): each merge is a
+/// "⊓" joining its two children at the merge height. Charts knows no statistics: the caller
+/// passes the merges (AnalysisCore's average linkage, in SciPy's linkage layout).
+///
+/// Contracts:
+/// - Leaves are `0..<leafCount` (indices into the heatmap's `values`, before any order); the k-th
+///   merge creates node `leafCount + k` and may only join nodes that exist before it.
+/// - A merge naming a node that does not exist yet, a node already merged, itself twice, or with a
+///   height that is not finite is left out, and so is every merge above it; leaves in no merge
+///   (tasks left out of a clustering) get no link.
+/// - Heights are drawn as given (average linkage is monotone, so parents sit above children); the
+///   drawing scales the largest drawn height to the available depth (a zero maximum draws every
+///   link at the leaves' level).
+public struct Dendrogram: Hashable, Sendable {
+    public struct Merge: Hashable, Sendable {
+        public var left: Int
+        public var right: Int
+        public var height: Double
+
+        public init(left: Int, right: Int, height: Double) {
+            self.left = left
+            self.right = right
+            self.height = height
+        }
+    }
+
+    public var leafCount: Int
+    public var merges: [Merge]
+
+    public init(leafCount: Int, merges: [Merge]) {
+        self.leafCount = leafCount
+        self.merges = merges
+    }
+
+    /// One drawn merge: the two children (position along the axis, height) and the merge height.
+    /// A leaf's height is 0; a node's position is the mean of its children's positions.
+    public struct Link: Hashable, Sendable {
+        public var leftPosition: Double
+        public var leftHeight: Double
+        public var rightPosition: Double
+        public var rightHeight: Double
+        public var height: Double
+    }
+
+    /// The links of the valid merges (see the contract), in merge order, with each leaf at
+    /// `positions[leaf]` (e.g. the centre of its row); a leaf without a finite position makes its
+    /// merges invalid.
+    public func links(positions: [Double]) -> [Link] {
+        var node: [Int: (position: Double, height: Double)] = [:]
+        for leaf in 0..<min(leafCount, positions.count) where positions[leaf].isFinite {
+            node[leaf] = (positions[leaf], 0)
+        }
+        var links: [Link] = []
+        for (k, merge) in merges.enumerated() {
+            guard merge.left != merge.right, merge.height.isFinite,
+                  let a = node.removeValue(forKey: merge.left) else { continue }
+            guard let b = node.removeValue(forKey: merge.right) else {
+                node[merge.left] = a
+                continue
+            }
+            links.append(Link(leftPosition: a.position, leftHeight: a.height, rightPosition: b.position, rightHeight: b.height,
+                              height: merge.height))
+            node[leafCount + k] = ((a.position + b.position) / 2, merge.height)
+        }
+        return links
+    }
+}
