@@ -54,4 +54,16 @@ struct MappedTasks {
         expanded.order = clustering.order.map { kept[$0] } + leftOut
         return expanded
     }
+
+    /// Clusters of the kept tasks spread back over all `count` tasks: a later copy in `duplicates`
+    /// (groups, first copy first) takes its first copy's cluster, any other task left out −1.
+    func expand(_ clusters: TaskClusters, count: Int, duplicates: [[Int]]) -> TaskClusters {
+        var labels = [Int](repeating: -1, count: count)
+        for (index, task) in kept.enumerated() { labels[task] = clusters.labels[index] }
+        for group in duplicates where labels[group[0]] >= 0 {
+            for copy in group.dropFirst() { labels[copy] = labels[group[0]] }
+        }
+        return TaskClusters(labels: labels, count: clusters.count, silhouette: clusters.silhouette,
+                            medoids: clusters.medoids.map { $0 >= 0 ? kept[$0] : -1 })
+    }
 }

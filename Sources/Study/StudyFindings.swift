@@ -30,6 +30,11 @@ public struct StudyFindings: Sendable {
     public var pca: [DistanceMetric: [String: TaskMaps.PCA]]
     public var mds: [DistanceMetric: [String: TaskMaps.MDS]]
     public var clustering: [DistanceMetric: [String: TaskMaps.Clustering]]
+    /// metric → module → the cut of `clustering` chosen by mean silhouette among
+    /// `TaskClusters.defaultCandidates` (absent with fewer than three placed tasks). Indexed by
+    /// task: a later copy of identical adapters has its first copy's cluster, a task left out for
+    /// undefined distances −1; medoids are task indices.
+    public var clusters: [DistanceMetric: [String: TaskClusters]] = [:]
     /// Groups of tasks whose updates are identical (l2 exactly 0 at every layer of every module),
     /// in task order: the first of each group stands for the group in maps and findings.
     public var duplicates: [[Int]] = []
@@ -115,6 +120,11 @@ public struct StudyFindings: Sendable {
                 }
                 if let clustering = TaskMaps.averageLinkage(rows) {
                     findings.clustering[metric, default: [:]][module] = mapped.expand(clustering, count: tasks.count)
+                    if let candidates = TaskClusters.defaultCandidates(taskCount: rows.count),
+                       let cut = TaskClusters.bySilhouette(rows, clustering: clustering, candidates: candidates) {
+                        findings.clusters[metric, default: [:]][module] =
+                            mapped.expand(cut, count: tasks.count, duplicates: findings.duplicates)
+                    }
                 }
             }
         }

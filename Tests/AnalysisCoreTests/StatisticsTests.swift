@@ -96,3 +96,64 @@ final class StatisticsTests: XCTestCase {
         XCTAssertEqual(clustering.order, [0, 2, 1, 3])
     }
 }
+
+/// The fast average linkage against the plain O(N³) algorithm it replaced, kept here as the oracle.
+final class AverageLinkageOracleTests: XCTestCase {
+    /// The previous implementation: every step scans all pairs of live clusters in id order and
+    /// merges the first pair with the smallest mean distance.
+    static func naiveAverageLinkage(_ distances: [[Double]]) -> TaskMaps.Clustering {
+        let n = distances.count
+        var members: [Int: [Int]] = [:]
+        for i in 0..<n { members[i] = [i] }
+        var merges: [(Int, Int, Double, Int)] = []
+        var nextID = n
+        while members.count > 1 {
+            let ids = members.keys.sorted()
+            var best: (Int, Int, Double)?
+            for (index, a) in ids.enumerated() {
+                for b in ids[(index + 1)...] {
+                    var sum = 0.0
+                    for i in members[a]! { for j in members[b]! { sum += distances[i][j] } }
+                    let d = sum / Double(members[a]!.count * members[b]!.count)
+                    if best == nil || d < best!.2 { best = (a, b, d) }
+                }
+            }
+            let (a, b, height) = best!
+            let merged = members[a]! + members[b]!
+            members[a] = nil
+            members[b] = nil
+            members[nextID] = merged
+            merges.append((a, b, height, merged.count))
+            nextID += 1
+        }
+        func leaves(_ id: Int) -> [Int] { id < n ? [id] : leaves(merges[id - n].0) + leaves(merges[id - n].1) }
+        return TaskMaps.Clustering(merges: merges, order: n == 1 ? [0] : leaves(nextID - 1))
+    }
+
+    /// Small integer distances: many exact ties, so the tie rule decides most merges.
+    func testSameMergesAsTheNaiveAlgorithmWithManyTiesAtN300() throws {
+        var random = SeededRandom(seed: 16)
+        let n = 300
+        var d = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        for i in 0..<n { for j in (i + 1)..<n { d[i][j] = Double(Int.random(in: 1...4, using: &random)); d[j][i] = d[i][j] } }
+        let fast = try XCTUnwrap(TaskMaps.averageLinkage(d))
+        let naive = Self.naiveAverageLinkage(d)
+        XCTAssertEqual(fast.merges.count, n - 1)
+        XCTAssertEqual(fast, naive)
+    }
+
+    func testSameMergesAsTheNaiveAlgorithmOnBlobs() throws {
+        var random = SeededRandom(seed: 7)
+        for n in [1, 2, 3, 17, 80] {
+            let points = (0..<n).map { i in [Double(i % 4) * 5 + random.gaussian(), random.gaussian(), random.gaussian()] }
+            let d = points.map { p in points.map { q in zip(p, q).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() } }
+            let fast = try XCTUnwrap(TaskMaps.averageLinkage(d))
+            let naive = Self.naiveAverageLinkage(d)
+            XCTAssertEqual(fast.order, naive.order, "n \(n)")
+            XCTAssertEqual(fast.merges.map(\.0), naive.merges.map(\.0), "n \(n)")
+            XCTAssertEqual(fast.merges.map(\.1), naive.merges.map(\.1), "n \(n)")
+            XCTAssertEqual(fast.merges.map(\.3), naive.merges.map(\.3), "n \(n)")
+            for (a, b) in zip(fast.merges, naive.merges) { XCTAssertTrue(isClose(a.2, b.2, relative: 1e-13, absolute: 1e-15)) }
+        }
+    }
+}

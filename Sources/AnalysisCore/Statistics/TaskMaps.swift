@@ -30,6 +30,11 @@ public enum TaskMaps {
         /// Leaves in dendrogram order (left child first).
         public var order: [Int]
 
+        public init(merges: [(Int, Int, Double, Int)], order: [Int]) {
+            self.merges = merges
+            self.order = order
+        }
+
         public static func == (lhs: Clustering, rhs: Clustering) -> Bool {
             lhs.order == rhs.order && lhs.merges.count == rhs.merges.count
                 && zip(lhs.merges, rhs.merges).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 && $0.2 == $1.2 && $0.3 == $1.3 }
@@ -101,43 +106,85 @@ public enum TaskMaps {
     }
 
     /// Average-linkage (UPGMA) hierarchical clustering of a distance matrix: at each step the two
-    /// clusters with the smallest mean pairwise distance merge (ties: the lowest cluster ids).
-    /// nil when a value is not finite.
+    /// clusters with the smallest mean pairwise distance merge (ties: the lowest cluster ids, first
+    /// the lower of the pair, then the other). nil when a value is not finite.
+    ///
+    /// Cost: O(N²) memory (one matrix of summed distances between clusters) and, per merge, O(N)
+    /// plus O(N) for each cluster whose nearest later cluster was one of the two merged (per-row
+    /// minima, as in Müllner's generic algorithm); about O(N² log N) on study data, O(N³) at worst.
+    /// The mean distance between two clusters is their summed member distances / (|a|·|b|), the
+    /// sums kept exactly as merges add them, so integer distances give exact ties.
     public static func averageLinkage(_ distances: [[Double]]) -> Clustering? {
         let n = distances.count
         guard n > 0, distances.allSatisfy({ $0.count == n && $0.allSatisfy(\.isFinite) }) else { return nil }
-        var members: [Int: [Int]] = [:]
-        for i in 0..<n { members[i] = [i] }
-        var merges: [(Int, Int, Double, Int)] = []
-        var nextID = n
-        func average(_ a: [Int], _ b: [Int]) -> Double {
-            var sum = 0.0
-            for i in a { for j in b { sum += distances[i][j] } }
-            return sum / Double(a.count * b.count)
+        // Slot s holds cluster ids[s]; a merge puts the new cluster in the lower slot of the two.
+        var sums = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in 0..<n { sums[i * n + j] = distances[i][j] } }
+        var ids = Array(0..<n)
+        var sizes = [Int](repeating: 1, count: n)
+        var active = [Bool](repeating: true, count: n)
+        // Per slot: the smallest mean distance to a cluster of higher id, and that cluster's slot
+        // (ties: the lowest id). -1 when there is none.
+        var rowMinimum = [Double](repeating: .infinity, count: n)
+        var rowPartner = [Int](repeating: -1, count: n)
+        func mean(_ s: Int, _ t: Int) -> Double { sums[s * n + t] / Double(sizes[s] * sizes[t]) }
+        func refreshRow(_ s: Int) {
+            var best = Double.infinity, partner = -1
+            for t in 0..<n where active[t] && ids[t] > ids[s] {
+                let d = mean(s, t)
+                if partner < 0 || d < best || (d == best && ids[t] < ids[partner]) { (best, partner) = (d, t) }
+            }
+            rowMinimum[s] = best
+            rowPartner[s] = partner
         }
-        while members.count > 1 {
-            let ids = members.keys.sorted()
-            var best: (Int, Int, Double)?
-            for (index, a) in ids.enumerated() {
-                for b in ids[(index + 1)...] {
-                    let d = average(members[a]!, members[b]!)
-                    if best == nil || d < best!.2 { best = (a, b, d) }
+        for s in 0..<n { refreshRow(s) }
+        var merges: [(Int, Int, Double, Int)] = []
+        merges.reserveCapacity(max(0, n - 1))
+        for step in 0..<max(0, n - 1) {
+            var lower = -1
+            for s in 0..<n where active[s] && rowPartner[s] >= 0 {
+                if lower < 0 || rowMinimum[s] < rowMinimum[lower] || (rowMinimum[s] == rowMinimum[lower] && ids[s] < ids[lower]) {
+                    lower = s
                 }
             }
-            let (a, b, height) = best!
-            let merged = members[a]! + members[b]!
-            members[a] = nil
-            members[b] = nil
-            members[nextID] = merged
-            merges.append((a, b, height, merged.count))
-            nextID += 1
+            let upper = rowPartner[lower]
+            let height = rowMinimum[lower]
+            let size = sizes[lower] + sizes[upper]
+            merges.append((ids[lower], ids[upper], height, size))
+            // The merged cluster takes slot `lower`; its summed distances are the two rows added.
+            let kept = min(lower, upper), dropped = max(lower, upper)
+            active[dropped] = false
+            for t in 0..<n where active[t] && t != kept {
+                let sum = sums[kept * n + t] + sums[dropped * n + t]
+                sums[kept * n + t] = sum
+                sums[t * n + kept] = sum
+            }
+            ids[kept] = n + step
+            sizes[kept] = size
+            // The new cluster has the highest id: its own row is empty; every other row gains it
+            // as a candidate, and rows that pointed at a merged cluster are searched again.
+            rowMinimum[kept] = .infinity
+            rowPartner[kept] = -1
+            for s in 0..<n where active[s] && s != kept {
+                if rowPartner[s] == kept || rowPartner[s] == dropped {
+                    refreshRow(s)
+                } else {
+                    let d = mean(s, kept)
+                    if rowPartner[s] < 0 || d < rowMinimum[s] { (rowMinimum[s], rowPartner[s]) = (d, kept) }
+                }
+            }
         }
-        func leaves(_ id: Int) -> [Int] {
-            guard id >= n else { return [id] }
-            let merge = merges[id - n]
-            return leaves(merge.0) + leaves(merge.1)
+        // Leaves left to right, left child first, without recursion (the tree can be N deep).
+        var order: [Int] = []
+        order.reserveCapacity(n)
+        var stack = [n == 1 ? 0 : 2 * n - 2]
+        while let node = stack.popLast() {
+            if node < n { order.append(node); continue }
+            let merge = merges[node - n]
+            stack.append(merge.1)
+            stack.append(merge.0)
         }
-        return Clustering(merges: merges, order: n == 1 ? [0] : leaves(nextID - 1))
+        return Clustering(merges: merges, order: order)
     }
 
     /// +1 or −1: the sign that makes the entry of largest magnitude positive (ties within 1e-12
