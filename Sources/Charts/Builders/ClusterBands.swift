@@ -7,7 +7,8 @@ import Foundation
 ///
 /// Colours: Tableau 10 in the order in which clusters first appear along the axis, so neighbouring
 /// clusters of a clustering order get different colours (10 apart ones share a colour: the
-/// numbers and tooltips tell them apart).
+/// numbers and tooltips tell them apart). A negative label means "in no cluster" (a task whose
+/// distances are undefined): a light grey band, no number.
 struct ClusterBands {
     /// The strip's thickness and its distance from the grid (columns) or the numbers (rows), in points.
     static let thickness = 5.0
@@ -33,7 +34,7 @@ struct ClusterBands {
         var runs: [Run] = []
         var colorIndex: [Int: Int] = [:]
         for (position, cluster) in clusters.enumerated() {
-            if colorIndex[cluster] == nil { colorIndex[cluster] = colorIndex.count }
+            if cluster >= 0 && colorIndex[cluster] == nil { colorIndex[cluster] = colorIndex.count }
             if let last = runs.last, last.cluster == cluster {
                 runs[runs.count - 1].count += 1
             } else {
@@ -46,12 +47,17 @@ struct ClusterBands {
         self.measurer = measurer
         style = theme.tickStyle.with(color: theme.textColor)
         lineHeight = measurer.measure("Ag", style: style).height
-        numberWidth = Set(clusters).map { measurer.measure(Self.number($0), style: theme.tickStyle).width }.max() ?? 0
+        numberWidth = Set(clusters.filter { $0 >= 0 }).map { measurer.measure(Self.number($0), style: theme.tickStyle).width }.max() ?? 0
     }
 
     static func number(_ cluster: Int) -> String { String(cluster + 1) }
 
-    func color(_ cluster: Int) -> Color { Palette.tableau10.color(colorIndex[cluster] ?? 0) }
+    func color(_ cluster: Int) -> Color {
+        guard let index = colorIndex[cluster] else { return Self.noClusterColor }
+        return Palette.tableau10.color(index)
+    }
+
+    static let noClusterColor = Color(hex: 0xE0E0E0)
 
     /// The strips, numbers and tooltips for a grid of `cell`-sized cells whose row numbers end
     /// `gap` left of the grid; `bottom` is the lowest y used (column numbers sit under the grid).
@@ -64,10 +70,12 @@ struct ClusterBands {
         for run in runs {
             let from = Double(run.start) * cell, length = Double(run.count) * cell
             let fill = Style.fill(color(run.cluster))
-            let tip = "cluster \(Self.number(run.cluster)) · \(run.count) task\(run.count == 1 ? "" : "s")"
+            let tasks = "\(run.count) task\(run.count == 1 ? "" : "s")"
+            let tip = run.cluster < 0 ? "no cluster · \(tasks)" : "cluster \(Self.number(run.cluster)) · \(tasks)"
             marks.append(.titled(tip, [.rect(Rect(x: bandX, y: grid.minY + from, width: Self.thickness, height: length), fill)]))
             marks.append(.titled(tip, [.rect(Rect(x: grid.minX + from, y: bandY, width: length, height: Self.thickness), fill)]))
 
+            guard run.cluster >= 0 else { continue }
             let text = Self.number(run.cluster)
             let centre = from + length / 2
             // Rows: a number where its run is about a line tall and it clears the previous number.

@@ -239,7 +239,8 @@ struct HeatmapLayout {
         let cell = grid.height / Double(rows)
         for r in 0..<rows {
             let band = Rect(x: grid.minX, y: grid.minY + Double(r) * cell, width: grid.width, height: cell)
-            let text = Tooltips.row(rowNames[r], position: r + 1, count: rows, cluster: clusters.map { $0[r] + 1 }, title: heatmap.title)
+            let cluster = clusters.flatMap { $0[r] >= 0 ? $0[r] + 1 : nil }
+            let text = Tooltips.row(rowNames[r], position: r + 1, count: rows, cluster: cluster, title: heatmap.title)
             marks.append(.titled(text, [.rect(band, .fill(.clear))]))
         }
         return marks
