@@ -21,6 +21,8 @@ public struct ReportSettings: Sendable {
     /// shows the task names. Figures, tables, the HTML page and the PDF show these; file names and
     /// metrics.json keep the task names.
     public var displayNames: [String]?
+    /// k of the nearest-neighbour tables (tables/neighbours-<metric>-<module>.csv), ≥ 1.
+    public var neighbourCount = StudySummaries.defaultNeighbourCount
 
     public init(title: String? = nil, metrics: [DistanceMetric] = DistanceMetric.allCases, modules: [String]? = nil,
                 figureWidth: Double = FigureWidth.doubleColumn) {
@@ -103,9 +105,21 @@ public enum ReportBuilder {
                 // The matrix itself goes to tables/ only: the annotated heatmap shows its values.
                 _ = add(ReportTables.distances(analysis.distances[metric]![module]!, tasks: analysis.tasks, metric: metric, module: module,
                                                fileModule: analysis.fileComponent(ofModule: module), cite: cite))
+                // Each task's nearest neighbours and cluster go to tables/ only; the section on
+                // clusters summarises them.
+                let symmetric = metric.descriptor.isSymmetric
+                _ = add(ReportTables.neighbours(layered.mean, symmetric: symmetric, tasks: analysis.tasks, k: max(1, settings.neighbourCount),
+                                                metric: metric, module: module, fileModule: analysis.fileComponent(ofModule: module)))
+                if let clusters = findings.clusters[metric]?[module] {
+                    _ = add(ReportTables.clusterMembers(clusters, distances: layered.mean, symmetric: symmetric, tasks: analysis.tasks,
+                                                        metric: metric, module: module, fileModule: analysis.fileComponent(ofModule: module)))
+                }
             }
             document.sections.append(ReportSection(id: "metric-\(metric.id)", title: ReportText.metricTitle(metric), blocks: blocks))
         }
+
+        document.sections.append(clusterSection(analysis, findings, modules: modules, metrics: metrics, cite: cite,
+                                                neighbourCount: max(1, settings.neighbourCount), add: add))
 
         // The hierarchy view: Grassmann against cosine, cosine against L2.
         var hierarchy: [ReportBlock] = [
@@ -152,19 +166,67 @@ public enum ReportBuilder {
         return document
     }
 
+    /// Clusters (the cut of each tree chosen by silhouette), where the neighbour tables are, and the
+    /// near-duplicate pairs: a few lines and two short tables at any number of tasks.
+    static func clusterSection(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String], metrics: [DistanceMetric], cite: Bool,
+                               neighbourCount: Int, add: (ReportTable) -> String) -> ReportSection {
+        var blocks: [ReportBlock] = [
+            .paragraph("Each average-linkage tree (of the layer-mean distances; ½(D + Dᵀ) for an asymmetric metric) is cut into the "
+                       + "number of clusters k with the highest mean silhouette, k = 2 … min(N − 1, \(TaskClusters.maximumDefaultCount)). "
+                       + "A silhouette near 1 means tight, well separated clusters; near 0, no clear structure. The medoid of a cluster "
+                       + "is its member with the smallest summed distance to the others. Every task's cluster and silhouette: "
+                       + "tables/clusters-<metric>-<module>.csv; its \(neighbourCount) nearest neighbours: "
+                       + "tables/neighbours-<metric>-<module>.csv."),
+        ]
+        if let table = ReportTables.clusterSummary(findings, tasks: analysis.tasks, modules: modules, metrics: metrics, cite: cite) {
+            blocks.append(.table(add(table)))
+        } else {
+            blocks.append(.paragraph("No clusters: fewer than three tasks have defined distances."))
+        }
+        let pairs = StudySummaries.nearDuplicates(analysis)
+        blocks.append(.subheading("Near-duplicates"))
+        if pairs.isEmpty {
+            blocks.append(.paragraph("No pair of adapters has a layer-mean cosine distance below "
+                                     + "\(NumberFormat.scientific(StudySummaries.nearDuplicateCosine, decimals: 0)) in every module."))
+        } else {
+            blocks.append(.paragraph("\(Wording.count(pairs.count, "pair")) of adapters point the same way (layer-mean cosine distance below "
+                                     + "\(NumberFormat.scientific(StudySummaries.nearDuplicateCosine, decimals: 0)) in every module, "
+                                     + "about 2.6° on average): copies, neighbouring checkpoints or rescaled updates."))
+            blocks.append(.table(add(ReportTables.nearDuplicates(pairs, tasks: analysis.tasks, modules: analysis.modules))))
+        }
+        return ReportSection(id: "clusters", title: "Clusters, neighbours and near-duplicates", blocks: blocks)
+    }
+
     /// The last section of every report: tool, command line, date and each input file with its size and SHA-256.
+    /// With many input files the page shows the first `shownInputs` and the command line's first and
+    /// last characters; tables/inputs.csv lists every file.
     static func provenanceSection(_ provenance: Provenance, add: (ReportTable) -> String) -> ReportSection {
-        ReportSection(id: "provenance", title: "Provenance", blocks: [
-            .keyValues([KeyValue("tvgeo", provenance.toolVersion), KeyValue("command", provenance.commandLine),
-                        KeyValue("date (UTC)", provenance.date)]),
-            .table(add(ReportTable(name: "inputs", data: TableData(
-                title: "Input files", cornerHeader: "Role", columnHeaders: ["path", "bytes", "sha256"],
-                rows: provenance.inputs.map {
-                    TableData.Row(header: $0.role, cells: [TableData.Cell($0.path), TableData.Cell("\($0.bytes)"), TableData.Cell($0.sha256)])
-                },
-                columnAlignments: [.leading, .trailing, .leading]), notes: nil))),
+        let rows = provenance.inputs.map {
+            TableData.Row(header: $0.role, cells: [TableData.Cell($0.path), TableData.Cell("\($0.bytes)"), TableData.Cell($0.sha256)])
+        }
+        let all = TableData(title: "Input files", cornerHeader: "Role", columnHeaders: ["path", "bytes", "sha256"], rows: rows,
+                            columnAlignments: [.leading, .trailing, .leading])
+        var shown = all
+        var notes: String?
+        if rows.count > shownInputs {
+            shown.rows = Array(rows.prefix(shownInputs))
+            notes = "The first \(shownInputs) of \(rows.count) input files; every file in tables/inputs.csv."
+        }
+        var command = provenance.commandLine
+        if command.count > longestCommandShown {
+            let head = command.prefix(longestCommandShown * 2 / 3), tail = command.suffix(longestCommandShown / 3)
+            command = "\(head) … \(tail) (\(command.count) characters; the input files are listed below)"
+        }
+        return ReportSection(id: "provenance", title: "Provenance", blocks: [
+            .keyValues([KeyValue("tvgeo", provenance.toolVersion), KeyValue("command", command), KeyValue("date (UTC)", provenance.date)]),
+            .table(add(ReportTable(name: "inputs", data: shown, notes: notes, csv: TableCSV.text(all)))),
         ])
     }
+
+    /// Input files listed on the report's page (all of them in tables/inputs.csv).
+    static let shownInputs = 40
+    /// Characters of the command line shown on the report's page.
+    static let longestCommandShown = 600
 
     /// What predicts the merge loss: layer by layer, out of sample, and the untried merges.
     static func predictionSection(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String], metrics: [DistanceMetric],
@@ -223,16 +285,23 @@ public enum ReportBuilder {
     /// The facts under Inputs; `taskNames` are the tasks' own names when the analysis shows
     /// display names (a "labels" line then says which is which).
     static func inputFacts(_ analysis: StudyAnalysis, _ findings: StudyFindings, modules: [String], taskNames: [String]? = nil) -> [KeyValue] {
-        var facts = [KeyValue("tasks", analysis.tasks.joined(separator: ", ")), KeyValue("modules", modules.joined(separator: ", "))]
+        // Many tasks: the first and last names (natural order) and where the full list is.
+        let large = FigureDensity.isLarge(taskCount: analysis.tasks.count)
+        func names(_ tasks: [String]) -> String {
+            large ? StudySummaries.abbreviated(NaturalOrder.sorted(tasks), limit: 8) : tasks.joined(separator: ", ")
+        }
+        let taskList = large ? names(analysis.tasks) + "; every task in tables/adapters.csv" : names(analysis.tasks)
+        var facts = [KeyValue("tasks", taskList), KeyValue("modules", modules.joined(separator: ", "))]
         let renamed = zip(taskNames ?? analysis.tasks, analysis.tasks).filter { $0 != $1 }
         if !renamed.isEmpty {
-            facts.insert(KeyValue("labels", renamed.map { "\($1) = \($0)" }.joined(separator: ", ")), at: 1)
+            facts.insert(KeyValue("labels", large ? "\(Wording.count(renamed.count, "task")) shown under display names"
+                                               : renamed.map { "\($1) = \($0)" }.joined(separator: ", ")), at: 1)
         }
         let bases = Set(analysis.adapters.compactMap(\.baseModel)).sorted()
         facts.append(KeyValue("base model", bases.isEmpty ? "not given" : bases.joined(separator: ", ")))
         for module in modules {
             guard let covered = analysis.moduleTasks[module] else { continue }
-            facts.append(KeyValue("\(module) covers", "\(covered.joined(separator: ", ")) (\(covered.count) of \(analysis.tasks.count) tasks; "
+            facts.append(KeyValue("\(module) covers", "\(names(covered)) (\(covered.count) of \(analysis.tasks.count) tasks; "
                                   + "the others have no LoRA factors for it)"))
         }
         let layers = Set(analysis.adapters.flatMap { $0.modules.flatMap(\.layers) }).count

@@ -1,5 +1,7 @@
 import AnalysisCore
 import Charts
+import CSVText
+import Diagnostics
 import Study
 
 /// The report's tables as plain `TableData` rows, computed once and handed to every writer.
@@ -107,8 +109,8 @@ enum ReportTables {
                            csv: MatrixCSV.text(tasks: tasks, matrix: layered.mean))
     }
 
-    /// One row per adapter: what was read.
-    static func adapters(_ analysis: StudyAnalysis, cite: Bool = true) -> ReportTable {
+    /// One row per adapter: what was read (the full list, written to tables/adapters.csv).
+    static func adapterRows(_ analysis: StudyAnalysis) -> TableData {
         let rows = analysis.adapters.map { adapter in
             TableData.Row(header: adapter.task, cells: [
                 TableData.Cell(adapter.kind),
@@ -121,10 +123,152 @@ enum ReportTables {
                 TableData.Cell(adapter.baseModel ?? "—"),
             ])
         }
-        let data = TableData(title: "Adapters", cornerHeader: "Task",
-                             columnHeaders: ["kind", "modules", "rank r", "alpha", "layers", "base model"],
-                             rows: rows, columnAlignments: [.leading, .leading, .trailing, .trailing, .trailing, .leading])
-        return ReportTable(name: "adapters", data: data, notes: notes("adapters", cite: cite))
+        return TableData(title: "Adapters", cornerHeader: "Task",
+                         columnHeaders: ["kind", "modules", "rank r", "alpha", "layers", "base model"],
+                         rows: rows, columnAlignments: [.leading, .leading, .trailing, .trailing, .trailing, .leading])
+    }
+
+    /// One row per distinct configuration (`StudySummaries.configurationGroups`), largest first:
+    /// what the report shows; every adapter is in the CSV (tables/adapters.csv).
+    static func adapters(_ analysis: StudyAnalysis, cite: Bool = true) -> ReportTable {
+        let groups = StudySummaries.configurationGroups(analysis.adapters)
+        // One configuration: every adapter is in the row, so the tasks are not listed again.
+        let listsTasks = groups.count > 1
+        let rows = groups.map { group in
+            TableData.Row(header: Wording.count(group.tasks.count, "adapter"), cells: [
+                TableData.Cell(group.kind), TableData.Cell(group.modules.replacingOccurrences(of: "+", with: ", ")),
+                TableData.Cell(group.ranks), TableData.Cell(group.alphas), TableData.Cell("\(group.layerCount)"),
+                TableData.Cell(group.baseModel ?? "—"),
+            ] + (listsTasks ? [TableData.Cell(StudySummaries.abbreviated(group.tasks, limit: 4))] : []))
+        }
+        let alignments: [TableData.Alignment] = [.leading, .leading, .trailing, .trailing, .trailing, .leading] + (listsTasks ? [.leading] : [])
+        let data = TableData(title: listsTasks ? "Adapters by configuration" : "Adapters: one configuration",
+                             caption: listsTasks ? "One row per distinct configuration (kind, modules, ranks, alphas, layers, base model), "
+                                                   + "largest group first; tasks in natural order." : nil,
+                             cornerHeader: "Adapters",
+                             columnHeaders: ["kind", "modules", "rank r", "alpha", "layers", "base model"] + (listsTasks ? ["tasks"] : []),
+                             rows: rows, columnAlignments: alignments)
+        return ReportTable(name: "adapters", data: data,
+                           notes: notes("adapters", cite: cite, "Every adapter, one per line: tables/adapters.csv."),
+                           csv: TableCSV.text(adapterRows(analysis)))
+    }
+
+    /// Per metric and module: the cut chosen by silhouette (k, mean silhouette, cluster sizes,
+    /// medoids), one row each; nil when no metric has clusters.
+    static func clusterSummary(_ findings: StudyFindings, tasks: [String], modules: [String], metrics: [DistanceMetric],
+                               cite: Bool = true) -> ReportTable? {
+        var rows: [TableData.Row] = []
+        for module in modules {
+            for metric in metrics {
+                guard let clusters = findings.clusters[metric]?[module] else { continue }
+                var sizes = [Int](repeating: 0, count: clusters.count)
+                for label in clusters.labels where label >= 0 { sizes[label] += 1 }
+                let bySize = (0..<clusters.count).sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
+                rows.append(TableData.Row(header: "\(module) · \(metric.id)", cells: [
+                    TableData.Cell("\(clusters.count)"),
+                    number(clusters.silhouette),
+                    TableData.Cell(StudySummaries.abbreviated(bySize.map { "\(sizes[$0])" }, limit: 8)),
+                    TableData.Cell(StudySummaries.abbreviated(bySize.compactMap { clusters.medoids[$0] >= 0 ? tasks[clusters.medoids[$0]] : nil },
+                                                              limit: 5)),
+                ]))
+            }
+        }
+        guard !rows.isEmpty else { return nil }
+        let data = TableData(title: "Clusters of the average-linkage tree",
+                             caption: "The cut with the highest mean silhouette among k = 2 … min(N − 1, "
+                                      + "\(TaskClusters.maximumDefaultCount)); sizes and medoids largest cluster first.",
+                             cornerHeader: "Module · metric", columnHeaders: ["k", "silhouette", "sizes", "medoids"], rows: rows,
+                             columnAlignments: [.trailing, .trailing, .leading, .leading])
+        return ReportTable(name: "clusters", data: data,
+                           notes: notes("clusters.<metric>.<module>", cite: cite,
+                                        "Members of every cluster: tables/clusters-<metric>-<module>.csv."),
+                           latexHeaders: latexSymbols(metrics))
+    }
+
+    /// One metric and module's clusters, one row per task (by cluster, then natural order): its
+    /// cluster, whether it is the medoid, and its silhouette. Written to tables/ only.
+    static func clusterMembers(_ clusters: TaskClusters, distances: PairMatrix, symmetric: Bool, tasks: [String], metric: DistanceMetric,
+                               module: String, fileModule: String) -> ReportTable {
+        let mean = symmetric ? distances : StudyFindings.symmetrised(distances)
+        let rows = mean.rows
+        let silhouettes = Silhouette.values(rows.map { $0.map { $0.isFinite ? $0 : 0 } }, labels: clusters.labels)
+        let rank = StudySummaries.naturalRanks(tasks)
+        let order = tasks.indices.sorted {
+            let (a, b) = (clusters.labels[$0] < 0 ? Int.max : clusters.labels[$0], clusters.labels[$1] < 0 ? Int.max : clusters.labels[$1])
+            return a != b ? a < b : rank[$0] < rank[$1]
+        }
+        let medoids = Set(clusters.medoids)
+        var records = [["task", "cluster", "is_medoid", "silhouette", "cluster_size"].map(CSVField.text)]
+        var sizes = [Int: Int]()
+        for label in clusters.labels { sizes[label, default: 0] += 1 }
+        let data = TableData(title: "Clusters · \(metric.id) · \(module)", cornerHeader: "Task",
+                             columnHeaders: ["cluster", "medoid", "silhouette"],
+                             rows: order.map { task in
+                                 let label = clusters.labels[task]
+                                 records.append([.text(tasks[task]), label >= 0 ? .integer(label) : .empty,
+                                                 label >= 0 ? .text(medoids.contains(task) ? "yes" : "no") : .empty,
+                                                 silhouettes[task].isFinite ? .number(silhouettes[task]) : .empty,
+                                                 label >= 0 ? .integer(sizes[label] ?? 0) : .empty])
+                                 return TableData.Row(header: tasks[task], cells: [
+                                     TableData.Cell(label >= 0 ? "\(label)" : "—"), TableData.Cell(medoids.contains(task) ? "yes" : ""),
+                                     number(silhouettes[task]),
+                                 ])
+                             })
+        return ReportTable(name: "clusters-\(metric.id)-\(fileModule)", data: data, notes: nil, csv: CSVWriter.text(records))
+    }
+
+    /// One metric and module's k nearest neighbours of every task (natural order of tasks), read
+    /// through ½(D + Dᵀ) for an asymmetric metric. Written to tables/ only.
+    static func neighbours(_ distances: PairMatrix, symmetric: Bool, tasks: [String], k: Int, metric: DistanceMetric, module: String,
+                           fileModule: String) -> ReportTable {
+        let lists = StudySummaries.neighbours(distances, symmetric: symmetric, tasks: tasks, k: k)
+        let rank = StudySummaries.naturalRanks(tasks)
+        let order = tasks.indices.sorted { rank[$0] < rank[$1] }
+        let columns = (1...max(1, k)).flatMap { ["neighbour_\($0)", "distance_\($0)"] }
+        var records = [(["task"] + columns).map(CSVField.text)]
+        let rows = order.map { task -> TableData.Row in
+            let list = lists[task]
+            var fields: [CSVField] = [.text(tasks[task])]
+            var cells: [TableData.Cell] = []
+            for position in 0..<max(1, k) {
+                if position < list.count {
+                    fields += [.text(tasks[list[position].task]), .number(list[position].distance)]
+                    cells += [TableData.Cell(tasks[list[position].task]),
+                              TableData.Cell(NumberFormat.fixed(list[position].distance, decimals: 4, asciiMinus: true),
+                                             value: list[position].distance)]
+                } else {
+                    fields += [.empty, .empty]
+                    cells += [TableData.Cell("—"), TableData.Cell("—")]
+                }
+            }
+            records.append(fields)
+            return TableData.Row(header: tasks[task], cells: cells)
+        }
+        let data = TableData(title: "Nearest neighbours · \(metric.id) · \(module)",
+                             caption: symmetric ? nil : "Asymmetric metric: read through ½(D + Dᵀ), as the maps.",
+                             cornerHeader: "Task", columnHeaders: columns, rows: rows)
+        return ReportTable(name: "neighbours-\(metric.id)-\(fileModule)", data: data, notes: nil, csv: CSVWriter.text(records))
+    }
+
+    /// Pairs of near-duplicate adapters (`StudySummaries.nearDuplicates`): the first `shown` in the
+    /// report, all of them in tables/near-duplicates.csv.
+    static func nearDuplicates(_ pairs: [StudySummaries.NearDuplicate], tasks: [String], modules: [String], shown: Int = 30) -> ReportTable {
+        var records = [(["task_a", "task_b"] + modules.map { "cosine_\($0)" } + modules.map { "l2_\($0)" }).map(CSVField.text)]
+        for pair in pairs {
+            records.append([.text(tasks[pair.a]), .text(tasks[pair.b])] + (pair.cosine + pair.l2).map { $0.isFinite ? .number($0) : .empty })
+        }
+        let rows = pairs.prefix(shown).map { pair in
+            TableData.Row(header: "\(tasks[pair.a]) · \(tasks[pair.b])", cells: (pair.cosine + pair.l2).map { value in
+                value.isFinite ? TableData.Cell(NumberFormat.scientific(value, decimals: 1), value: value) : TableData.Cell("—")
+            })
+        }
+        let more = pairs.count > shown ? " The first \(shown) of \(pairs.count) pairs; all in tables/near-duplicates.csv." : ""
+        let data = TableData(title: "Near-duplicate adapters",
+                             caption: "Pairs whose layer-mean cosine distance is below "
+                                      + "\(NumberFormat.scientific(StudySummaries.nearDuplicateCosine, decimals: 0)) in every module." + more,
+                             cornerHeader: "Pair", columnHeaders: modules.map { "cosine · \($0)" } + modules.map { "l2 · \($0)" },
+                             rows: Array(rows))
+        return ReportTable(name: "near-duplicates", data: data, notes: nil, csv: CSVWriter.text(records))
     }
 
     static func fixed(_ value: Double) -> String { NumberFormat.fixed(value, decimals: 2, asciiMinus: true) }

@@ -61,6 +61,15 @@ public struct AdapterArgument: Equatable, Sendable {
         return last
     }
 
+    /// The order of the study's tasks: as given, unless the names come in text order (what a shell
+    /// glob such as `lib/task*` or `ls` produces, where `task10` precedes `task2`), which is no
+    /// choice of the user: those are put in natural order (`NaturalOrder`). Any other order is kept.
+    public static func inStudyOrder(_ arguments: [AdapterArgument]) -> [AdapterArgument] {
+        let names = arguments.map(\.task)
+        guard NaturalOrder.isTextSorted(names) else { return arguments }
+        return arguments.sorted { NaturalOrder.areInIncreasingOrder($0.task, $1.task) }
+    }
+
     /// Refuses two adapters with one task name (exit 64), naming both paths.
     public static func checkUnique(_ arguments: [AdapterArgument]) throws(ToolError) {
         var seen: [String: String] = [:]

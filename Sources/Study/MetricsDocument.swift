@@ -108,6 +108,10 @@ public enum MetricsDocument {
                          ("order", intArray(clustering.order))]
                         + leftOut(findings, analysis, metric, module))
             }),
+            ("clusters", byMetricAndModule(findings.clusters, modules: modules) { clusters in
+                .object([("k", .int(clusters.count)), ("silhouette", optional(clusters.silhouette)),
+                         ("labels", intArray(clusters.labels)), ("medoids", intArray(clusters.medoids))])
+            }),
         ]
         // The task order heatmaps use: Grassmann of the first module, else the first available.
         let order = findings.clustering[.grassmann]?[modules.first ?? ""]?.order

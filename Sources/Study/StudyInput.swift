@@ -46,7 +46,7 @@ public struct StudyInput: Sendable {
             throw .usage("--intruder-epsilon must be in (0, 1] (got \(intruderEpsilon))")
         }
         guard !adapters.isEmpty else { throw .usage("give at least one adapter (a PEFT folder or a .safetensors file)") }
-        let arguments = adapters.map(AdapterArgument.init(parsing:))
+        let arguments = AdapterArgument.inStudyOrder(adapters.map(AdapterArgument.init(parsing:)))
         let name = name ?? AdapterArgument.defaultStudyName(arguments)
         guard !name.isEmpty, !name.contains("/") else { throw .usage("--name must be a non-empty name without '/'") }
         if subspaceRank != nil, base == nil {

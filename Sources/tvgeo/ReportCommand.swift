@@ -74,6 +74,9 @@ struct Report: ToolCommand {
                                                            valueName: "task=label"))
     var labels: [String] = []
 
+    @Option(help: ArgumentHelp("Nearest neighbours per task in tables/neighbours-<metric>-<module>.csv (default: 5).", valueName: "k"))
+    var neighbours: Int?
+
     @Flag(help: forceHelp)
     var force = false
 
@@ -100,6 +103,10 @@ struct Report: ToolCommand {
                                       modules: nil, figureWidth: figureStyle.width ?? FigureWidth.doubleColumn)
         settings.citesMetricsFile = formats.contains(.json)
         settings.displayNames = request.labels.isEmpty ? nil : displayNames
+        if let neighbours {
+            guard neighbours >= 1 else { throw .usage("--neighbours must be at least 1 (got \(neighbours))") }
+            settings.neighbourCount = neighbours
+        }
         let templateSet = formats.contains(.html) ? try ReportTemplateSet.load(override: request.templates) : nil
         for warning in templateSet?.warnings ?? [] { printError("tvgeo: warning: \(warning.text)") }
         try OutputFolder.checkTarget(input.folder, force: force)

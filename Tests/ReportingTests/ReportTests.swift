@@ -49,7 +49,7 @@ final class ReportDocumentTests: XCTestCase {
         let document = ExampleStudy.document()
         XCTAssertEqual(document.sections.map(\.id), ["summary", "inputs", "metric-l2", "metric-cosine", "metric-grassmann",
                                                      "metric-grassmann_b", "metric-grassmann_a", "metric-comb_shift", "metric-comb_error",
-                                                     "hierarchy", "merge-loss", "prediction", "methods", "provenance"])
+                                                     "clusters", "hierarchy", "merge-loss", "prediction", "methods", "provenance"])
         let names = document.figures.map(\.name)
         XCTAssertEqual(Set(names).count, names.count, "figure names are unique")
         for kind in ["heatmap", "pca", "mds", "profile", "delta"] {
@@ -79,6 +79,39 @@ final class ReportDocumentTests: XCTestCase {
         let tables = document.tables.map(\.name)
         XCTAssertTrue(tables.contains("correlations"))
         XCTAssertTrue(tables.contains("distances-grassmann_a-value"))
+        XCTAssertTrue(tables.contains("neighbours-comb_error-value") && tables.contains("clusters-cosine-query") && tables.contains("clusters"))
+    }
+
+    /// The summaries: one adapter row for the example's one configuration (every adapter in the CSV),
+    /// a cluster row per module and metric agreeing with the findings, per-task cluster and neighbour files.
+    func testSummaryTablesOfTheExample() throws {
+        let document = ExampleStudy.document()
+        let adapters = try XCTUnwrap(document.table(named: "adapters"))
+        XCTAssertEqual(adapters.data.rows.map(\.header), ["8 adapters"])
+        XCTAssertEqual(adapters.data.rows[0].cells.map(\.text), ["lora", "query, value", "8", "16", "6", "sentence-transformers/all-MiniLM-L6-v2"])
+        let csvLines = try XCTUnwrap(adapters.csv).split(separator: "\n")
+        XCTAssertEqual(csvLines.count, 9)
+        XCTAssertTrue(csvLines[1].hasPrefix("cola,lora,"))
+        let findings = ExampleStudy.result.1
+        let clusters = try XCTUnwrap(document.table(named: "clusters"))
+        XCTAssertEqual(clusters.data.rows.count, 2 * DistanceMetric.allCases.count)
+        let cosine = try XCTUnwrap(findings.clusters[.cosine]?["value"])
+        let row = try XCTUnwrap(clusters.data.rows.first { $0.header == "value · cosine" })
+        XCTAssertEqual(row.cells[0].text, "\(cosine.count)")
+        XCTAssertEqual(try XCTUnwrap(row.cells[1].value), cosine.silhouette, accuracy: 1e-15)
+        let members = try XCTUnwrap(document.table(named: "clusters-cosine-value")?.csv).split(separator: "\n")
+        XCTAssertEqual(members.count, 9)
+        XCTAssertEqual(members[0], "task,cluster,is_medoid,silhouette,cluster_size")
+        XCTAssertEqual(members.filter { $0.contains(",yes,") }.count, cosine.count, "one medoid per cluster")
+        let neighbours = try XCTUnwrap(document.table(named: "neighbours-cosine-value")?.csv).split(separator: "\n")
+        XCTAssertEqual(neighbours.count, 9)
+        XCTAssertEqual(neighbours[0].split(separator: ",").count, 1 + 2 * StudySummaries.defaultNeighbourCount)
+        // Natural order of the rows: cola, emotion, hate, …
+        XCTAssertTrue(neighbours[1].hasPrefix("cola,") && neighbours[2].hasPrefix("emotion,"))
+        var settings = ReportSettings()
+        settings.neighbourCount = 2
+        let two = try XCTUnwrap(ExampleStudy.document(settings: settings).table(named: "neighbours-l2-query")?.csv)
+        XCTAssertEqual(two.split(separator: "\n")[0], "task,neighbour_1,distance_1,neighbour_2,distance_2")
     }
 
     /// The poster's table: cosine is the best metric of both modules on the example (value 0.48).

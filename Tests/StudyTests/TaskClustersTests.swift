@@ -47,7 +47,8 @@ final class TaskClustersTests: XCTestCase {
                 XCTAssertEqual(labels, cut.labels, "\(golden.name) k \(cut.k)")
                 let values = Silhouette.values(golden.distances, labels: labels)
                 for (i, (ours, reference)) in zip(values, cut.silhouette).enumerated() {
-                    XCTAssertTrue(isClose(ours, reference, relative: 1e-10, absolute: 1e-12), "\(golden.name) k \(cut.k) task \(i): \(ours) vs \(reference)")
+                    XCTAssertTrue(isClose(ours, reference, relative: 1e-10, absolute: 1e-12),
+                                  "\(golden.name) k \(cut.k) task \(i): \(ours) vs \(reference)")
                 }
                 let mean = Silhouette.mean(golden.distances, labels: labels)
                 XCTAssertTrue(isClose(mean, cut.mean, relative: 1e-10, absolute: 1e-12), "\(golden.name) k \(cut.k): mean \(mean) vs \(cut.mean)")
