@@ -189,6 +189,17 @@ final class LargeHeatmapTests: XCTestCase {
         }
     }
 
+    func testTruncatedDendrogramKeepsTheTopMergesWithCollapsedSubtrees() {
+        let tree = Dendrogram(leafCount: 4, merges: [.init(left: 0, right: 2, height: 1), .init(left: 1, right: 3, height: 2),
+                                                      .init(left: 4, right: 5, height: 5)])
+        let positions = [1.5, 3.5, 0.5, 2.5]
+        XCTAssertEqual(tree.links(positions: positions, maximumLinks: 1),
+                       [.init(leftPosition: 1, leftHeight: 0, rightPosition: 3, rightHeight: 0, height: 5)])
+        XCTAssertEqual(tree.links(positions: positions, maximumLinks: 2).map(\.height), [2, 5])
+        XCTAssertEqual(tree.links(positions: positions, maximumLinks: 2).last?.rightHeight, 2, "a drawn child keeps its height")
+        XCTAssertEqual(tree.links(positions: positions, maximumLinks: 9), tree.links(positions: positions))
+    }
+
     func testDendrogramDropsInvalidMergesAndEverythingAboveThem() {
         let tree = Dendrogram(leafCount: 4, merges: [
             .init(left: 0, right: 1, height: 1),
@@ -269,8 +280,8 @@ final class LargeHeatmapTests: XCTestCase {
             if k > 0 { XCTAssertNotEqual(color, rowBand[k - 1].1, "neighbouring clusters differ") }
         }
         // Numbers where they fit, never overlapping.
+        XCTAssertTrue(texts.contains("0"), "numbered as the clusters table: the label itself")
         XCTAssertTrue(texts.contains("1"))
-        XCTAssertTrue(texts.contains("2"))
         assertTextIsClear(scene)
         assertMarksInsidePage(scene)
         XCTAssertEqual(order.count, n)

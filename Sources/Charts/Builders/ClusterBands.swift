@@ -2,7 +2,7 @@ import Foundation
 
 /// Coloured strips along a large heatmap's rows (left of the grid) and columns (above it), one
 /// colour per cluster, in place of tick labels that cannot fit (seaborn's `row_colors`). Each run
-/// of tasks of one cluster is numbered (`cluster + 1`) next to the grid where the number fits, and
+/// of tasks of one cluster is numbered (the label, as the clusters table prints it) next to the grid where the number fits, and
 /// carries a tooltip ("cluster 3 · 41 tasks").
 ///
 /// Colours: Tableau 10 in the order in which clusters first appear along the axis, so neighbouring
@@ -50,7 +50,9 @@ struct ClusterBands {
         numberWidth = Set(clusters.filter { $0 >= 0 }).map { measurer.measure(Self.number($0), style: theme.tickStyle).width }.max() ?? 0
     }
 
-    static func number(_ cluster: Int) -> String { String(cluster + 1) }
+    /// The cluster's number as the clusters table (`tables/clusters-<metric>-<module>`) prints it:
+    /// the label itself.
+    static func number(_ cluster: Int) -> String { String(cluster) }
 
     func color(_ cluster: Int) -> Color {
         guard let index = colorIndex[cluster] else { return Self.noClusterColor }

@@ -46,13 +46,16 @@ public struct Dendrogram: Hashable, Sendable {
 
     /// The links of the valid merges (see the contract), in merge order, with each leaf at
     /// `positions[leaf]` (e.g. the centre of its row); a leaf without a finite position makes its
-    /// merges invalid.
-    public func links(positions: [Double]) -> [Link] {
+    /// merges invalid. With `maximumLinks`, only that many of the highest valid merges are drawn
+    /// (ties: the later merge; SciPy's `truncate_mode="lastp"`: the top of a monotone tree), in merge
+    /// order; a subtree below them is collapsed to one point at height 0, at its position (the mean
+    /// rule above).
+    public func links(positions: [Double], maximumLinks: Int? = nil) -> [Link] {
         var node: [Int: (position: Double, height: Double)] = [:]
         for leaf in 0..<min(leafCount, positions.count) where positions[leaf].isFinite {
             node[leaf] = (positions[leaf], 0)
         }
-        var links: [Link] = []
+        var valid: [(link: Link, left: Int, right: Int, id: Int)] = []
         for (k, merge) in merges.enumerated() {
             guard merge.left != merge.right, merge.height.isFinite,
                   let a = node.removeValue(forKey: merge.left) else { continue }
@@ -60,10 +63,21 @@ public struct Dendrogram: Hashable, Sendable {
                 node[merge.left] = a
                 continue
             }
-            links.append(Link(leftPosition: a.position, leftHeight: a.height, rightPosition: b.position, rightHeight: b.height,
-                              height: merge.height))
+            let link = Link(leftPosition: a.position, leftHeight: a.height, rightPosition: b.position, rightHeight: b.height,
+                            height: merge.height)
+            valid.append((link, merge.left, merge.right, leafCount + k))
             node[leafCount + k] = ((a.position + b.position) / 2, merge.height)
         }
-        return links
+        guard let maximumLinks, valid.count > maximumLinks else { return valid.map(\.link) }
+        // The highest merges (ties: the later one, so a parent of equal height comes first).
+        let highest = valid.indices.sorted { (valid[$0].link.height, $0) > (valid[$1].link.height, $1) }.prefix(max(0, maximumLinks))
+        let kept = highest.sorted().map { valid[$0] }
+        let drawn = Set(kept.map(\.id))
+        return kept.map { entry in
+            var link = entry.link
+            if !drawn.contains(entry.left) { link.leftHeight = 0 }
+            if !drawn.contains(entry.right) { link.rightHeight = 0 }
+            return link
+        }
     }
 }

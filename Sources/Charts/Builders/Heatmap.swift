@@ -81,7 +81,7 @@ public struct Heatmap: Sendable {
     public var dendrogram: Dendrogram?
     /// A cluster per task (indices into `values`; any integers, equal means same cluster). When the
     /// tick labels do not fit even at the minimum size, coloured bands along the rows and columns
-    /// (one colour per cluster, numbered `label + 1` where a number fits) replace the thinned-out
+    /// (one colour per cluster, numbered with the label where a number fits) replace the thinned-out
     /// labels. Ignored unless there is one label per task.
     public var clusterLabels: [Int]?
 

@@ -239,7 +239,7 @@ struct HeatmapLayout {
         let cell = grid.height / Double(rows)
         for r in 0..<rows {
             let band = Rect(x: grid.minX, y: grid.minY + Double(r) * cell, width: grid.width, height: cell)
-            let cluster = clusters.flatMap { $0[r] >= 0 ? $0[r] + 1 : nil }
+            let cluster = clusters.flatMap { $0[r] >= 0 ? $0[r] : nil }
             let text = Tooltips.row(rowNames[r], position: r + 1, count: rows, cluster: cluster, title: heatmap.title)
             marks.append(.titled(text, [.rect(band, .fill(.clear))]))
         }
@@ -251,7 +251,9 @@ struct HeatmapLayout {
     private func treeMarks(_ tree: Dendrogram, grid: Rect, cell: Double, depth: Double, rowLeavesX: Double, columnLeavesY: Double) -> [Mark] {
         var slot = [Double](repeating: .nan, count: tree.leafCount)
         for (position, index) in rowOrder.enumerated() where index < slot.count { slot[index] = (Double(position) + 0.5) * cell }
-        let links = tree.links(positions: slot)
+        // At most one link per 4 pt of the axis: below that the lines of 500 leaves merge into a
+        // dark block; the top of the tree (where the clusters separate) is what is read.
+        let links = tree.links(positions: slot, maximumLinks: max(1, Int(grid.height / 4)))
         guard !links.isEmpty else { return [] }
         let highest = links.map(\.height).max() ?? 0
         let scale = highest > 0 ? depth / highest : 0

@@ -67,7 +67,7 @@ public struct RasterImage: Hashable, Sendable {
     public func pngData() throws -> Data {
         guard let surface = makeSurface() else { throw RenderError.cairo("cannot make a \(width)×\(height) image surface") }
         defer { cairo_surface_destroy(surface) }
-        return try PNGEncoder.encode(surface)
+        return try PNGEncoder.encode(surface, level: PNGEncoder.embeddedCompressionLevel)
     }
 
     /// Decodes PNG bytes with Cairo.
