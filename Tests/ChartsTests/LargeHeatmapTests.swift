@@ -189,12 +189,13 @@ final class LargeHeatmapTests: XCTestCase {
         }
     }
 
-    func testTruncatedDendrogramKeepsTheTopMergesWithCollapsedSubtrees() {
+    func testTruncatedDendrogramKeepsTheHighestMerges() {
         let tree = Dendrogram(leafCount: 4, merges: [.init(left: 0, right: 2, height: 1), .init(left: 1, right: 3, height: 2),
                                                       .init(left: 4, right: 5, height: 5)])
         let positions = [1.5, 3.5, 0.5, 2.5]
         XCTAssertEqual(tree.links(positions: positions, maximumLinks: 1),
-                       [.init(leftPosition: 1, leftHeight: 0, rightPosition: 3, rightHeight: 0, height: 5)])
+                       [.init(leftPosition: 1, leftHeight: 1, rightPosition: 3, rightHeight: 2, height: 5)],
+                       "the undrawn subtrees' legs stop at their own heights")
         XCTAssertEqual(tree.links(positions: positions, maximumLinks: 2).map(\.height), [2, 5])
         XCTAssertEqual(tree.links(positions: positions, maximumLinks: 2).last?.rightHeight, 2, "a drawn child keeps its height")
         XCTAssertEqual(tree.links(positions: positions, maximumLinks: 9), tree.links(positions: positions))

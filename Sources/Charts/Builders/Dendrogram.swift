@@ -47,15 +47,16 @@ public struct Dendrogram: Hashable, Sendable {
     /// The links of the valid merges (see the contract), in merge order, with each leaf at
     /// `positions[leaf]` (e.g. the centre of its row); a leaf without a finite position makes its
     /// merges invalid. With `maximumLinks`, only that many of the highest valid merges are drawn
-    /// (ties: the later merge; SciPy's `truncate_mode="lastp"`: the top of a monotone tree), in merge
-    /// order; a subtree below them is collapsed to one point at height 0, at its position (the mean
-    /// rule above).
+    /// (ties: the later merge; the top of a monotone tree, as SciPy's `truncate_mode="lastp"`), in merge
+    /// order; a subtree below them is not drawn: the link's leg stops at the subtree's own merge
+    /// height, at its position (the mean rule above), so the tree's top floats above the leaves
+    /// instead of dropping hundreds of legs to them.
     public func links(positions: [Double], maximumLinks: Int? = nil) -> [Link] {
         var node: [Int: (position: Double, height: Double)] = [:]
         for leaf in 0..<min(leafCount, positions.count) where positions[leaf].isFinite {
             node[leaf] = (positions[leaf], 0)
         }
-        var valid: [(link: Link, left: Int, right: Int, id: Int)] = []
+        var valid: [Link] = []
         for (k, merge) in merges.enumerated() {
             guard merge.left != merge.right, merge.height.isFinite,
                   let a = node.removeValue(forKey: merge.left) else { continue }
@@ -65,19 +66,12 @@ public struct Dendrogram: Hashable, Sendable {
             }
             let link = Link(leftPosition: a.position, leftHeight: a.height, rightPosition: b.position, rightHeight: b.height,
                             height: merge.height)
-            valid.append((link, merge.left, merge.right, leafCount + k))
+            valid.append(link)
             node[leafCount + k] = ((a.position + b.position) / 2, merge.height)
         }
-        guard let maximumLinks, valid.count > maximumLinks else { return valid.map(\.link) }
+        guard let maximumLinks, valid.count > maximumLinks else { return valid }
         // The highest merges (ties: the later one, so a parent of equal height comes first).
-        let highest = valid.indices.sorted { (valid[$0].link.height, $0) > (valid[$1].link.height, $1) }.prefix(max(0, maximumLinks))
-        let kept = highest.sorted().map { valid[$0] }
-        let drawn = Set(kept.map(\.id))
-        return kept.map { entry in
-            var link = entry.link
-            if !drawn.contains(entry.left) { link.leftHeight = 0 }
-            if !drawn.contains(entry.right) { link.rightHeight = 0 }
-            return link
-        }
+        let highest = valid.indices.sorted { (valid[$0].height, $0) > (valid[$1].height, $1) }.prefix(max(0, maximumLinks))
+        return highest.sorted().map { valid[$0] }
     }
 }
