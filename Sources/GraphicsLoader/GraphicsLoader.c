@@ -40,9 +40,11 @@
     VOID(CAIRO, void, cairo_move_to, (cairo_t *cr, double x, double y), (cr, x, y)) \
     VOID(CAIRO, void, cairo_paint, (cairo_t *cr), (cr)) \
     VOID(CAIRO, void, cairo_pattern_add_color_stop_rgba, (cairo_pattern_t *pattern, double offset, double red, double green, double blue, double alpha), (pattern, offset, red, green, blue, alpha)) \
+    VALUE(CAIRO, cairo_pattern_t *, cairo_pattern_create_for_surface, (cairo_surface_t *surface), (surface)) \
     VALUE(CAIRO, cairo_pattern_t *, cairo_pattern_create_linear, (double x0, double y0, double x1, double y1), (x0, y0, x1, y1)) \
     VOID(CAIRO, void, cairo_pattern_destroy, (cairo_pattern_t *pattern), (pattern)) \
     VOID(CAIRO, void, cairo_pattern_set_extend, (cairo_pattern_t *pattern, cairo_extend_t extend), (pattern, extend)) \
+    VOID(CAIRO, void, cairo_pattern_set_filter, (cairo_pattern_t *pattern, cairo_filter_t filter), (pattern, filter)) \
     VALUE(CAIRO, cairo_surface_t *, cairo_pdf_surface_create_for_stream, (cairo_write_func_t write_func, void *closure, double width_in_points, double height_in_points), (write_func, closure, width_in_points, height_in_points)) \
     VOID(CAIRO, void, cairo_pdf_surface_restrict_to_version, (cairo_surface_t *surface, cairo_pdf_version_t version), (surface, version)) \
     VOID(CAIRO, void, cairo_pdf_surface_set_metadata, (cairo_surface_t *surface, cairo_pdf_metadata_t metadata, const char *utf8), (surface, metadata, utf8)) \
@@ -67,6 +69,7 @@
     VOID(CAIRO, void, cairo_surface_destroy, (cairo_surface_t *surface), (surface)) \
     VOID(CAIRO, void, cairo_surface_finish, (cairo_surface_t *surface), (surface)) \
     VOID(CAIRO, void, cairo_surface_flush, (cairo_surface_t *surface), (surface)) \
+    VOID(CAIRO, void, cairo_surface_mark_dirty, (cairo_surface_t *surface), (surface)) \
     VALUE(CAIRO, cairo_surface_t *, cairo_surface_reference, (cairo_surface_t *surface), (surface)) \
     VALUE(CAIRO, cairo_status_t, cairo_surface_status, (cairo_surface_t *surface), (surface)) \
     VALUE(CAIRO, cairo_surface_t *, cairo_svg_surface_create_for_stream, (cairo_write_func_t write_func, void *closure, double width_in_points, double height_in_points), (write_func, closure, width_in_points, height_in_points)) \

@@ -39,8 +39,15 @@ struct ReportFigures {
         guard let layered = analysis.distances[metric]?[module],
               let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth,
                                                      style: style) else { return nil }
-        let ordered = findings.clustering[metric]?[module] == nil ? ""
+        var ordered = findings.clustering[metric]?[module] == nil ? ""
             : " Tasks in average-linkage order\(cite("clustering.\(metric.id).\(module).order"))\(leftOut(metric, module, "order"))."
+        if !ordered.isEmpty && FigureDensity.isLarge(taskCount: analysis.tasks.count) {
+            ordered += " The tree is drawn beside the matrix"
+            if let clusters = findings.clusters[metric]?[module] {
+                ordered += "; coloured bands mark its \(clusters.count) clusters (cut chosen by silhouette), numbered as in the clusters table"
+            }
+            ordered += "."
+        }
         return ReportFigure(name: FigureName.of(.heatmap, metric, module: fileModule(module)), scene: scene,
                             caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered))"
                                      + "\(cite("distances.\(metric.id).\(module).mean")).\(ordered)\(asymmetry(metric))")

@@ -63,7 +63,8 @@ public enum AnalysisFigures {
     /// The layer-mean matrix of one metric and module as a heatmap in the style's sequential map,
     /// coloured over the style's range of the off-diagonal values of every module of the metric
     /// (one scale per metric, so that modules compare), values annotated up to 12 tasks when the
-    /// style annotates, tasks in clustering order when `findings` has one.
+    /// style annotates, tasks in clustering order when `findings` has one; above
+    /// `FigureDensity.largeTaskCount` tasks also the dendrogram and the clusters as bands.
     public static func heatmap(_ metric: DistanceMetric, _ module: String, analysis: StudyAnalysis, findings: StudyFindings?,
                                width: Double, style: FigureStyle = .default) -> Scene? {
         guard let layered = analysis.distances[metric]?[module] else { return nil }
@@ -78,16 +79,28 @@ public enum AnalysisFigures {
                               decimals: style.decimals ?? metric.descriptor.annotationDecimals, colorBarTitle: unit)
         heatmap.diagonal = .context
         // Similar tasks side by side: the average-linkage order of this very matrix.
-        if let order = findings?.clustering[metric]?[module]?.order {
-            heatmap.rowOrder = order
-            heatmap.columnOrder = order
+        if let clustering = findings?.clustering[metric]?[module] {
+            heatmap.rowOrder = clustering.order
+            heatmap.columnOrder = clustering.order
             heatmap.subtitle = style.title("\(Wording.count(analysis.tasks.count, "task")), \(layersText(layered)), in clustering order")
+            // Many tasks: the tree beside the matrix (a clustermap) and the silhouette-chosen
+            // clusters as coloured bands where the task names cannot fit.
+            if FigureDensity.isLarge(taskCount: analysis.tasks.count) {
+                heatmap.dendrogram = dendrogram(clustering, taskCount: analysis.tasks.count)
+                heatmap.clusterLabels = findings?.clusters[metric]?[module]?.labels
+            }
         }
         // An asymmetric metric says which side is which (in the subtitle when titles are drawn; captions say it too).
         if !metric.descriptor.isSymmetric, let subtitle = heatmap.subtitle {
             heatmap.subtitle = subtitle + "; row i = host"
         }
         return heatmap.scene(width: width, theme: style.theme)
+    }
+
+    /// The average-linkage tree as the chart kit draws it (SciPy's layout: leaves are task
+    /// indices, the k-th merge is node `taskCount + k`).
+    public static func dendrogram(_ clustering: TaskMaps.Clustering, taskCount: Int) -> Dendrogram {
+        Dendrogram(leafCount: taskCount, merges: clustering.merges.map { Dendrogram.Merge(left: $0.0, right: $0.1, height: $0.2) })
     }
 
     /// The colour range of a metric's heatmaps: the style's range (`auto`, `robust` or fixed) of

@@ -12,6 +12,13 @@ import Foundation
 /// - An order lists row (column) indices in display order; out-of-range or repeated indices are
 ///   dropped and any forgotten index is appended in its original order.
 /// - A 0×0 matrix gives a figure with the title and the note "No data".
+/// - Large matrices (`FigureDensity.rastersHeatmapCells`, above 40 rows or columns) draw their
+///   cells as one embedded bitmap, one pixel per cell scaled with nearest-neighbour (crisp in PDF,
+///   PNG and SVG), missing cells in flat grey (a hatch needs more than a pixel); the SVG then has
+///   one tooltip per row (the task, its position and cluster) instead of one per cell. Axes,
+///   labels and the colour bar stay vector. Smaller matrices draw one rectangle per cell.
+/// - `dendrogram` and `clusterLabels` apply to a square matrix whose rows and columns are the same
+///   tasks in the same order (`init(values:labels:order:…)`); otherwise they are ignored.
 public struct Heatmap: Sendable {
     public enum ColorScale: Hashable, Sendable {
         /// Low values dark, high values light (distances).
@@ -68,6 +75,15 @@ public struct Heatmap: Sendable {
     /// How the diagonal cells are drawn (`.data` by default); applies to the cells whose row and
     /// column index (before ordering) are equal.
     public var diagonal: Diagonal
+    /// A clustering of the tasks, drawn left of the rows and above the columns (seaborn's
+    /// clustermap); give the same clustering's leaf order as `order`, or its links cross. nil
+    /// (default): no tree.
+    public var dendrogram: Dendrogram?
+    /// A cluster per task (indices into `values`; any integers, equal means same cluster). When the
+    /// tick labels do not fit even at the minimum size, coloured bands along the rows and columns
+    /// (one colour per cluster, numbered with the label where a number fits) replace the thinned-out
+    /// labels. Ignored unless there is one label per task.
+    public var clusterLabels: [Int]?
 
     /// A square matrix whose rows and columns share `labels`; `order` (e.g. a clustering order)
     /// applies to both.
@@ -97,6 +113,8 @@ public struct Heatmap: Sendable {
         self.colorBarTitle = colorBarTitle
         self.maximumCellSize = 40
         self.diagonal = .data
+        self.dendrogram = nil
+        self.clusterLabels = nil
     }
 
     /// Whether the cell at (row, column), as indices into `values`, is part of the colour range.
@@ -140,9 +158,12 @@ public struct Heatmap: Sendable {
     var missingPaint: Paint {
         switch missingStyle {
         case .hatched: return .hatch(background: Color(hex: 0xF2F2F2), line: Color(hex: 0x9A9A9A), spacing: 2.8, lineWidth: 0.5)
-        case .grey: return .color(Color(hex: 0xBDBDBD))
+        case .grey: return .color(Self.rasterMissingColor)
         }
     }
+
+    /// Missing cells of a bitmap (`FigureDensity.rastersHeatmapCells`): the flat grey of `.grey`.
+    static let rasterMissingColor = Color(hex: 0xBDBDBD)
 
     /// The fill of a value (NaN → the missing paint).
     func paint(for value: Double, domain: ClosedRange<Double>) -> Paint {

@@ -15,6 +15,12 @@ struct HeatmapLayout {
     let columnNames: [String]
     /// Whether the display cell (r, c) is an `.empty` diagonal cell.
     let isBlank: [[Bool]]
+    /// Row indices (into `values`) in display order.
+    let rowOrder: [Int]
+    /// The tree and clusters, when rows and columns are the same tasks in the same order.
+    let dendrogram: Dendrogram?
+    /// The cluster of each display row (and column), when given for every task.
+    let clusters: [Int]?
 
     init(heatmap: Heatmap, width: Double, theme: Theme, measurer: TextMeasurer) {
         self.heatmap = heatmap
@@ -34,6 +40,10 @@ struct HeatmapLayout {
         isBlank = rowOrder.map { r in columnOrder.map { c in heatmap.diagonal == .empty && r == c } }
         rowNames = rowOrder.map { label(heatmap.rowLabels, $0) }
         columnNames = columnOrder.map { label(heatmap.columnLabels, $0) }
+        self.rowOrder = rowOrder
+        let sharedAxes = rows > 0 && rows == columns && rowOrder == columnOrder && heatmap.rowLabels == heatmap.columnLabels
+        dendrogram = sharedAxes ? heatmap.dendrogram.flatMap { $0.leafCount == rowCount ? $0 : nil } : nil
+        clusters = sharedAxes ? heatmap.clusterLabels.flatMap { labels in labels.count == rowCount ? rowOrder.map { labels[$0] } : nil } : nil
     }
 
     func scene() -> Scene {
@@ -52,8 +62,10 @@ struct HeatmapLayout {
         let domain = heatmap.colorDomain
         let hasMissing = zip(matrix, isBlank).contains { row, blank in zip(row, blank).contains { $0.isNaN && !$1 } }
         let clipping = heatmap.clipping
+        let missingPaint = FigureDensity.rastersHeatmapCells(rows: rows, columns: columns)
+            ? .color(Heatmap.rasterMissingColor) : heatmap.missingPaint
         let bar = ColorBar(domain: domain, map: heatmap.colorMap, title: heatmap.colorBarTitle,
-                           missing: hasMissing ? (heatmap.missingPaint, heatmap.missingLabel) : nil,
+                           missing: hasMissing ? (missingPaint, heatmap.missingLabel) : nil,
                            clipsLow: clipping.low, clipsHigh: clipping.high, theme: theme, measurer: measurer)
 
         // Labels: truncate very long names, then choose one size and stride for both axes.
@@ -61,17 +73,27 @@ struct HeatmapLayout {
         let baseStyle = theme.tickStyle
         let gap = 3.0
         let barGap = 10.0
+        // A dendrogram takes a strip left of the row labels and above the grid.
+        let treeDepth = dendrogram == nil ? 0 : min(40, max(18, width * 0.07))
+        let treeReserve = dendrogram == nil ? 0 : treeDepth + 2
 
         // Label size: the largest (from the tick size down) at which row labels fit their rows;
         // smaller labels leave more room for cells, so shrink step by step.
         var labelSize = baseStyle.size
-        var fit = labelGeometry(size: labelSize, labelLimit: labelLimit, gap: gap, barSpace: barGap + bar.width)
+        var fit = labelGeometry(size: labelSize, labelLimit: labelLimit, gap: gap, barSpace: barGap + bar.width, reserve: treeReserve)
         while fit.lineHeight > fit.cell && labelSize > theme.minimumLabelSize {
             labelSize = max(labelSize - 0.25, theme.minimumLabelSize)
-            fit = labelGeometry(size: labelSize, labelLimit: labelLimit, gap: gap, barSpace: barGap + bar.width)
+            fit = labelGeometry(size: labelSize, labelLimit: labelLimit, gap: gap, barSpace: barGap + bar.width, reserve: treeReserve)
         }
-        // Even the smallest labels are taller than a row: show every stride-th label.
-        let stride = max(1, Int((fit.lineHeight / fit.cell - 1e-9).rounded(.up)))
+        // Even the smallest labels are taller than a row: show every stride-th label, or cluster
+        // bands instead when there are clusters.
+        var stride = max(1, Int((fit.lineHeight / fit.cell - 1e-9).rounded(.up)))
+        var bands: ClusterBands?
+        if stride > 1, let clusters {
+            bands = ClusterBands(clusters: clusters, theme: theme, measurer: measurer)
+            fit = bandGeometry(bands!, gap: gap, barSpace: barGap + bar.width, reserve: treeReserve)
+            stride = 1
+        }
         let (left, cell, labelStyle, rowTexts, columnTexts) = (fit.left, fit.cell, fit.style, fit.rowTexts, fit.columnTexts)
         let rotation = stride > 1 ? 90 : fit.rotation
 
@@ -80,31 +102,46 @@ struct HeatmapLayout {
         // Centre the block when the cell size limit leaves room.
         let used = left + gridWidth + barGap + bar.width + m
         let shift = max(0, (width - used) / 2)
-        let grid = Rect(x: left + shift, y: top, width: gridWidth, height: gridHeight)
+        let gridTop = top + treeReserve + (bands == nil ? 0 : ClusterBands.thickness + ClusterBands.gap)
+        let grid = Rect(x: left + shift, y: gridTop, width: gridWidth, height: gridHeight)
 
-        // Cells.
-        let inset = cell >= 8 ? 0.4 : -0.05
-        for (r, row) in matrix.enumerated() {
-            for (c, value) in row.enumerated() where !isBlank[r][c] {
-                let rect = Rect(x: grid.minX + Double(c) * cell, y: grid.minY + Double(r) * cell, width: cell, height: cell)
-                let tooltip = Tooltips.cell(row: rowNames[r], column: columnNames[c], title: heatmap.title,
-                                            quantity: heatmap.colorBarTitle, value: value, decimals: heatmap.decimals)
-                scene.add(.titled(tooltip, [.rect(rect.insetBy(dx: inset, dy: inset), Style(fill: heatmap.paint(for: value, domain: domain)))]))
+        // Cells: one rectangle each, or one bitmap for a large matrix.
+        if FigureDensity.rastersHeatmapCells(rows: rows, columns: columns) {
+            scene.add(rasterCells(grid: grid, domain: domain))
+        } else {
+            let inset = cell >= 8 ? 0.4 : -0.05
+            for (r, row) in matrix.enumerated() {
+                for (c, value) in row.enumerated() where !isBlank[r][c] {
+                    let rect = Rect(x: grid.minX + Double(c) * cell, y: grid.minY + Double(r) * cell, width: cell, height: cell)
+                    let tooltip = Tooltips.cell(row: rowNames[r], column: columnNames[c], title: heatmap.title,
+                                                quantity: heatmap.colorBarTitle, value: value, decimals: heatmap.decimals)
+                    scene.add(.titled(tooltip, [.rect(rect.insetBy(dx: inset, dy: inset), Style(fill: heatmap.paint(for: value, domain: domain)))]))
+                }
             }
         }
         if heatmap.annotate { scene.add(annotations(grid: grid, cell: cell, domain: domain)) }
 
-        // Row labels (left) and column labels (below).
-        for (r, text) in rowTexts.enumerated() where r % stride == 0 {
-            scene.add(.text(TextMark(text, at: Point(x: grid.minX - gap, y: grid.minY + (Double(r) + 0.5) * cell),
-                                     style: labelStyle.with(color: theme.textColor), horizontal: .end, vertical: .middle)))
-        }
+        // Row labels (left) and column labels (below), or the cluster bands.
         var bottom = grid.maxY
-        for (c, text) in columnTexts.enumerated() where c % stride == 0 {
-            let mark = columnLabel(text, centerX: grid.minX + (Double(c) + 0.5) * cell, gridBottom: grid.maxY + gap,
-                                   style: labelStyle, rotation: rotation)
-            bottom = max(bottom, measurer.bounds(of: mark).maxY)
-            scene.add(.text(mark))
+        if let bands {
+            let drawn = bands.marks(grid: grid, cell: cell, gap: gap)
+            scene.add(drawn.marks)
+            bottom = max(bottom, drawn.bottom)
+        } else {
+            for (r, text) in rowTexts.enumerated() where r % stride == 0 {
+                scene.add(.text(TextMark(text, at: Point(x: grid.minX - gap, y: grid.minY + (Double(r) + 0.5) * cell),
+                                         style: labelStyle.with(color: theme.textColor), horizontal: .end, vertical: .middle)))
+            }
+            for (c, text) in columnTexts.enumerated() where c % stride == 0 {
+                let mark = columnLabel(text, centerX: grid.minX + (Double(c) + 0.5) * cell, gridBottom: grid.maxY + gap,
+                                       style: labelStyle, rotation: rotation)
+                bottom = max(bottom, measurer.bounds(of: mark).maxY)
+                scene.add(.text(mark))
+            }
+        }
+        if let dendrogram {
+            scene.add(treeMarks(dendrogram, grid: grid, cell: cell, depth: treeDepth, rowLeavesX: m + shift + treeDepth,
+                                columnLeavesY: top + treeDepth))
         }
 
         // Colour bar to the right, as tall as the grid (or its minimum height).
@@ -116,6 +153,10 @@ struct HeatmapLayout {
         scene.size.height = (bottom + m).rounded(.up)
         return scene
     }
+
+    /// The smallest cell side: 1 pt for rectangles; a bitmap's pixels may be smaller (500 tasks
+    /// in a 400 pt grid), as long as the grid stays a visible size (0.05 pt per cell).
+    private var minimumCell: Double { FigureDensity.rastersHeatmapCells(rows: rows, columns: columns) ? 0.05 : 1 }
 
     private struct LabelGeometry {
         var style: TextStyle
@@ -130,7 +171,8 @@ struct HeatmapLayout {
     }
 
     /// Left margin, cell size, column-label rotation and label texts for one label size.
-    private func labelGeometry(size: Double, labelLimit: Double, gap: Double, barSpace: Double) -> LabelGeometry {
+    /// `reserve` is the width kept left of the labels (a dendrogram).
+    private func labelGeometry(size: Double, labelLimit: Double, gap: Double, barSpace: Double, reserve: Double) -> LabelGeometry {
         let m = theme.margin
         let style = theme.tickStyle.with(size: size)
         let lineHeight = measurer.measure("Ag", style: style).height
@@ -138,9 +180,9 @@ struct HeatmapLayout {
         let columnTexts = measurer.distinctLabels(columnNames, style: style, maxWidth: labelLimit)
         let rowLabelWidth = rowTexts.map { measurer.measure($0, style: style).width }.max() ?? 0
         func cellSize(left: Double) -> Double {
-            max(1, min((width - left - m - barSpace) / Double(columns), heatmap.maximumCellSize))
+            max(minimumCell, min((width - left - m - barSpace) / Double(columns), heatmap.maximumCellSize))
         }
-        let plainLeft = m + rowLabelWidth + gap
+        let plainLeft = m + reserve + rowLabelWidth + gap
         var left = plainLeft
         var cell = cellSize(left: left)
         let widest = columnTexts.map { measurer.measure($0, style: style).width }.max() ?? 0
@@ -153,7 +195,7 @@ struct HeatmapLayout {
             }
             for _ in 0..<2 {
                 let reach = reaches.enumerated().map { k, r in r - (Double(k) + 0.5) * cell }.max() ?? 0
-                left = max(plainLeft, m + reach + 0.5)
+                left = max(plainLeft, m + reserve + reach + 0.5)
                 cell = cellSize(left: left)
             }
             if lineHeight > cell * 0.707 {
@@ -164,6 +206,68 @@ struct HeatmapLayout {
         }
         return LabelGeometry(style: style, lineHeight: lineHeight, rowTexts: rowTexts, columnTexts: columnTexts,
                              left: left, cell: cell, rotation: rotation)
+    }
+
+    /// Left margin and cell size when cluster bands replace the labels: the tree, the band, the
+    /// cluster numbers and the gap left of the grid.
+    private func bandGeometry(_ bands: ClusterBands, gap: Double, barSpace: Double, reserve: Double) -> LabelGeometry {
+        let m = theme.margin
+        let left = m + reserve + ClusterBands.thickness + ClusterBands.gap + bands.numberWidth + gap
+        let cell = max(minimumCell, min((width - left - m - barSpace) / Double(columns), heatmap.maximumCellSize))
+        return LabelGeometry(style: bands.style, lineHeight: bands.lineHeight, rowTexts: [], columnTexts: [], left: left, cell: cell, rotation: 0)
+    }
+
+    /// The cells as one bitmap (one pixel per cell; blank diagonal cells transparent, missing
+    /// cells grey) and, for the SVG, one tooltip per row: the row's task, its place and cluster.
+    private func rasterCells(grid: Rect, domain: ClosedRange<Double>) -> [Mark] {
+        var colors: [Color?] = []
+        colors.reserveCapacity(rows * columns)
+        for (r, row) in matrix.enumerated() {
+            for (c, value) in row.enumerated() {
+                if isBlank[r][c] {
+                    colors.append(nil)
+                } else if value.isNaN {
+                    colors.append(Heatmap.rasterMissingColor)
+                } else if case .color(let color) = heatmap.paint(for: value, domain: domain) {
+                    colors.append(color)
+                } else {
+                    colors.append(Heatmap.rasterMissingColor)
+                }
+            }
+        }
+        var marks: [Mark] = [.image(RasterImage(width: columns, height: rows, colors: colors), in: grid, interpolation: .nearest)]
+        let cell = grid.height / Double(rows)
+        for r in 0..<rows {
+            let band = Rect(x: grid.minX, y: grid.minY + Double(r) * cell, width: grid.width, height: cell)
+            let cluster = clusters.flatMap { $0[r] >= 0 ? $0[r] : nil }
+            let text = Tooltips.row(rowNames[r], position: r + 1, count: rows, cluster: cluster, title: heatmap.title)
+            marks.append(.titled(text, [.rect(band, .fill(.clear))]))
+        }
+        return marks
+    }
+
+    /// The dendrogram left of the rows (root at the left, leaves at `rowLeavesX`) and above the
+    /// columns (root at the top, leaves at `columnLeavesY`), the highest merge `depth` from the leaves.
+    private func treeMarks(_ tree: Dendrogram, grid: Rect, cell: Double, depth: Double, rowLeavesX: Double, columnLeavesY: Double) -> [Mark] {
+        var slot = [Double](repeating: .nan, count: tree.leafCount)
+        for (position, index) in rowOrder.enumerated() where index < slot.count { slot[index] = (Double(position) + 0.5) * cell }
+        // At most one link per 4 pt of the axis: below that the lines of 500 leaves merge into a
+        // dark block; the top of the tree (where the clusters separate) is what is read.
+        let links = tree.links(positions: slot, maximumLinks: max(1, Int(grid.height / 4)))
+        guard !links.isEmpty else { return [] }
+        let highest = links.map(\.height).max() ?? 0
+        let scale = highest > 0 ? depth / highest : 0
+        func uShape(_ link: Dendrogram.Link, _ point: (Double, Double) -> Point) -> Path {
+            .polyline([point(link.leftPosition, link.leftHeight), point(link.leftPosition, link.height),
+                       point(link.rightPosition, link.height), point(link.rightPosition, link.rightHeight)])
+        }
+        var rowPath = Path(), columnPath = Path()
+        for link in links {
+            rowPath.append(uShape(link) { Point(x: rowLeavesX - $1 * scale, y: grid.minY + $0) })
+            columnPath.append(uShape(link) { Point(x: grid.minX + $0, y: columnLeavesY - $1 * scale) })
+        }
+        let style = Style.stroke(theme.axisColor, width: 0.5)
+        return [.path(rowPath, style), .path(columnPath, style)]
     }
 
     private func columnLabel(_ text: String, centerX: Double, gridBottom: Double, style: TextStyle, rotation: Double) -> TextMark {

@@ -14,6 +14,12 @@ enum Tooltips {
         return lines(["\(row) × \(column)", title, "\(oneLine(quantity) ?? "value") = \(shown)"])
     }
 
+    /// A row of a heatmap drawn as one bitmap: the task, "row 3 of 500" (with "· cluster 2"
+    /// when there are clusters), then the figure's title.
+    static func row(_ name: String, position: Int, count: Int, cluster: Int?, title: String?) -> String {
+        lines([name, "row \(position) of \(count)" + (cluster.map { " · cluster \($0)" } ?? ""), title])
+    }
+
     /// The point's label (with its group), the figure's title, then "x title = x" and "y title = y".
     static func point(_ point: ScatterPoint, title: String?, xTitle: String?, yTitle: String?) -> String {
         let label = point.group.map { point.label.isEmpty ? $0 : "\(point.label) (\($0))" } ?? point.label

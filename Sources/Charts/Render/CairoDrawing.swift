@@ -38,7 +38,29 @@ enum CairoDrawing {
             cairo_scale(cr, transform.scale, transform.scale)
             for inner in marks { draw(inner, on: cr) }
             cairo_restore(cr)
+        case .image(let image, let rect, let interpolation):
+            drawImage(image, in: rect, interpolation: interpolation, on: cr)
         }
+    }
+
+    /// The bitmap stretched over `rect` through a surface pattern: with NEAREST every pixel stays a
+    /// crisp rectangle in a PNG, and Cairo writes the PDF image with `/Interpolate false`.
+    private static func drawImage(_ image: RasterImage, in rect: Rect, interpolation: ImageInterpolation, on cr: OpaquePointer) {
+        guard rect.x.isFinite, rect.y.isFinite, rect.width.isFinite, rect.height.isFinite,
+              rect.width != 0, rect.height != 0, let surface = image.makeSurface() else { return }
+        defer { cairo_surface_destroy(surface) }
+        let pattern = cairo_pattern_create_for_surface(surface)!
+        defer { cairo_pattern_destroy(pattern) }
+        cairo_pattern_set_filter(pattern, interpolation == .nearest ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD)
+        // In image coordinates (one unit per pixel). EXTEND_NONE (the default): with PAD, Cairo's
+        // PDF writer would resample the image to the drawn size instead of embedding its pixels.
+        cairo_save(cr)
+        cairo_translate(cr, rect.x, rect.y)
+        cairo_scale(cr, rect.width / Double(image.width), rect.height / Double(image.height))
+        cairo_set_source(cr, pattern)
+        cairo_rectangle(cr, 0, 0, Double(image.width), Double(image.height))
+        cairo_fill(cr)
+        cairo_restore(cr)
     }
 
     private static func drawShape(_ style: Style, on cr: OpaquePointer, addOutline: () -> Void) {

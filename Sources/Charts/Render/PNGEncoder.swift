@@ -22,8 +22,13 @@ enum PNGEncoder {
         return UInt32(value)
     }
 
-    /// The PNG of `surface`, with a pHYs chunk for `pixelsPerPoint` when it is finite and positive.
-    static func encode(_ surface: OpaquePointer, pixelsPerPoint: Double? = nil) throws -> Data {
+    /// zlib's default level: images embedded in a figure (a large heatmap's cells) are small and
+    /// noisy, so the slower level pays (a 500 × 500 heatmap: 246 KB instead of 303 KB).
+    static let embeddedCompressionLevel: Int32 = 6
+
+    /// The PNG of `surface`, with a pHYs chunk for `pixelsPerPoint` when it is finite and positive,
+    /// deflated at `level`.
+    static func encode(_ surface: OpaquePointer, pixelsPerPoint: Double? = nil, level: Int32 = compressionLevel) throws -> Data {
         cairo_surface_flush(surface)
         let width = Int(cairo_image_surface_get_width(surface))
         let height = Int(cairo_image_surface_get_height(surface))
@@ -64,7 +69,7 @@ enum PNGEncoder {
         }
         var compressedLength = compressBound(uLong(raw.count))
         var compressed = [UInt8](repeating: 0, count: Int(compressedLength))
-        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), compressionLevel)
+        let status = compress2(&compressed, &compressedLength, raw, uLong(raw.count), level)
         guard status == Z_OK else { throw RenderError.cairo("zlib compress2 failed (\(status))") }
 
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]

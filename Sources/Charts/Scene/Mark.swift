@@ -82,6 +82,21 @@ public indirect enum Mark: Hashable, Sendable {
     /// it in a `<title>` element, which browsers show on hover without script; Cairo (PDF, PNG)
     /// draws the marks and ignores the text.
     case titled(String, [Mark])
+    /// A bitmap stretched over `rect` (its pixel (0, 0) at the top-left corner), drawn with
+    /// `interpolation`: Cairo embeds it as one image in a PDF and paints it into a PNG; the SVG
+    /// writer writes an `<image>` with the bitmap as a base64 PNG data URI. For figures whose
+    /// elements are too many to draw one by one (the cells of a 500 × 500 heatmap), as
+    /// matplotlib's `rasterized=True`; axes and text around it stay vector.
+    case image(RasterImage, in: Rect, interpolation: ImageInterpolation)
+}
+
+/// How a bitmap is resampled when drawn larger or smaller than its pixels.
+public enum ImageInterpolation: Hashable, Sendable {
+    /// Every pixel a crisp square (heatmap cells): Cairo's NEAREST filter, PDF `/Interpolate false`,
+    /// SVG `image-rendering: pixelated`.
+    case nearest
+    /// The viewer's smooth filter (photographs).
+    case smooth
 }
 
 /// A figure as a value: a page size in points, an optional background and marks drawn in order.
@@ -126,7 +141,7 @@ public struct Scene: Hashable, Sendable {
                 case .text(let t): return [transform == .identity ? t : t.transformed(by: transform)]
                 case .clipped(_, let inner), .titled(_, let inner): return collect(inner, transform)
                 case .group(let inner, let children): return collect(children, transform.concatenating(inner))
-                case .path, .rect: return []
+                case .path, .rect, .image: return []
                 }
             }
         }

@@ -71,6 +71,8 @@ func assertMarksInsidePage(_ scene: Scene, tolerance: Double = 0.01, name: Strin
                 check("text \"\(text.text)\"", TextMeasurer.shared.bounds(of: text.transformed(by: transform)))
             case .clipped(let clip, _):
                 check("clip", transform.apply(clip))
+            case .image(_, let rect, _):
+                check("image", transform.apply(rect))
             case .group(let inner, let children):
                 walk(children, transform.concatenating(inner))
             case .titled(_, let children):
