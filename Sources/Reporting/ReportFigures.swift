@@ -35,6 +35,9 @@ struct ReportFigures {
     /// " (metrics.json → path)" when metrics.json is written, else "".
     func cite(_ path: String) -> String { citesMetricsFile ? " (metrics.json → \(path))" : "" }
 
+    /// " (layers.safetensors → tensor)" for a matrix kept in the sidecar beside metrics.json, else "".
+    func citeSidecar(_ tensor: String) -> String { citesMetricsFile ? " (\(LayersSidecar.fileName) → \(tensor))" : "" }
+
     func heatmap(_ metric: DistanceMetric, _ module: String) -> ReportFigure? {
         guard let layered = analysis.distances[metric]?[module],
               let scene = AnalysisFigures.heatmap(metric, module, analysis: analysis, findings: findings, width: wideWidth,
@@ -50,7 +53,7 @@ struct ReportFigures {
         }
         return ReportFigure(name: FigureName.of(.heatmap, metric, module: fileModule(module)), scene: scene,
                             caption: "\(ReportText.metricTitle(metric)) between every pair of tasks, \(AnalysisFigures.layersText(layered))"
-                                     + "\(cite("distances.\(metric.id).\(module).mean")).\(ordered)\(asymmetry(metric))")
+                                     + "\(citeSidecar(LayersSidecar.meanTensor(metric, module))).\(ordered)\(asymmetry(metric))")
     }
 
     /// For an asymmetric metric (Comb's): which side is the host, and that maps use ½(D + Dᵀ).
@@ -104,7 +107,7 @@ struct ReportFigures {
         }
         let rows = analysis.tasks.indices.map { i in
             TableData.Row(header: analysis.tasks[i], cells: [
-                clusters.flatMap { $0[i] >= 0 ? TableData.Cell("\($0[i] + 1)") : nil } ?? TableData.Cell("—"),
+                clusters.flatMap { $0[i] >= 0 ? TableData.Cell(ClusterBands.number($0[i])) : nil } ?? TableData.Cell("—"),
                 number(coordinate(pcaCoordinates, i, 0)), number(coordinate(pcaCoordinates, i, 1)), flag(pca, i),
                 number(coordinate(mdsCoordinates, i, 0)), number(coordinate(mdsCoordinates, i, 1)), flag(mds, i),
             ])
@@ -166,7 +169,7 @@ struct ReportFigures {
               + "with the 25–75 % and 10–90 % quantile bands" + (highlighted.isEmpty ? "" : "; highlighted tasks as lines")
             : "Each task's mean \(ReportText.shortName(metric)) distance to the other tasks at every layer"
         return ReportFigure(name: FigureName.of(.profile, metric, module: fileModule(module)), scene: profile.scene(width: wideWidth, theme: theme),
-                            caption: summary + "\(cite("distances.\(metric.id).\(module).layers"))."
+                            caption: summary + "\(citeSidecar(LayersSidecar.layersTensor(metric, module)))."
                                      + (metric.descriptor.isSymmetric ? "" : " Asymmetric metric: the mean of each task's row (task as host)."))
     }
 
@@ -208,7 +211,7 @@ struct ReportFigures {
             + "\(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances" : "Each pair of tasks placed by its "
             + "\(ReportText.shortName(x)) and \(ReportText.shortName(y)) distances"
         return ReportFigure(name: FigureName.of(.hierarchy, y, x, module: fileModule(module)), scene: scene,
-                            caption: form + "\(cite("distances.<metric>.\(module).mean")); ρ over the pairs.")
+                            caption: form + "\(citeSidecar("mean/<metric>/\(module)")); ρ over the pairs.")
     }
 
     func deltaHeatmap() -> ReportFigure? {
@@ -255,7 +258,7 @@ struct ReportFigures {
             .scene(width: narrowWidth, theme: theme)
         return ReportFigure(name: FigureName.of(.delta, metric, module: fileModule(module)), scene: scene,
                             caption: "Merge loss against the \(ReportText.shortName(metric)) distance"
-                                     + "\(cite("delta, distances.\(metric.id).\(module).mean"))"
+                                     + "\(cite("delta; \(LayersSidecar.fileName) → \(LayersSidecar.meanTensor(metric, module))"))"
                                      + (citesMetricsFile ? "; ρ: correlations.\(metric.id).\(module)." : "."))
     }
 }

@@ -105,7 +105,7 @@ enum ReportTables {
                                       + (metric.descriptor.isSymmetric ? "" : " Asymmetric: row = host i, column = partner j."),
                              cornerHeader: metric.descriptor.isSymmetric ? "" : "host / partner", columnHeaders: tasks, rows: rows)
         return ReportTable(name: "distances-\(metric.id)-\(fileModule)", data: data,
-                           notes: notes("distances.\(metric.id).\(module).mean", cite: cite),
+                           notes: cite ? "Values: \(LayersSidecar.fileName) → \(LayersSidecar.meanTensor(metric, module))." : nil,
                            csv: MatrixCSV.text(tasks: tasks, matrix: layered.mean))
     }
 
@@ -205,12 +205,12 @@ enum ReportTables {
                              columnHeaders: ["cluster", "medoid", "silhouette"],
                              rows: order.map { task in
                                  let label = clusters.labels[task]
-                                 records.append([.text(tasks[task]), label >= 0 ? .integer(label) : .empty,
+                                 records.append([.text(tasks[task]), label >= 0 ? .integer(label + 1) : .empty,
                                                  label >= 0 ? .text(medoids.contains(task) ? "yes" : "no") : .empty,
                                                  silhouettes[task].isFinite ? .number(silhouettes[task]) : .empty,
                                                  label >= 0 ? .integer(sizes[label] ?? 0) : .empty])
                                  return TableData.Row(header: tasks[task], cells: [
-                                     TableData.Cell(label >= 0 ? "\(label)" : "—"), TableData.Cell(medoids.contains(task) ? "yes" : ""),
+                                     TableData.Cell(label >= 0 ? ClusterBands.number(label) : "—"), TableData.Cell(medoids.contains(task) ? "yes" : ""),
                                      number(silhouettes[task]),
                                  ])
                              })

@@ -281,8 +281,9 @@ final class LargeHeatmapTests: XCTestCase {
             if k > 0 { XCTAssertNotEqual(color, rowBand[k - 1].1, "neighbouring clusters differ") }
         }
         // Numbers where they fit, never overlapping.
-        XCTAssertTrue(texts.contains("0"), "numbered as the clusters table: the label itself")
-        XCTAssertTrue(texts.contains("1"))
+        XCTAssertTrue(texts.contains("1"), "numbered as the clusters table: label + 1")
+        XCTAssertTrue(texts.contains("2"))
+        XCTAssertFalse(texts.contains("0"), "no cluster 0")
         assertTextIsClear(scene)
         assertMarksInsidePage(scene)
         XCTAssertEqual(order.count, n)

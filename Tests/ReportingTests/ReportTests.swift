@@ -194,9 +194,15 @@ final class ReportDocumentTests: XCTestCase {
             XCTAssertFalse(figure.caption.contains("metrics.json"), figure.caption)
             XCTAssertFalse(figure.caption.contains("  ") || figure.caption.contains(" ."), "spacing: \(figure.caption)")
         }
-        for table in document.tables { XCTAssertFalse(table.notes?.contains("metrics.json") ?? false, table.notes ?? "") }
+        for table in document.tables {
+            XCTAssertFalse(table.notes.map { $0.contains("metrics.json") || $0.contains("layers.safetensors") } ?? false, table.notes ?? "")
+        }
+        XCTAssertFalse(document.figures.contains { $0.caption.contains("layers.safetensors") })
+        // By default every caption cites where its numbers are: metrics.json, or its sidecar for matrices.
         let cited = ExampleStudy.document()
-        XCTAssertTrue(cited.figures.allSatisfy { $0.caption.contains("(metrics.json → ") }, "by default every caption cites it")
+        XCTAssertTrue(cited.figures.allSatisfy { $0.caption.contains("(metrics.json → ") || $0.caption.contains("(layers.safetensors → ") },
+                      "by default every caption cites it")
+        XCTAssertTrue(cited.figures.contains { $0.caption.contains("(layers.safetensors → mean/cosine/query)") })
     }
 
     func testMetricsAndWidthSettings() {

@@ -2,14 +2,14 @@ import Foundation
 
 /// Coloured strips along a large heatmap's rows (left of the grid) and columns (above it), one
 /// colour per cluster, in place of tick labels that cannot fit (seaborn's `row_colors`). Each run
-/// of tasks of one cluster is numbered (the label, as the clusters table prints it) next to the grid where the number fits, and
+/// of tasks of one cluster is numbered (`number`, as the clusters table prints it) next to the grid where the number fits, and
 /// carries a tooltip ("cluster 3 · 41 tasks").
 ///
 /// Colours: Tableau 10 in the order in which clusters first appear along the axis, so neighbouring
 /// clusters of a clustering order get different colours (10 apart ones share a colour: the
 /// numbers and tooltips tell them apart). A negative label means "in no cluster" (a task whose
 /// distances are undefined): a light grey band, no number.
-struct ClusterBands {
+public struct ClusterBands {
     /// The strip's thickness and its distance from the grid (columns) or the numbers (rows), in points.
     static let thickness = 5.0
     static let gap = 2.0
@@ -50,9 +50,9 @@ struct ClusterBands {
         numberWidth = Set(clusters.filter { $0 >= 0 }).map { measurer.measure(Self.number($0), style: theme.tickStyle).width }.max() ?? 0
     }
 
-    /// The cluster's number as the clusters table (`tables/clusters-<metric>-<module>`) prints it:
-    /// the label itself.
-    static func number(_ cluster: Int) -> String { String(cluster) }
+    /// A cluster's number wherever people read it (bands, map legends, the clusters and maps
+    /// tables): label + 1, so the first cluster is "1"; metrics.json keeps the 0-based labels.
+    public static func number(_ cluster: Int) -> String { String(cluster + 1) }
 
     func color(_ cluster: Int) -> Color {
         guard let index = colorIndex[cluster] else { return Self.noClusterColor }

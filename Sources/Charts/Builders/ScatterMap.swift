@@ -169,7 +169,7 @@ struct ScatterLayout {
             for p in map.points { if let c = p.cluster { sizes[c, default: 0] += 1 } }
             legendEntries = clusters.map { c in
                 let probe = ScatterPoint(label: "", x: 0, y: 0, cluster: c)
-                return LegendEntry(label: "cluster \(c + 1) (\(sizes[c] ?? 0))", swatch: .marker(shape(probe), colour(probe)))
+                return LegendEntry(label: "cluster \(ClusterBands.number(c)) (\(sizes[c] ?? 0))", swatch: .marker(shape(probe), colour(probe)))
             }
         } else if bins == nil, !groups.isEmpty {
             legendEntries = groups.map { group in
