@@ -210,7 +210,8 @@ enum ReportTables {
                                                  silhouettes[task].isFinite ? .number(silhouettes[task]) : .empty,
                                                  label >= 0 ? .integer(sizes[label] ?? 0) : .empty])
                                  return TableData.Row(header: tasks[task], cells: [
-                                     TableData.Cell(label >= 0 ? ClusterBands.number(label) : "—"), TableData.Cell(medoids.contains(task) ? "yes" : ""),
+                                     TableData.Cell(label >= 0 ? ClusterBands.number(label) : "—"),
+                                     TableData.Cell(medoids.contains(task) ? "yes" : ""),
                                      number(silhouettes[task]),
                                  ])
                              })
