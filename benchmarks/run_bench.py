@@ -881,6 +881,17 @@ def bench_fft(args, probe: dict) -> dict:
     return result
 
 
+def print_agreement(checks) -> None:
+    """The worst entry and the problems of each (side, agreement) pair, one line each."""
+    for side, a in checks:
+        if a["worst"] and a["max_err"] > 0:
+            w = a["worst"]
+            print(f"  worst {side}: {w['metric']}/{w['module']} {w['where']} [{w['i']},{w['j']}] "
+                  f"{w['reference']!r} vs {w['tvgeo']!r}" + (f" ({w['runs']})" if w.get("runs") else ""))
+        for prob in a["problems"]:
+            print(f"  {side}: {prob}")
+
+
 def print_fft_table(key: str, res: dict) -> None:
     p = res["params"]
     print(f"\n### {key}: full fine-tuning, {len(p['tasks'])} MiniLM checkpoints ({', '.join(p['tasks'])}) × "
@@ -905,13 +916,7 @@ def print_fft_table(key: str, res: dict) -> None:
     for side in ("dense", "dense1"):
         print(f"  {side}: {res['sides'][side]['command']} (OpenBLAS threads: {res['sides'][side]['threads']['blas_how']})")
     print("wall s / CPU s: medians over the runs; time ×tvgeo = median wall ÷ tvgeo's median wall (same run)")
-    for side, a in res["agreement"].items():
-        if a["worst"] and a["max_err"] > 0:
-            w = a["worst"]
-            print(f"  worst {side}: {w['metric']}/{w['module']} {w['where']} [{w['i']},{w['j']}] {w['reference']!r} vs "
-                  f"{w['tvgeo']!r}" + (f" ({w['runs']})" if w.get("runs") else ""))
-        for prob in a["problems"]:
-            print(f"  {side}: {prob}")
+    print_agreement(res["agreement"].items())
     if res["targets"]:
         print(f"targets ({TARGETS['fft']}):")
         for k, v in res["targets"].items():
@@ -1011,13 +1016,7 @@ def print_table(name: str, res: dict) -> None:
         checks.append(("lowrank vs naive", lvn))
     if dc:
         checks.append(("dense", dc))
-    for side, a in checks:
-        if a["worst"] and a["max_err"] > 0:
-            w = a["worst"]
-            print(f"  worst {side}: {w['metric']}/{w['module']} {w['where']} [{w['i']},{w['j']}] "
-                  f"{w['reference']!r} vs {w['tvgeo']!r}" + (f" ({w['runs']})" if w.get("runs") else ""))
-        for prob in a["problems"]:
-            print(f"  {side}: {prob}")
+    print_agreement(checks)
     if res["targets"]:
         binding = res.get("targets_binding", True)
         print(f"targets ({TARGETS.get(name.split('-')[0], '')})"

@@ -92,41 +92,33 @@ public struct StudyFindings: Sendable {
         }
         let copies = Set(findings.duplicates.flatMap { $0.dropFirst() })
         var undefinedLeftOut: [[String]: [(DistanceMetric, String)]] = [:]
-        let maps = try taskMaps(analysis, duplicates: copies)
-        for metric in DistanceMetric.allCases {
-            for module in analysis.modules {
-                guard let layerMean = analysis.distances[metric]?[module]?.mean else { continue }
-                // An asymmetric metric (Comb's, row = host) is mapped and clustered by ½(T̄ + T̄ᵀ).
-                let mean = metric.descriptor.isSymmetric ? layerMean : Self.symmetrised(layerMean)
-                let mapped = MappedTasks(mean, duplicates: copies)
-                // A metric undefined everywhere (grassmann_b of full fine-tuning) gets no maps and
-                // no warning here: its own warning explains it.
-                guard !mapped.kept.isEmpty else { continue }
-                if !mapped.leftOut.isEmpty { findings.leftOutOfMaps[metric, default: [:]][module] = mapped.leftOut }
-                let undefined = mapped.leftOut.filter { !copies.contains($0) }.map { tasks[$0] }
-                if !undefined.isEmpty { undefinedLeftOut[undefined, default: []].append((metric, module)) }
-                let rows = mapped.rows(of: mean)
-                let (pcaMap, mdsMap) = maps[MapKey(metric: metric, module: module)] ?? (nil, nil)
-                if var pca = pcaMap {
-                    pca.coordinates = mapped.expand(pca.coordinates, count: tasks.count)
-                    findings.pca[metric, default: [:]][module] = pca
+        let blocks = mappedBlocks(analysis, duplicates: copies)
+        let maps = try taskMaps(blocks)
+        for block in blocks {
+            let (metric, module, mapped, rows) = (block.key.metric, block.key.module, block.mapped, block.rows)
+            if !mapped.leftOut.isEmpty { findings.leftOutOfMaps[metric, default: [:]][module] = mapped.leftOut }
+            let undefined = mapped.leftOut.filter { !copies.contains($0) }.map { tasks[$0] }
+            if !undefined.isEmpty { undefinedLeftOut[undefined, default: []].append((metric, module)) }
+            let (pcaMap, mdsMap) = maps[block.key] ?? (nil, nil)
+            if var pca = pcaMap {
+                pca.coordinates = mapped.expand(pca.coordinates, count: tasks.count)
+                findings.pca[metric, default: [:]][module] = pca
+            }
+            if var mds = mdsMap {
+                mds.coordinates = mapped.expand(mds.coordinates, count: tasks.count)
+                findings.mds[metric, default: [:]][module] = mds
+                if !mds.nonPositiveComponents.isEmpty {
+                    findings.warnings.append(Warning("MDS of \(metric.id) · \(module): "
+                                                     + "eigenvalue \(mds.nonPositiveComponents.map { "λ\($0 + 1)" }.joined(separator: ", ")) ≤ 0 "
+                                                     + "(the distances are not Euclidean there); that coordinate is 0"))
                 }
-                if var mds = mdsMap {
-                    mds.coordinates = mapped.expand(mds.coordinates, count: tasks.count)
-                    findings.mds[metric, default: [:]][module] = mds
-                    if !mds.nonPositiveComponents.isEmpty {
-                        findings.warnings.append(Warning("MDS of \(metric.id) · \(module): "
-                                                         + "eigenvalue \(mds.nonPositiveComponents.map { "λ\($0 + 1)" }.joined(separator: ", ")) ≤ 0 "
-                                                         + "(the distances are not Euclidean there); that coordinate is 0"))
-                    }
-                }
-                if let clustering = TaskMaps.averageLinkage(rows) {
-                    findings.clustering[metric, default: [:]][module] = mapped.expand(clustering, count: tasks.count)
-                    if let candidates = TaskClusters.defaultCandidates(taskCount: rows.count),
-                       let cut = TaskClusters.bySilhouette(rows, clustering: clustering, candidates: candidates) {
-                        findings.clusters[metric, default: [:]][module] =
-                            mapped.expand(cut, count: tasks.count, duplicates: findings.duplicates)
-                    }
+            }
+            if let clustering = TaskMaps.averageLinkage(rows) {
+                findings.clustering[metric, default: [:]][module] = mapped.expand(clustering, count: tasks.count)
+                if let candidates = TaskClusters.defaultCandidates(taskCount: rows.count),
+                   let cut = TaskClusters.bySilhouette(rows, clustering: clustering, candidates: candidates) {
+                    findings.clusters[metric, default: [:]][module] =
+                        mapped.expand(cut, count: tasks.count, duplicates: findings.duplicates)
                 }
             }
         }
@@ -175,20 +167,35 @@ public struct StudyFindings: Sendable {
         var module: String
     }
 
-    /// PCA and MDS of every metric and module's layer mean (the rows `compute` maps), on all cores:
-    /// at N = 1000 each is an eigen/SVD problem of 1000 × 1000, and a study has 14 of them.
-    static func taskMaps(_ analysis: StudyAnalysis,
-                         duplicates: Set<Int>) throws(ToolError) -> [MapKey: (TaskMaps.PCA?, TaskMaps.MDS?)] {
-        var jobs: [(MapKey, [[Double]])] = []
+    /// One metric and module's layer mean as the maps and the clustering see it: the tasks placed
+    /// and their rows. An asymmetric metric (Comb's, row = host) is read as ½(T̄ + T̄ᵀ).
+    struct MappedBlock: Sendable {
+        var key: MapKey
+        var mapped: MappedTasks
+        var rows: [[Double]]
+    }
+
+    /// Every metric and module with a layer mean and at least one task to place, in metric then
+    /// module order. A metric undefined everywhere (grassmann_b of full fine-tuning) has none and
+    /// no warning here: its own warning explains it.
+    static func mappedBlocks(_ analysis: StudyAnalysis, duplicates: Set<Int>) -> [MappedBlock] {
+        var blocks: [MappedBlock] = []
         for metric in DistanceMetric.allCases {
             for module in analysis.modules {
                 guard let layerMean = analysis.distances[metric]?[module]?.mean else { continue }
                 let mean = metric.descriptor.isSymmetric ? layerMean : Self.symmetrised(layerMean)
                 let mapped = MappedTasks(mean, duplicates: duplicates)
                 guard !mapped.kept.isEmpty else { continue }
-                jobs.append((MapKey(metric: metric, module: module), mapped.rows(of: mean)))
+                blocks.append(MappedBlock(key: MapKey(metric: metric, module: module), mapped: mapped, rows: mapped.rows(of: mean)))
             }
         }
+        return blocks
+    }
+
+    /// PCA and MDS of every block's rows, on all cores: at N = 1000 each is an eigen/SVD problem
+    /// of 1000 × 1000, and a study has 14 of them.
+    static func taskMaps(_ blocks: [MappedBlock]) throws(ToolError) -> [MapKey: (TaskMaps.PCA?, TaskMaps.MDS?)] {
+        let jobs = blocks.map { ($0.key, $0.rows) }
         let work = jobs
         let results = try ConcurrentWork.map(count: work.count, onFailure: .stopClaiming) { index throws(ToolError) in
             (try TaskMaps.pca(work[index].1), try TaskMaps.mds(work[index].1))
