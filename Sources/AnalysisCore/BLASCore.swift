@@ -18,13 +18,16 @@ public enum BLASCore {
         "northwood", "banias", "opteron", "opteron_sse3", "barcelona", "bobcat",
     ]
 
+    /// Whether `core` is one of the SSE-only families (the only choice `preferredCore` corrects).
+    public static func usesKernelsWithoutAVX(_ core: String) -> Bool { kernelsWithoutAVX.contains(core.lowercased()) }
+
     /// The kernel family to ask for instead of `current`, or nil to keep it. Only a fallback to
     /// SSE kernels is corrected (a choice OpenBLAS made knowingly is kept), and only to a family
     /// whose instructions `cpuFlags` (the `flags` of /proc/cpuinfo, which the kernel clears for
     /// state the OS does not save) all lists: AVX-512 F/CD/BW/DQ/VL → "SkylakeX", AVX2 + FMA →
     /// "Haswell", AVX → "Sandybridge".
     public static func preferredCore(current: String, cpuFlags: Set<String>) -> String? {
-        guard kernelsWithoutAVX.contains(current.lowercased()) else { return nil }
+        guard usesKernelsWithoutAVX(current) else { return nil }
         if cpuFlags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
         if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         if cpuFlags.contains("avx") { return "Sandybridge" }

@@ -11,8 +11,7 @@ enum BLASKernels {
         guard environment["OPENBLAS_CORETYPE"] == nil, environment["TVGEO_BLAS_REEXEC"] == nil else { return }
         let current = BLASCore.coreName
         // Most machines stop here, before reading /proc/cpuinfo.
-        guard BLASCore.preferredCore(current: current, cpuFlags: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
-                                                                  "avx2", "fma", "avx"]) != nil,
+        guard BLASCore.usesKernelsWithoutAVX(current),
               let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let core = BLASCore.preferredCore(current: current, cpuFlags: BLASCore.cpuFlags(fromCPUInfo: info))
         else { return }
